@@ -1,0 +1,44 @@
+"""Server settings: one frozen value built by the CLI from flags and ``LROKIT_*`` variables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lrokit.server.dataset import DEFAULT_ROWS
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the reference server runs. Every field has a safe default for a local demo."""
+
+    db: Path = field(default_factory=lambda: Path("lrokit-data") / "jobs.sqlite3")
+    dataset: Path | None = None  # default: ``sales.sqlite3`` beside ``db``
+    dataset_rows: int = DEFAULT_ROWS
+    workers: int = 2
+    pace: float = 0.0  # seconds a report takes at least; 0 = as fast as the data allows
+    retry_after_min: int = 1
+    retry_after_max: int = 10
+    lease_seconds: float = 30.0
+    poll_interval: float = 0.5  # how often idle workers look for work they were not told of
+    max_body_bytes: int = 64 * 1024
+    validate_responses: bool = False
+
+    def __post_init__(self) -> None:
+        if self.workers < 0:
+            raise ValueError("workers must be >= 0")
+        if self.pace < 0:
+            raise ValueError("pace must be >= 0")
+        if not 0 <= self.retry_after_min <= self.retry_after_max:
+            raise ValueError("need 0 <= retry_after_min <= retry_after_max")
+        if self.lease_seconds <= 0 or self.poll_interval <= 0:
+            raise ValueError("lease_seconds and poll_interval must be > 0")
+        if self.max_body_bytes < 1024:
+            raise ValueError("max_body_bytes must be >= 1024")
+        if self.dataset_rows < 1:
+            raise ValueError("dataset_rows must be >= 1")
+
+    @property
+    def dataset_path(self) -> Path:
+        """Where the sample sales dataset lives."""
+        return self.dataset if self.dataset is not None else self.db.parent / "sales.sqlite3"

@@ -1,0 +1,338 @@
+"""The SQLite job store: one file in WAL mode, so a restart loses nothing.
+
+Each store method runs as one transaction on a dedicated thread that owns the connection, so
+transactions never interleave (a plain async wrapper that serialises single statements would
+let two coroutines' statements share one transaction). Reads use a second connection on its
+own thread; WAL lets them run beside the writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+
+from lrokit.server.jobs import Job, JobState, NewJob
+from lrokit.server.store import CancelOutcome, Claim, IdempotencyKeyReused, Page
+
+T = TypeVar("T")
+
+#: Versioned migrations; ``PRAGMA user_version`` records how many have run.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE jobs (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        report_type TEXT NOT NULL,
+        parameters TEXT NOT NULL,
+        state TEXT NOT NULL
+            CHECK (state IN ('PENDING', 'PROCESSING', 'DONE', 'ERROR', 'CANCELLED')),
+        progress INTEGER NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 100),
+        created_at REAL NOT NULL,
+        started_at REAL,
+        finished_at REAL,
+        expected_finish_at REAL,
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        worker_id TEXT,
+        lease_expires_at REAL,
+        error TEXT,
+        result TEXT,
+        idempotency_key TEXT UNIQUE,
+        fingerprint TEXT,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX jobs_by_state ON jobs (state, seq);
+    """,
+)
+
+_COLUMNS = (
+    "id, seq, report_type, parameters, state, progress, created_at, started_at, finished_at,"
+    " expected_finish_at, cancel_requested, attempts, error"
+)
+
+
+def _job(row: sqlite3.Row | tuple[Any, ...]) -> Job:
+    return Job(
+        id=row[0],
+        seq=row[1],
+        report_type=row[2],
+        parameters=orjson.loads(row[3]),
+        state=JobState(row[4]),
+        progress=row[5],
+        created_at=row[6],
+        started_at=row[7],
+        finished_at=row[8],
+        expected_finish_at=row[9],
+        cancel_requested=bool(row[10]),
+        attempts=row[11],
+        error=orjson.loads(row[12]) if row[12] is not None else None,
+    )
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # FULL: a 202 Accepted means the job survives a crash of the process or of the machine.
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+class SQLiteJobStore:
+    """A :class:`~lrokit.server.store.JobStore` in one SQLite file."""
+
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self.clock = clock
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="lrokit-sqlite-w")
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="lrokit-sqlite-r")
+        self._wconn: sqlite3.Connection | None = None
+        self._rconn: sqlite3.Connection | None = None
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        assert self._wconn is not None, "store not opened"
+        conn = self._wconn
+        return await asyncio.get_running_loop().run_in_executor(
+            self._writer, partial(self._transaction, conn, fn)
+        )
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        assert self._rconn is not None, "store not opened"
+        return await asyncio.get_running_loop().run_in_executor(self._reader, fn, self._rconn)
+
+    @staticmethod
+    def _transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            value = fn(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return value
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        loop = asyncio.get_running_loop()
+        self._wconn = await loop.run_in_executor(self._writer, _connect, self.path)
+        await self._write(self._migrate)
+        self._rconn = await loop.run_in_executor(self._reader, _connect, self.path)
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection) -> None:
+        version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise RuntimeError(
+                f"job database schema version {version} is newer than this lrokit knows"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            for statement in filter(str.strip, script.split(";")):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+
+    async def close(self) -> None:
+        loop = asyncio.get_running_loop()
+        for executor, conn in ((self._writer, self._wconn), (self._reader, self._rconn)):
+            if conn is not None:
+                await loop.run_in_executor(executor, conn.close)
+            executor.shutdown(wait=True)
+        self._wconn = self._rconn = None
+
+    async def create(self, new: NewJob) -> tuple[Job, bool]:
+        now = self.clock()
+
+        def run(conn: sqlite3.Connection) -> tuple[Job, bool]:
+            if new.idempotency_key is not None:
+                row = conn.execute(
+                    f"SELECT {_COLUMNS}, fingerprint FROM jobs WHERE idempotency_key = ?",
+                    (new.idempotency_key,),
+                ).fetchone()
+                if row is not None:
+                    existing = _job(row)
+                    if row[-1] != new.fingerprint:
+                        raise IdempotencyKeyReused(existing)
+                    return existing, False
+            row = conn.execute(
+                "INSERT INTO jobs (id, report_type, parameters, state, created_at, updated_at,"
+                " idempotency_key, fingerprint) VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?)"
+                f" RETURNING {_COLUMNS}",
+                (
+                    new.id,
+                    new.report_type,
+                    orjson.dumps(new.parameters),
+                    now,
+                    now,
+                    new.idempotency_key,
+                    new.fingerprint,
+                ),
+            ).fetchone()
+            return _job(row), True
+
+        return await self._write(run)
+
+    async def get(self, job_id: str) -> Job | None:
+        def run(conn: sqlite3.Connection) -> Job | None:
+            row = conn.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            return _job(row) if row is not None else None
+
+        return await self._read(run)
+
+    async def get_result(self, job_id: str) -> dict[str, Any] | None:
+        def run(conn: sqlite3.Connection) -> dict[str, Any] | None:
+            row = conn.execute(
+                "SELECT result FROM jobs WHERE id = ? AND state = 'DONE'", (job_id,)
+            ).fetchone()
+            if row is None or row[0] is None:
+                return None
+            result: dict[str, Any] = orjson.loads(row[0])
+            return result
+
+        return await self._read(run)
+
+    async def list(self, states: Sequence[JobState], limit: int, before_seq: int | None) -> Page:
+        where: list[str] = []
+        args: list[Any] = []
+        if states:
+            where.append(f"state IN ({', '.join('?' for _ in states)})")
+            args.extend(str(state) for state in states)
+        if before_seq is not None:
+            where.append("seq < ?")
+            args.append(before_seq)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+
+        def run(conn: sqlite3.Connection) -> Page:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM jobs {clause} ORDER BY seq DESC LIMIT ?",
+                (*args, limit + 1),
+            ).fetchall()
+            jobs = [_job(row) for row in rows[:limit]]
+            return Page(jobs, jobs[-1].seq if len(rows) > limit else None)
+
+        return await self._read(run)
+
+    async def cancel(self, job_id: str) -> tuple[Job, CancelOutcome] | None:
+        now = self.clock()
+
+        def run(conn: sqlite3.Connection) -> tuple[Job, CancelOutcome] | None:
+            row = conn.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                return None
+            job = _job(row)
+            if job.state is JobState.PENDING:
+                sql = (
+                    "UPDATE jobs SET state = 'CANCELLED', finished_at = ?, updated_at = ?"
+                    f" WHERE id = ? RETURNING {_COLUMNS}"
+                )
+                outcome = CancelOutcome.CANCELLED
+                params: tuple[Any, ...] = (now, now, job_id)
+            elif job.state is JobState.PROCESSING:
+                sql = (
+                    "UPDATE jobs SET cancel_requested = 1, updated_at = ?"
+                    f" WHERE id = ? RETURNING {_COLUMNS}"
+                )
+                outcome = CancelOutcome.REQUESTED
+                params = (now, job_id)
+            elif job.state is JobState.CANCELLED:
+                return job, CancelOutcome.ALREADY_CANCELLED
+            else:
+                return job, CancelOutcome.FINISHED
+            return _job(conn.execute(sql, params).fetchone()), outcome
+
+        return await self._write(run)
+
+    async def claim(self, worker_id: str, lease_seconds: float) -> Claim | None:
+        now = self.clock()
+
+        def run(conn: sqlite3.Connection) -> Claim | None:
+            row = conn.execute(
+                "UPDATE jobs SET state = 'PROCESSING', worker_id = ?, lease_expires_at = ?,"
+                " attempts = attempts + 1, started_at = COALESCE(started_at, ?), updated_at = ?"
+                " WHERE seq = (SELECT seq FROM jobs WHERE state = 'PENDING'"
+                "   OR (state = 'PROCESSING' AND lease_expires_at <= ?) ORDER BY seq LIMIT 1)"
+                f" RETURNING {_COLUMNS}",
+                (worker_id, now + lease_seconds, now, now, now),
+            ).fetchone()
+            return Claim(_job(row), worker_id) if row is not None else None
+
+        return await self._write(run)
+
+    async def heartbeat(
+        self,
+        claim: Claim,
+        progress: int,
+        expected_finish_at: float | None,
+        lease_seconds: float,
+    ) -> bool | None:
+        now = self.clock()
+
+        def run(conn: sqlite3.Connection) -> bool | None:
+            row = conn.execute(
+                "UPDATE jobs SET progress = MAX(progress, ?), expected_finish_at = ?,"
+                " lease_expires_at = ?, updated_at = ?"
+                " WHERE id = ? AND state = 'PROCESSING' AND worker_id = ?"
+                " RETURNING cancel_requested",
+                (
+                    progress,
+                    expected_finish_at,
+                    now + lease_seconds,
+                    now,
+                    claim.job.id,
+                    claim.worker_id,
+                ),
+            ).fetchone()
+            return bool(row[0]) if row is not None else None
+
+        return await self._write(run)
+
+    async def release(self, claim: Claim) -> None:
+        now = self.clock()
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE jobs SET lease_expires_at = ?, updated_at = ?"
+                " WHERE id = ? AND state = 'PROCESSING' AND worker_id = ?",
+                (now, now, claim.job.id, claim.worker_id),
+            )
+
+        await self._write(run)
+
+    async def finish(
+        self,
+        claim: Claim,
+        state: JobState,
+        *,
+        result: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> bool:
+        if not state.terminal:
+            raise ValueError(f"finish needs a terminal state, not {state}")
+        now = self.clock()
+
+        def run(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                "UPDATE jobs SET state = ?, finished_at = ?, updated_at = ?,"
+                " progress = CASE WHEN ? = 'DONE' THEN 100 ELSE progress END,"
+                " expected_finish_at = NULL, lease_expires_at = NULL, result = ?, error = ?"
+                " WHERE id = ? AND state = 'PROCESSING' AND worker_id = ?",
+                (
+                    str(state),
+                    now,
+                    now,
+                    str(state),
+                    orjson.dumps(result) if result is not None else None,
+                    orjson.dumps(error) if error is not None else None,
+                    claim.job.id,
+                    claim.worker_id,
+                ),
+            )
+            return cursor.rowcount == 1
+
+        return await self._write(run)

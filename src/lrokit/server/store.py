@@ -1,0 +1,115 @@
+"""The durable job store: the protocol every implementation (SQLite, PostgreSQL) provides.
+
+Every method is one atomic transaction. State changes are conditional writes, so a terminal
+state is written exactly once and a worker that lost its lease cannot overwrite anything.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from lrokit.server.jobs import Job, JobState, NewJob
+
+
+class IdempotencyKeyReused(Exception):
+    """The idempotency key belongs to a job created from another request body."""
+
+    def __init__(self, existing: Job) -> None:
+        super().__init__(f"idempotency key already used for job {existing.id}")
+        self.existing = existing
+
+
+class CancelOutcome(enum.Enum):
+    """What a cancel request did."""
+
+    CANCELLED = "cancelled"  # the job was PENDING and is now CANCELLED
+    REQUESTED = "requested"  # the job is PROCESSING; its worker will stop at its next step
+    ALREADY_CANCELLED = "already-cancelled"  # nothing changed
+    FINISHED = "finished"  # DONE or ERROR: cannot be cancelled, nothing changed
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A job a worker holds under a lease."""
+
+    job: Job
+    worker_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a job listing, newest first."""
+
+    jobs: Sequence[Job]
+    next_after: int | None  # pass as ``before_seq`` for the next page; None on the last page
+
+
+class JobStore(Protocol):
+    """A durable store of report jobs."""
+
+    async def open(self) -> None:
+        """Create or migrate the schema; must be called once before use."""
+
+    async def close(self) -> None:
+        """Release connections; pending operations complete first."""
+
+    async def create(self, new: NewJob) -> tuple[Job, bool]:
+        """Insert a PENDING job; return it and True.
+
+        With an idempotency key already used for the same fingerprint, insert nothing and
+        return the existing job and False. With a different fingerprint raise
+        :class:`IdempotencyKeyReused`.
+        """
+        ...
+
+    async def get(self, job_id: str) -> Job | None:
+        """The job, or None."""
+        ...
+
+    async def get_result(self, job_id: str) -> dict[str, Any] | None:
+        """The result document of a DONE job, or None."""
+        ...
+
+    async def list(self, states: Sequence[JobState], limit: int, before_seq: int | None) -> Page:
+        """Jobs newest first, optionally only in ``states``, strictly older than ``before_seq``."""
+        ...
+
+    async def cancel(self, job_id: str) -> tuple[Job, CancelOutcome] | None:
+        """Cancel the job (see :class:`CancelOutcome`); None if there is no such job."""
+        ...
+
+    async def claim(self, worker_id: str, lease_seconds: float) -> Claim | None:
+        """Take the oldest PENDING job, or a PROCESSING job whose lease expired, under a lease."""
+        ...
+
+    async def heartbeat(
+        self,
+        claim: Claim,
+        progress: int,
+        expected_finish_at: float | None,
+        lease_seconds: float,
+    ) -> bool | None:
+        """Record progress (never lowering it) and renew the lease.
+
+        Return whether a cancel was requested, or None when the claim is lost (the lease went
+        to another worker or the job is terminal): the worker must then stop without writing.
+        """
+        ...
+
+    async def release(self, claim: Claim) -> None:
+        """Give the job up without an outcome: its lease ends now, so any worker (of this or
+        another process) claims it again at once. The state stays PROCESSING."""
+
+    async def finish(
+        self,
+        claim: Claim,
+        state: JobState,
+        *,
+        result: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> bool:
+        """Write the terminal state once; False if the claim was lost (nothing written)."""
+        ...

@@ -1,0 +1,157 @@
+"""The SQLite job store: conditional writes, leases, durability across reopening."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from lrokit.server.jobs import JobState, NewJob
+from lrokit.server.sqlite_store import SQLiteJobStore
+from lrokit.server.store import CancelOutcome, IdempotencyKeyReused
+
+pytestmark = pytest.mark.anyio
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[SQLiteJobStore]:
+    store = SQLiteJobStore(tmp_path / "jobs.sqlite3", clock)
+    await store.open()
+    yield store
+    await store.close()
+
+
+def new(job_id: str = "j1", key: str | None = None, fingerprint: str | None = None) -> NewJob:
+    return NewJob(job_id, "yearly-sales", {"year": "2023"}, key, fingerprint)
+
+
+async def test_finish_writes_the_outcome_exactly_once(store: SQLiteJobStore) -> None:
+    await store.create(new())
+    claim = await store.claim("w1", 10)
+    assert claim is not None
+    assert claim.job.state is JobState.PROCESSING
+    assert await store.finish(claim, JobState.DONE, result={"rows": []})
+    assert not await store.finish(claim, JobState.ERROR, error={"code": "X"})
+    job = await store.get("j1")
+    assert job is not None
+    assert job.state is JobState.DONE
+    assert job.error is None
+    assert await store.get_result("j1") == {"rows": []}
+    with pytest.raises(ValueError, match="terminal"):
+        await store.finish(claim, JobState.PROCESSING)
+
+
+async def test_an_expired_lease_passes_the_job_to_another_worker(
+    store: SQLiteJobStore, clock: FakeClock
+) -> None:
+    await store.create(new())
+    first = await store.claim("w1", 5)
+    assert first is not None
+    assert await store.claim("w2", 5) is None  # the lease holds
+    clock.now += 6
+    second = await store.claim("w2", 5)
+    assert second is not None
+    assert second.job.attempts == 2
+    assert await store.heartbeat(first, 50, None, 5) is None  # the first worker lost it
+    assert not await store.finish(first, JobState.DONE, result={})
+    assert await store.heartbeat(second, 10, None, 5) is False
+    assert await store.finish(second, JobState.DONE, result={})
+
+
+async def test_progress_never_decreases(store: SQLiteJobStore) -> None:
+    await store.create(new())
+    claim = await store.claim("w1", 5)
+    assert claim is not None
+    await store.heartbeat(claim, 60, None, 5)
+    await store.heartbeat(claim, 20, None, 5)
+    job = await store.get("j1")
+    assert job is not None
+    assert job.progress == 60
+
+
+async def test_release_makes_the_job_claimable_at_once(store: SQLiteJobStore) -> None:
+    await store.create(new())
+    claim = await store.claim("w1", 60)
+    assert claim is not None
+    await store.release(claim)
+    again = await store.claim("w2", 60)
+    assert again is not None
+    assert again.job.id == "j1"
+    assert again.job.state is JobState.PROCESSING
+
+
+async def test_cancel_outcomes(store: SQLiteJobStore) -> None:
+    await store.create(new("pending"))
+    await store.create(new("running"))
+    assert await store.cancel("missing") is None
+    job, outcome = await store.cancel("pending") or (None, None)
+    assert outcome is CancelOutcome.CANCELLED
+    assert job is not None
+    assert job.state is JobState.CANCELLED
+    _, outcome = await store.cancel("pending") or (None, None)
+    assert outcome is CancelOutcome.ALREADY_CANCELLED
+    claim = await store.claim("w1", 60)
+    assert claim is not None
+    assert claim.job.id == "running"
+    job, outcome = await store.cancel("running") or (None, None)
+    assert outcome is CancelOutcome.REQUESTED
+    assert job is not None
+    assert job.cancel_requested
+    assert await store.heartbeat(claim, 10, None, 60) is True
+    assert await store.finish(claim, JobState.CANCELLED)
+    _, outcome = await store.cancel("running") or (None, None)
+    assert outcome is CancelOutcome.ALREADY_CANCELLED
+
+
+async def test_idempotency_keys(store: SQLiteJobStore) -> None:
+    _job, created = await store.create(new("a", "k", "f1"))
+    assert created
+    again, created = await store.create(new("b", "k", "f1"))
+    assert not created
+    assert again.id == "a"
+    with pytest.raises(IdempotencyKeyReused) as info:
+        await store.create(new("c", "k", "f2"))
+    assert info.value.existing.id == "a"
+    assert await store.get("b") is None
+    assert await store.get("c") is None
+
+
+async def test_jobs_survive_reopening(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    first = SQLiteJobStore(path, clock)
+    await first.open()
+    await first.create(new("kept"))
+    await first.close()
+    second = SQLiteJobStore(path, clock)
+    await second.open()  # migrations run again without harm
+    job = await second.get("kept")
+    await second.close()
+    assert job is not None
+    assert job.state is JobState.PENDING
+
+
+async def test_list_pages(store: SQLiteJobStore) -> None:
+    for n in range(5):
+        await store.create(new(f"j{n}"))
+    page = await store.list([], 2, None)
+    assert [j.id for j in page.jobs] == ["j4", "j3"]
+    page = await store.list([], 2, page.next_after)
+    assert [j.id for j in page.jobs] == ["j2", "j1"]
+    page = await store.list([], 2, page.next_after)
+    assert [j.id for j in page.jobs] == ["j0"]
+    assert page.next_after is None
+    assert (await store.list([JobState.DONE], 10, None)).jobs == []
