@@ -1,0 +1,187 @@
+"""The reference server's ASGI application, built from ``openapi.yaml`` by :func:`create_app`."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from http import HTTPStatus
+from importlib.resources import as_file, files
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+from connexion import AsyncApp
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from connexion.middleware import MiddlewarePosition
+from connexion.options import SwaggerUIOptions
+from connexion.resolver import Resolver
+from starlette.exceptions import HTTPException
+
+from lrokit.server.handlers import ReportsAPI
+from lrokit.server.middleware import BodyGuard, Negotiation
+from lrokit.server.problems import PROBLEM_JSON, problem_body
+from lrokit.server.settings import Settings
+from lrokit.server.sqlite_store import SQLiteJobStore
+from lrokit.server.store import JobStore
+from lrokit.server.workers import WorkerPool
+
+log = logging.getLogger("lrokit.server")
+
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+_SLUG_BY_STATUS = {
+    400: "invalid-request",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    413: "request-too-large",
+    415: "unsupported-media-type",
+    500: "internal-error",
+}
+
+
+def contract_path() -> Path:
+    """Where the packaged contract lives (``openapi.yaml``, shipped inside the wheel)."""
+    with as_file(files("lrokit") / "openapi.yaml") as path:
+        return Path(path)
+
+
+def load_contract() -> dict[str, Any]:
+    """The contract as a document."""
+    document: dict[str, Any] = yaml.safe_load(contract_path().read_text(encoding="utf-8"))
+    return document
+
+
+def produced_media_types(contract: Mapping[str, Any]) -> dict[str, list[str]]:
+    """For each operationId, the media types its 2xx responses declare."""
+    produces: dict[str, list[str]] = {}
+    for item in contract["paths"].values():
+        for method, operation in item.items():
+            if method not in METHODS:
+                continue
+            types = [
+                media
+                for code, response in operation["responses"].items()
+                if str(code).startswith("2")
+                for media in response.get("content", {})
+            ]
+            produces[operation["operationId"]] = list(dict.fromkeys(types))
+    return produces
+
+
+def allowed_methods(contract: Mapping[str, Any]) -> list[tuple[re.Pattern[str], str]]:
+    """Each path template as a regex, with the ``Allow`` value of its resource."""
+    table = []
+    for template, item in contract["paths"].items():
+        methods = [m.upper() for m in METHODS if m in item]
+        if "GET" in methods and "HEAD" not in methods:
+            methods.append("HEAD")  # every GET route also answers HEAD (RFC 9110 §9.3.2)
+        pattern = re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)) + "$")
+        table.append((pattern, ", ".join(methods)))
+    return table
+
+
+def _problem(
+    slug: str, detail: str, instance: str, headers: dict[str, str] | None = None
+) -> ConnexionResponse:
+    body = problem_body(slug, detail, instance)
+    return ConnexionResponse(
+        status_code=body["status"], mimetype=PROBLEM_JSON, body=orjson.dumps(body), headers=headers
+    )
+
+
+def _instance(request: ConnexionRequest) -> str:
+    return str(request.scope.get("root_path", "")) + str(request.scope["path"])
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: JobStore | None = None,
+    clock: Callable[[], float] = time.time,
+) -> AsyncApp:
+    """Build the reference server: Connexion validates every request against the contract,
+    thin handlers answer, and a pool of background workers generates the reports."""
+    settings = settings or Settings()
+    contract = load_contract()
+    store = store if store is not None else SQLiteJobStore(settings.db, clock)
+    pool = WorkerPool(store, settings, clock)
+    api = ReportsAPI(store, settings, pool.notify, clock)
+    operations = api.operations()
+    allow_table = allowed_methods(contract)
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        await store.open()
+        await pool.start()
+        log.info("lrokit reference server ready (jobs in %s)", settings.db)
+        try:
+            yield
+        finally:
+            await pool.stop()
+            await store.close()
+
+    app = AsyncApp(__name__, lifespan=lifespan)
+    app.add_api(
+        contract_path(),
+        resolver=Resolver(function_resolver=operations.__getitem__),
+        strict_validation=True,
+        validate_responses=settings.validate_responses,
+        pythonic_params=True,
+        swagger_ui_options=SwaggerUIOptions(swagger_ui=True, swagger_ui_path="/ui"),
+    )
+    app.add_middleware(
+        BodyGuard, position=MiddlewarePosition.BEFORE_EXCEPTION, max_bytes=settings.max_body_bytes
+    )
+    app.add_middleware(
+        Negotiation,
+        position=MiddlewarePosition.BEFORE_VALIDATION,
+        produces=produced_media_types(contract),
+    )
+
+    def on_problem(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        assert isinstance(exc, ProblemException)
+        if exc.status >= 500:
+            log.error("%s %s: %s", request.method, request.url.path, exc.detail)
+        slug = _SLUG_BY_STATUS.get(exc.status, "internal-error")
+        if exc.status >= 500:
+            return _problem("internal-error", "The server failed unexpectedly.", _instance(request))
+        return _problem(slug, str(exc.detail or exc.title), _instance(request))
+
+    def on_http(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        assert isinstance(exc, HTTPException)
+        instance = _instance(request)
+        if exc.status_code == 405:
+            path = str(request.scope["path"])
+            allow = next((a for pattern, a in allow_table if pattern.match(path)), "")
+            return _problem(
+                "method-not-allowed",
+                f"{request.method} is not supported here; use one of: {allow}.",
+                instance,
+                {"Allow": allow},
+            )
+        slug = _SLUG_BY_STATUS.get(exc.status_code)
+        if slug is None or exc.status_code >= 500:
+            return _problem("internal-error", "The server failed unexpectedly.", instance)
+        detail = exc.detail if exc.detail != HTTPStatus(exc.status_code).phrase else None
+        return _problem(slug, detail or f"Nothing is at {instance}.", instance)
+
+    def on_malformed(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        return _problem(
+            "malformed-request", f"The request body cannot be decoded: {exc}.", _instance(request)
+        )
+
+    def on_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return _problem("internal-error", "The server failed unexpectedly.", _instance(request))
+
+    app.add_error_handler(ProblemException, on_problem)
+    app.add_error_handler(HTTPException, on_http)
+    app.add_error_handler(UnicodeDecodeError, on_malformed)
+    app.add_error_handler(RecursionError, on_malformed)
+    app.add_error_handler(Exception, on_error)
+    return app

@@ -1,0 +1,262 @@
+"""Thin HTTP handlers, one per ``operationId`` of ``openapi.yaml``.
+
+Connexion has validated every request against the contract before a handler runs; the
+handlers translate between HTTP and the job store and never do report work themselves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import mimeparse
+import orjson
+from connexion.context import scope as current_scope
+from starlette.datastructures import Headers
+from starlette.responses import Response
+
+from lrokit.server.jobs import Job, JobState, NewJob
+from lrokit.server.preferences import parse_prefer
+from lrokit.server.problems import PROBLEM_TYPES, problem_response, render_html
+from lrokit.server.reports import plan_report, result_to_csv
+from lrokit.server.settings import Settings
+from lrokit.server.store import CancelOutcome, IdempotencyKeyReused, JobStore
+from lrokit.server.workers import isoformat
+
+JSON = "application/json"
+CSV = "text/csv"
+#: Status documents change with every poll: no cache may store them (RFC 9111 §5.2.2.5).
+NO_STORE = "no-store"
+DOWNLOAD_TYPES = [JSON, CSV]
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response with an explicit media type (Connexion cannot infer it, see #1956)."""
+    return Response(orjson.dumps(body), status_code=status, media_type=JSON, headers=headers)
+
+
+def _headers() -> Headers:
+    return Headers(scope=current_scope)
+
+
+def _root() -> str:
+    root: str = current_scope.get("root_path", "")
+    return root.rstrip("/")
+
+
+def idempotency_key(raw: str) -> str:
+    """The key of an ``Idempotency-Key`` field: a Structured Field String (``"..."``) or,
+    leniently, the same characters unquoted (draft-ietf-httpapi-idempotency-key-header §2.1)."""
+    if len(raw) >= 2 and raw[0] == raw[-1] == '"':
+        raw = raw[1:-1]
+    return raw.replace('\\"', '"').replace("\\\\", "\\")
+
+
+class ReportsAPI:
+    """The handlers, bound to one store."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        settings: Settings,
+        notify: Callable[[], None],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.notify = notify
+        self.clock = clock
+
+    def operations(self) -> dict[str, Callable[..., Any]]:
+        """The handler of each ``operationId``."""
+        return {
+            "createReport": self.create_report,
+            "listReports": self.list_reports,
+            "getReport": self.get_report,
+            "cancelReport": self.cancel_report,
+            "downloadReport": self.download_report,
+            "getProblemType": self.get_problem_type,
+        }
+
+    # -- representation -------------------------------------------------------------------
+
+    def retry_after(self, job: Job) -> int | None:
+        """Seconds a client should wait before polling again; None once the job is terminal.
+
+        Derived from the worker's estimate of the finish time and clamped to the configured
+        bounds; the lower bound while there is no estimate yet (RFC 9110 §10.2.3).
+        """
+        if job.state.terminal:
+            return None
+        low, high = self.settings.retry_after_min, self.settings.retry_after_max
+        if job.expected_finish_at is None:
+            return low
+        return max(low, min(high, math.ceil(job.expected_finish_at - self.clock())))
+
+    def status_document(self, job: Job) -> dict[str, Any]:
+        """The contract's ``ReportStatus`` for ``job``."""
+        href = f"{_root()}/reports/{job.id}"
+        doc: dict[str, Any] = {
+            "id": job.id,
+            "status": str(job.state),
+            "reportType": job.report_type,
+            "parameters": job.parameters,
+            "progress": job.progress,
+            "createdAt": isoformat(job.created_at),
+        }
+        if job.started_at is not None:
+            doc["startedAt"] = isoformat(job.started_at)
+        if job.finished_at is not None:
+            doc["finishedAt"] = isoformat(job.finished_at)
+        if job.state is JobState.PROCESSING and job.expected_finish_at is not None:
+            doc["estimatedTimeRemaining"] = max(0, math.ceil(job.expected_finish_at - self.clock()))
+        if job.cancel_requested and not job.state.terminal:
+            doc["cancelRequested"] = True
+        if job.error is not None:
+            doc["error"] = job.error
+        links: dict[str, Any] = {"self": {"href": href, "type": JSON}}
+        if job.state is JobState.DONE:
+            links["download"] = {"href": f"{href}/download", "type": ", ".join(DOWNLOAD_TYPES)}
+        if not job.state.terminal:
+            links["cancel"] = {"href": href}
+        doc["links"] = links
+        return doc
+
+    def status_response(self, job: Job, status: int = 200, **headers: str) -> Response:
+        """The status document with ``Retry-After`` while not terminal and no caching."""
+        fields = {"Cache-Control": NO_STORE, **headers}
+        wait = self.retry_after(job)
+        if wait is not None:
+            fields["Retry-After"] = str(wait)
+        return json_response(self.status_document(job), status, fields)
+
+    # -- operations ------------------------------------------------------------------------
+
+    async def create_report(self, body: dict[str, Any]) -> Response:
+        """Accept a report: validate, store durably, answer 202 with Location at once."""
+        headers = _headers()
+        report_type, parameters = body["reportType"], body["parameters"]
+        try:
+            plan_report(report_type, parameters)  # semantic validation only; no work here
+        except ValueError as exc:
+            return problem_response("invalid-report-parameters", str(exc), "/reports")
+        raw_key = headers.get("idempotency-key")
+        key = idempotency_key(raw_key) if raw_key is not None else None
+        fingerprint = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        new = NewJob(uuid.uuid4().hex, report_type, parameters, key, fingerprint if key else None)
+        try:
+            job, created = await self.store.create(new)
+        except IdempotencyKeyReused as exc:
+            return problem_response(
+                "idempotency-key-reused",
+                f"Idempotency-Key {key!r} was used for report {exc.existing.id} with another "
+                "request body.",
+                "/reports",
+            )
+        if created:
+            self.notify()
+        extra = {"Location": f"{_root()}/reports/{job.id}", "Vary": "Prefer"}
+        if "respond-async" in parse_prefer(headers.getlist("prefer")):
+            extra["Preference-Applied"] = "respond-async"
+        return self.status_response(job, 202, **extra)
+
+    async def list_reports(
+        self, status: list[str] | None = None, limit: int = 20, cursor: str | None = None
+    ) -> Response:
+        """One page of reports, newest first, optionally filtered by state."""
+        before = int(cursor) if cursor is not None else None
+        states = [JobState(s) for s in dict.fromkeys(status or [])]
+        page = await self.store.list(states, limit, before)
+        query: list[tuple[str, str | int]] = [("status", str(s)) for s in states]
+        query.append(("limit", limit))
+        links: dict[str, Any] = {"self": {"href": f"{_root()}/reports?{urlencode(query)}"}}
+        if cursor is not None:
+            links["self"]["href"] += f"&cursor={cursor}"
+        if page.next_after is not None:
+            next_query = urlencode([*query, ("cursor", page.next_after)])
+            links["next"] = {"href": f"{_root()}/reports?{next_query}"}
+        items = [self.status_document(job) for job in page.jobs]
+        return json_response({"items": items, "links": links}, headers={"Cache-Control": NO_STORE})
+
+    async def get_report(self, report_id: str) -> Response:
+        """The status monitor."""
+        job = await self.store.get(report_id)
+        if job is None:
+            return self._not_found(report_id)
+        return self.status_response(job)
+
+    async def cancel_report(self, report_id: str) -> Response:
+        """Cancel: at once when PENDING, at the worker's next step when PROCESSING."""
+        outcome = await self.store.cancel(report_id)
+        if outcome is None:
+            return self._not_found(report_id)
+        job, what = outcome
+        if what is CancelOutcome.FINISHED:
+            return problem_response(
+                "report-finished",
+                f"Report {job.id} is {job.state} and cannot be cancelled.",
+                f"{_root()}/reports/{job.id}",
+            )
+        if what is CancelOutcome.REQUESTED:
+            return self.status_response(job, 202, Location=f"{_root()}/reports/{job.id}")
+        return self.status_response(job)
+
+    async def download_report(self, report_id: str) -> Response:
+        """The result of a DONE report, as JSON or CSV by ``Accept``."""
+        job = await self.store.get(report_id)
+        if job is None:
+            return self._not_found(report_id)
+        instance = f"{_root()}/reports/{job.id}/download"
+        if job.state is not JobState.DONE:
+            slug, why = {
+                JobState.ERROR: ("report-failed", "ended in ERROR; see its status document"),
+                JobState.CANCELLED: ("report-cancelled", "was cancelled"),
+            }.get(job.state, ("report-not-ready", f"is {job.state}; poll its status monitor"))
+            headers = {}
+            if (wait := self.retry_after(job)) is not None:
+                headers["Retry-After"] = str(wait)
+            return problem_response(slug, f"Report {job.id} {why}.", instance, headers)
+        result = await self.store.get_result(report_id)
+        if result is None:  # DONE without a result cannot happen; never answer an empty 200
+            raise RuntimeError(f"report {report_id} is DONE but has no stored result")
+        accept = _headers().get("accept") or JSON
+        # mimeparse prefers the later of equally good matches: JSON goes last to win ties.
+        media = mimeparse.best_match(DOWNLOAD_TYPES[::-1], accept) or JSON
+        if media == CSV:
+            content = result_to_csv(result).encode()
+            ctype, ext = "text/csv; charset=utf-8; header=present", "csv"
+        else:
+            content, ctype, ext = orjson.dumps(result), JSON, "json"
+        return Response(
+            content,
+            media_type=ctype,
+            headers={
+                "ETag": f'"{hashlib.sha256(content).hexdigest()[:32]}"',
+                "Vary": "Accept",
+                "Cache-Control": "private, no-cache",
+                "Content-Disposition": f'attachment; filename="report-{job.id}.{ext}"',
+            },
+        )
+
+    async def get_problem_type(self, problem_type: str) -> Response:
+        """The documentation page a problem ``type`` URI resolves to."""
+        kind = PROBLEM_TYPES.get(problem_type)
+        if kind is None:
+            return problem_response(
+                "not-found",
+                f"No problem type {problem_type!r}.",
+                f"{_root()}/problems/{quote(problem_type, safe='')}",
+            )
+        return Response(render_html(kind), media_type="text/html; charset=utf-8")
+
+    def _not_found(self, report_id: str) -> Response:
+        return problem_response(
+            "report-not-found",
+            f"No report has id {report_id!r}.",
+            f"{_root()}/reports/{quote(report_id, safe='')}",
+        )

@@ -1,0 +1,119 @@
+"""ASGI middleware that makes every edge of the HTTP surface answer with a problem.
+
+Connexion validates what the contract describes; these cover what it does not: bodies too
+large (413), bodies that are not JSON at all (400, also working around connexion #1860, where
+a non-UTF-8 body became a 500), and ``Accept`` headers that admit none of an operation's
+media types (406).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import mimeparse
+import orjson
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lrokit.server.problems import problem_response
+
+ROUTING = "connexion_routing"
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+class BodyGuard:
+    """Reject a request body over ``max_bytes`` with 413 and a JSON body that does not parse
+    (not UTF-8, not JSON, nested too deep) with 400, before any handler or validator sees it.
+
+    The body is read at most ``max_bytes + 1`` bytes far, then replayed downstream whole.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        instance = scope.get("root_path", "") + scope["path"]
+        too_large = problem_response(
+            "request-too-large",
+            f"The request body exceeds {self.max_bytes} bytes.",
+            instance,
+            {"Connection": "close"},
+        )
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await too_large(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await too_large(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if body and _is_json(headers.get("content-type", "")):
+            try:
+                orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                await problem_response(
+                    "malformed-request", f"The request body is not valid JSON: {exc}.", instance
+                )(scope, receive, send)
+                return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+class Negotiation:
+    """Answer 406 when ``Accept`` admits none of the media types an operation's successful
+    responses declare (RFC 9110 §12.5.1, §15.5.7). Runs after Connexion's routing, so it knows
+    the operation. Problems are served whatever ``Accept`` says (RFC 9457 §3)."""
+
+    def __init__(self, app: ASGIApp, produces: Mapping[str, list[str]]) -> None:
+        self.app = app
+        self.produces = produces
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            operation = scope.get("extensions", {}).get(ROUTING, {}).get("operation_id")
+            offered = self.produces.get(operation or "")
+            accept = Headers(scope=scope).get("accept")
+            if offered and accept and not _acceptable(offered, accept):
+                response = problem_response(
+                    "not-acceptable",
+                    f"Accept {accept!r} admits none of: {', '.join(offered)}.",
+                    scope.get("root_path", "") + scope["path"],
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _acceptable(offered: list[str], accept: str) -> bool:
+    try:
+        return bool(mimeparse.best_match(offered, accept))
+    except (ValueError, IndexError):  # an unparsable Accept is treated as absent
+        return True

@@ -1,0 +1,222 @@
+"""RFC 9457 problem details: the registry of problem types this server emits.
+
+Every 4xx and 5xx answer is ``application/problem+json`` with ``type``, ``title``, ``status``
+(equal to the HTTP status, RFC 9457 §3.1.2), ``detail`` and ``instance``. A ``type`` is the
+full-path reference ``/problems/<slug>``; resolved against the API it serves the type's page
+(RFC 9457 §3.1.1, §4: a type documents its URI, title and status).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_PREFIX = "/problems/"
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    """A documented kind of problem: its URI slug, fixed title and HTTP status."""
+
+    slug: str
+    title: str
+    status: int
+    description: str
+
+    @property
+    def uri(self) -> str:
+        """The ``type`` member's value."""
+        return TYPE_PREFIX + self.slug
+
+
+_TYPES = (
+    ProblemType(
+        "malformed-request",
+        "Malformed request body",
+        400,
+        "The request body is not well-formed JSON: it does not parse, is not UTF-8, or nests "
+        "deeper than the server accepts. Fix the body; sending it again unchanged fails again.",
+    ),
+    ProblemType(
+        "invalid-request",
+        "Request violates the contract",
+        400,
+        "A parameter, header or body member does not match the OpenAPI contract. `detail` "
+        "names the member and the violated constraint.",
+    ),
+    ProblemType(
+        "not-found",
+        "Not found",
+        404,
+        "No resource exists at this path.",
+    ),
+    ProblemType(
+        "report-not-found",
+        "Report not found",
+        404,
+        "No report has this id. Ids are the last segment of the `Location` a submission "
+        "answered with.",
+    ),
+    ProblemType(
+        "method-not-allowed",
+        "Method not allowed",
+        405,
+        "The resource does not support this method; the `Allow` header lists those it does.",
+    ),
+    ProblemType(
+        "not-acceptable",
+        "Not acceptable",
+        406,
+        "None of the media types in `Accept` can be produced for this resource. `detail` lists "
+        "those that can.",
+    ),
+    ProblemType(
+        "report-not-ready",
+        "Report not ready",
+        409,
+        "The report has no result yet because it is still PENDING or PROCESSING. Poll its "
+        "status monitor, honouring `Retry-After`, until it is DONE.",
+    ),
+    ProblemType(
+        "report-failed",
+        "Report failed",
+        409,
+        "The report ended in ERROR and has no result. Its status document's `error` member "
+        "says why.",
+    ),
+    ProblemType(
+        "report-cancelled",
+        "Report cancelled",
+        409,
+        "The report was cancelled and has no result.",
+    ),
+    ProblemType(
+        "report-finished",
+        "Report already finished",
+        409,
+        "A DONE or ERROR report cannot be cancelled; the request changed nothing.",
+    ),
+    ProblemType(
+        "request-too-large",
+        "Request body too large",
+        413,
+        "The request body is larger than the server accepts; `detail` gives the limit.",
+    ),
+    ProblemType(
+        "unsupported-media-type",
+        "Unsupported media type",
+        415,
+        "The request body must be `application/json`.",
+    ),
+    ProblemType(
+        "invalid-report-parameters",
+        "Invalid report parameters",
+        422,
+        "The report parameters match the contract's schema but contradict each other, for "
+        "example a date range whose `from` is after its `to`.",
+    ),
+    ProblemType(
+        "idempotency-key-reused",
+        "Idempotency key reused",
+        422,
+        "The `Idempotency-Key` was already used for a request with a different body "
+        "(draft-ietf-httpapi-idempotency-key-header §2.7). Use a new key for a new request.",
+    ),
+    ProblemType(
+        "internal-error",
+        "Internal server error",
+        500,
+        "The server failed unexpectedly. The failure is logged; trying again later may work.",
+    ),
+    ProblemType(
+        "no-data",
+        "No data for the report's input",
+        422,
+        "Appears in the `error` member of a report that ended in ERROR (code `NO_DATA`): the "
+        "report's input selects no sales at all, for example a year outside the sample data. "
+        "Not retryable: the same input gives the same result.",
+    ),
+    ProblemType(
+        "report-generation-failed",
+        "Report generation failed",
+        500,
+        "Appears in the `error` member of a report that ended in ERROR (code `INTERNAL`): the "
+        "generation failed unexpectedly at `failedStep`. Retryable: submitting again may work.",
+    ),
+)
+
+PROBLEM_TYPES: Mapping[str, ProblemType] = {t.slug: t for t in _TYPES}
+
+
+def problem_body(
+    slug: str, detail: str, instance: str | None = None, **extensions: Any
+) -> dict[str, Any]:
+    """The problem document of type ``slug``."""
+    kind = PROBLEM_TYPES[slug]
+    body: dict[str, Any] = {"type": kind.uri, "title": kind.title, "status": kind.status}
+    body["detail"] = detail
+    if instance is not None:
+        body["instance"] = instance
+    body.update(extensions)
+    return body
+
+
+def problem_response(
+    slug: str,
+    detail: str,
+    instance: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extensions: Any,
+) -> Response:
+    """An ``application/problem+json`` response whose status equals the type's status."""
+    body = problem_body(slug, detail, instance, **extensions)
+    return Response(
+        orjson.dumps(body),
+        status_code=body["status"],
+        media_type=PROBLEM_JSON,
+        headers=dict(headers or {}),
+    )
+
+
+def render_html(kind: ProblemType) -> str:
+    """The documentation page a problem ``type`` URI resolves to."""
+    esc = html.escape
+    return (
+        "<!doctype html>\n<html lang=en><meta charset=utf-8>"
+        f"<title>{esc(kind.title)} — lrokit problem type</title>\n"
+        f"<h1>{esc(kind.title)}</h1>\n"
+        f"<p>Type URI: <code>{esc(kind.uri)}</code><br>HTTP status: {kind.status}</p>\n"
+        f"<p>{esc(kind.description)}</p>\n"
+        "<p>Problem details follow RFC 9457: <code>type</code>, <code>title</code>, "
+        "<code>status</code>, <code>detail</code>, <code>instance</code>.</p>\n</html>\n"
+    )
+
+
+def render_markdown() -> str:
+    """``docs/problems.md``: every problem type, generated from this registry."""
+    lines = [
+        "# Problem types",
+        "",
+        "Generated from `src/lrokit/server/problems.py`; do not edit by hand "
+        "(`python -m lrokit.server.problems > docs/problems.md`).",
+        "",
+        "Every 4xx and 5xx answer of the reference server is `application/problem+json` "
+        "(RFC 9457). A `type` is a full-path reference; resolved against the server it serves "
+        "the page below.",
+        "",
+        "| type | status | title | meaning |",
+        "|---|---|---|---|",
+    ]
+    for kind in _TYPES:
+        lines.append(f"| `{kind.uri}` | {kind.status} | {kind.title} | {kind.description} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(render_markdown(), end="")

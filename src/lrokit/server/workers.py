@@ -1,0 +1,202 @@
+"""Background workers: they claim jobs from the store and generate reports off the request path.
+
+A worker holds its job under a lease that it renews while working (at every step and at
+least every ``heartbeat`` seconds while pacing). If the worker dies, the lease expires and
+another worker takes the job over; if the worker loses its lease, it stops without writing.
+A cancel request is seen at the next heartbeat and ends the job CANCELLED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from lrokit.server.dataset import connect_readonly, ensure_dataset
+from lrokit.server.jobs import JobState
+from lrokit.server.problems import problem_body
+from lrokit.server.reports import ReportError, plan_report
+from lrokit.server.settings import Settings
+from lrokit.server.store import Claim, JobStore
+
+log = logging.getLogger("lrokit.jobs")
+
+
+def isoformat(ts: float) -> str:
+    """RFC 3339 UTC timestamp with millisecond precision, as the contract's ``date-time``."""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class _LostClaim(Exception):
+    """The job's lease went to another worker or the job became terminal."""
+
+
+class _Cancelled(Exception):
+    """A cancel was requested for the job."""
+
+
+class WorkerPool:
+    """``settings.workers`` asyncio workers sharing one store, woken by :meth:`notify`."""
+
+    def __init__(
+        self, store: JobStore, settings: Settings, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.heartbeat = min(1.0, settings.lease_seconds / 3)
+        self._wakeup = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self._prefix = f"{uuid.uuid4().hex[:8]}"
+
+    def notify(self) -> None:
+        """Tell idle workers that a job is waiting."""
+        self._wakeup.set()
+
+    async def start(self) -> None:
+        """Start the workers once the dataset exists (built on first start, in a thread)."""
+        if self.settings.workers:
+            self._tasks.append(asyncio.create_task(self._boot(), name="lrokit-workers"))
+
+    async def _boot(self) -> None:
+        path, rows = self.settings.dataset_path, self.settings.dataset_rows
+        log.info("checking the sample dataset at %s (%d rows)", path, rows)
+        started = time.monotonic()
+        await asyncio.to_thread(ensure_dataset, path, rows)
+        log.info("sample dataset ready in %.1fs", time.monotonic() - started)
+        for n in range(self.settings.workers):
+            worker_id = f"{self._prefix}-{n + 1}"
+            self._tasks.append(asyncio.create_task(self._run(worker_id), name=worker_id))
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop the workers; a job in progress is released for another worker to resume."""
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=grace)
+        self._tasks.clear()
+
+    async def _run(self, worker_id: str) -> None:
+        conn = await asyncio.to_thread(connect_readonly, self.settings.dataset_path)
+        try:
+            while not self._stopping:
+                claim = await self.store.claim(worker_id, self.settings.lease_seconds)
+                if claim is None:
+                    self._wakeup.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wakeup.wait(), self.settings.poll_interval)
+                    continue
+                self._wakeup.set()  # there may be more: let another idle worker look
+                await self._process(claim, conn)
+        finally:
+            conn.close()
+
+    async def _process(self, claim: Claim, conn: sqlite3.Connection) -> None:
+        job = claim.job
+        log.info(
+            "job %s claimed by worker %s (attempt %d, %s)",
+            job.id,
+            claim.worker_id,
+            job.attempts,
+            job.report_type,
+        )
+        step_name = "plan"
+        try:
+            if job.cancel_requested:
+                raise _Cancelled
+            plan = plan_report(job.report_type, job.parameters)
+            total = sum(step.weight for step in plan.steps) or 1.0
+            begun = self.clock()
+            done = 0.0
+            partials: list[Any] = []
+            for step in plan.steps:
+                step_name = step.name
+                await self._beat(claim, done / total, begun)
+                partials.append(await asyncio.to_thread(step.run, conn))
+                done += step.weight
+                await self._pace(claim, done / total, begun)
+            step_name = "finish"
+            result = plan.finish(partials)
+        except _Cancelled:
+            await self._end(claim, JobState.CANCELLED)
+        except _LostClaim:
+            log.warning("job %s: worker %s lost its lease; stopping", job.id, claim.worker_id)
+        except ReportError as exc:
+            error = problem_body(
+                "no-data" if exc.code == "NO_DATA" else "report-generation-failed",
+                exc.detail,
+                f"/reports/{job.id}",
+                code=exc.code,
+                retryable=exc.retryable,
+                failedStep=exc.failed_step,
+            )
+            await self._end(claim, JobState.ERROR, error=error)
+        except asyncio.CancelledError:
+            await asyncio.shield(self.store.release(claim))
+            log.info("job %s released by worker %s at shutdown", job.id, claim.worker_id)
+            raise
+        except Exception as exc:  # a bug or a broken dataset: the job fails, the worker lives
+            log.exception("job %s failed at step %s", job.id, step_name)
+            error = problem_body(
+                "report-generation-failed",
+                f"{type(exc).__name__} during {step_name}",
+                f"/reports/{job.id}",
+                code="INTERNAL",
+                retryable=True,
+                failedStep=step_name,
+            )
+            await self._end(claim, JobState.ERROR, error=error)
+        else:
+            result = {"id": job.id, **result, "generatedAt": isoformat(self.clock())}
+            await self._end(claim, JobState.DONE, result=result)
+
+    async def _beat(self, claim: Claim, fraction: float, begun: float) -> None:
+        """Record progress and an estimate, renew the lease, and see a cancel request."""
+        now = self.clock()
+        if self.settings.pace:
+            expected: float | None = begun + self.settings.pace
+        elif fraction > 0:
+            expected = now + (now - begun) * (1 - fraction) / fraction
+        else:
+            expected = None
+        cancel = await self.store.heartbeat(
+            claim, min(99, math.floor(fraction * 100)), expected, self.settings.lease_seconds
+        )
+        if cancel is None:
+            raise _LostClaim
+        if cancel:
+            raise _Cancelled
+
+    async def _pace(self, claim: Claim, fraction: float, begun: float) -> None:
+        """With ``pace`` set, wait until ``fraction`` of it has passed, beating meanwhile."""
+        target = begun + self.settings.pace * fraction
+        while (remaining := target - self.clock()) > 0:
+            await asyncio.sleep(min(remaining, self.heartbeat))
+            await self._beat(claim, fraction, begun)
+
+    async def _end(
+        self,
+        claim: Claim,
+        state: JobState,
+        *,
+        result: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> None:
+        job = claim.job
+        if await self.store.finish(claim, state, result=result, error=error):
+            took = self.clock() - (job.started_at or job.created_at)
+            if error is not None:
+                log.info("job %s ERROR %s at %s", job.id, error["code"], error["failedStep"])
+            else:
+                log.info("job %s %s after %.2fs", job.id, state, took)
+        else:
+            log.warning("job %s: outcome %s not written, the claim was lost", job.id, state)

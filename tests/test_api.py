@@ -1,0 +1,354 @@
+"""The reference server's HTTP behaviour, in-process over ASGI with response validation on."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import dataclasses
+import io
+from datetime import datetime
+
+import httpx
+import pytest
+
+from lrokit.server.problems import PROBLEM_TYPES
+from lrokit.server.settings import Settings
+from tests.conftest import serve_in_process
+from tests.helpers import SEED_REQUEST, poll_until_terminal
+
+pytestmark = pytest.mark.anyio
+
+
+def ts(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+async def submit(
+    client: httpx.AsyncClient, body: object = SEED_REQUEST, **headers: str
+) -> httpx.Response:
+    response = await client.post("/reports", json=body, headers=headers)
+    assert response.status_code == 202, response.text
+    return response
+
+
+async def test_seed_request_is_accepted_polled_and_downloaded(client: httpx.AsyncClient) -> None:
+    accepted = await submit(client)
+    doc = accepted.json()
+    location = accepted.headers["location"]
+    assert location == f"/reports/{doc['id']}"
+    assert doc["status"] == "PENDING"
+    assert doc["progress"] == 0
+    assert doc["links"]["self"]["href"] == location
+    assert int(accepted.headers["retry-after"]) >= 1
+    assert accepted.headers["cache-control"] == "no-store"
+
+    polls = await poll_until_terminal(client, location)
+    final = polls[-1].json()
+    assert final["status"] == "DONE"
+    assert final["progress"] == 100
+    assert ts(final["createdAt"]) <= ts(final["startedAt"]) <= ts(final["finishedAt"])
+    assert "estimatedTimeRemaining" not in final
+    assert "error" not in final
+    assert final["links"]["download"]["href"] == f"{location}/download"
+
+    as_json = await client.get(f"{location}/download", headers={"Accept": "application/json"})
+    assert as_json.status_code == 200
+    assert as_json.headers["content-type"] == "application/json"
+    result = as_json.json()
+    assert result["id"] == doc["id"]
+    assert result["reportType"] == "yearly-sales"
+    assert [row[0] for row in result["rows"]] == [f"2023-{m:02d}" for m in range(1, 13)]
+    assert as_json.headers["etag"].startswith('"')
+
+    as_csv = await client.get(f"{location}/download", headers={"Accept": "text/csv"})
+    assert as_csv.status_code == 200
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(as_csv.text)))
+    assert rows[0] == [c["name"] for c in result["columns"]]
+    assert len(rows) == 1 + len(result["rows"])
+
+    default = await client.get(f"{location}/download")
+    assert default.headers["content-type"] == "application/json"
+
+
+async def test_every_report_type_completes(client: httpx.AsyncClient) -> None:
+    bodies = [
+        {"reportType": "yearly-sales", "parameters": {"year": "2021", "region": "europe"}},
+        {"reportType": "sales-by-region", "parameters": {"from": "2022-01-01", "to": "2022-03-31"}},
+        {"reportType": "top-products", "parameters": {"year": "2024", "limit": 5}},
+    ]
+    locations = [(await submit(client, body)).headers["location"] for body in bodies]
+    for location in locations:
+        final = (await poll_until_terminal(client, location))[-1].json()
+        assert final["status"] == "DONE", final
+        result = (await client.get(f"{location}/download")).json()
+        assert result["rows"], result
+
+
+async def test_report_without_data_ends_in_a_structured_error(client: httpx.AsyncClient) -> None:
+    accepted = await submit(client, {"reportType": "yearly-sales", "parameters": {"year": "1999"}})
+    location = accepted.headers["location"]
+    final = (await poll_until_terminal(client, location))[-1].json()
+    assert final["status"] == "ERROR"
+    error = final["error"]
+    assert error["code"] == "NO_DATA"
+    assert error["retryable"] is False
+    assert error["failedStep"]
+    assert error["type"] == "/problems/no-data"
+    assert error["title"] == PROBLEM_TYPES["no-data"].title
+    assert "1999" in error["detail"]
+    assert error["instance"] == location
+    assert "download" not in final["links"]
+
+    download = await client.get(f"{location}/download")
+    assert download.status_code == 409
+    assert download.json()["type"] == "/problems/report-failed"
+
+
+async def test_cancel_pending_report(settings: Settings) -> None:
+    async with serve_in_process(dataclasses.replace(settings, workers=0)) as client:
+        location = (await submit(client)).headers["location"]
+        first = await client.delete(location)
+        assert first.status_code == 200
+        assert first.json()["status"] == "CANCELLED"
+        assert "retry-after" not in first.headers
+        again = await client.delete(location)
+        assert again.status_code == 200
+        assert again.json() == first.json()
+        download = await client.get(f"{location}/download")
+        assert download.status_code == 409
+        assert download.json()["type"] == "/problems/report-cancelled"
+
+
+async def test_cancel_processing_report_stops_its_worker(settings: Settings) -> None:
+    async with serve_in_process(dataclasses.replace(settings, pace=3.0)) as client:
+        location = (await submit(client)).headers["location"]
+        for _ in range(200):
+            doc = (await client.get(location)).json()
+            if doc["status"] == "PROCESSING":
+                break
+            await asyncio.sleep(0.02)
+        assert doc["status"] == "PROCESSING"
+        assert "estimatedTimeRemaining" in doc
+        requested = await client.delete(location)
+        assert requested.status_code == 202
+        assert requested.json()["cancelRequested"] is True
+        assert requested.headers["location"] == location
+        started = asyncio.get_running_loop().time()
+        final = (await poll_until_terminal(client, location))[-1].json()
+        assert final["status"] == "CANCELLED"
+        # The worker beats at least every second, so it stops well before the 3 s pace.
+        assert asyncio.get_running_loop().time() - started < 2.0
+
+
+async def test_cancel_finished_report_is_a_conflict_that_changes_nothing(
+    client: httpx.AsyncClient,
+) -> None:
+    location = (await submit(client)).headers["location"]
+    before = (await poll_until_terminal(client, location))[-1].json()
+    response = await client.delete(location)
+    assert response.status_code == 409
+    assert response.json()["type"] == "/problems/report-finished"
+    assert (await client.get(location)).json() == before
+
+
+async def test_download_before_done_is_not_ready(settings: Settings) -> None:
+    async with serve_in_process(dataclasses.replace(settings, workers=0)) as client:
+        location = (await submit(client)).headers["location"]
+        response = await client.get(f"{location}/download")
+        assert response.status_code == 409
+        assert response.json()["type"] == "/problems/report-not-ready"
+        assert int(response.headers["retry-after"]) >= 1
+
+
+async def test_idempotency_key_replays_the_same_report(client: httpx.AsyncClient) -> None:
+    key = '"6d1a6f52-0f5c-4a7e-9d40-0a8c1b1a2f11"'
+    first = await submit(client, **{"Idempotency-Key": key})
+    second = await submit(client, **{"Idempotency-Key": key})
+    assert second.headers["location"] == first.headers["location"]
+    assert second.json()["id"] == first.json()["id"]
+    other = await client.post(
+        "/reports",
+        json={"reportType": "yearly-sales", "parameters": {"year": "2022"}},
+        headers={"Idempotency-Key": key},
+    )
+    assert other.status_code == 422
+    assert other.json()["type"] == "/problems/idempotency-key-reused"
+    listed = (await client.get("/reports", params={"limit": 100})).json()["items"]
+    assert [item["id"] for item in listed] == [first.json()["id"]]
+
+
+async def test_concurrent_requests_with_one_key_create_one_report(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = {"Idempotency-Key": '"concurrent-key-1"'}
+    responses = await asyncio.gather(
+        *(client.post("/reports", json=SEED_REQUEST, headers=headers) for _ in range(20))
+    )
+    assert {r.status_code for r in responses} == {202}
+    assert len({r.headers["location"] for r in responses}) == 1
+    listed = (await client.get("/reports", params={"limit": 100})).json()["items"]
+    assert len(listed) == 1
+
+
+async def test_prefer_respond_async_is_applied_and_unknown_preferences_ignored(
+    client: httpx.AsyncClient,
+) -> None:
+    plain = await submit(client)
+    assert "preference-applied" not in plain.headers
+    assert plain.headers["vary"] == "Prefer"
+    odd = await submit(client, Prefer="x-unknown=1; p=2, Respond-Async, wait=-1")
+    assert odd.headers["preference-applied"] == "respond-async"
+    garbage = await submit(client, Prefer=',,;;="')
+    assert "preference-applied" not in garbage.headers
+
+
+async def test_list_pages_newest_first_and_filters_by_state(settings: Settings) -> None:
+    async with serve_in_process(dataclasses.replace(settings, workers=0)) as client:
+        ids = [(await submit(client)).json()["id"] for _ in range(5)]
+        await client.delete(f"/reports/{ids[0]}")
+        seen: list[str] = []
+        url: str | None = "/reports?limit=2"
+        for _ in range(10):
+            if url is None:
+                break
+            page = await client.get(url)
+            assert page.status_code == 200
+            assert len(page.json()["items"]) <= 2
+            seen += [item["id"] for item in page.json()["items"]]
+            url = page.json()["links"].get("next", {}).get("href")
+        assert seen == ids[::-1]
+        cancelled = await client.get("/reports", params={"status": "CANCELLED"})
+        assert [item["id"] for item in cancelled.json()["items"]] == [ids[0]]
+        pending = await client.get("/reports?status=PENDING&status=PROCESSING")
+        assert [item["id"] for item in pending.json()["items"]] == ids[:0:-1]
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "kwargs", "status", "slug"),
+    [
+        ("GET", "/reports/does-not-exist", {}, 404, "report-not-found"),
+        ("DELETE", "/reports/does-not-exist", {}, 404, "report-not-found"),
+        ("GET", "/reports/does-not-exist/download", {}, 404, "report-not-found"),
+        ("GET", "/no/such/path", {}, 404, "not-found"),
+        (
+            "POST",
+            "/reports",
+            {"content": b"{not json", "headers": {"Content-Type": "application/json"}},
+            400,
+            "malformed-request",
+        ),
+        (
+            "POST",
+            "/reports",
+            {"content": b'{"a": "\xff"}', "headers": {"Content-Type": "application/json"}},
+            400,
+            "malformed-request",
+        ),
+        (
+            "POST",
+            "/reports",
+            {"content": b"[" * 5000 + b"]" * 5000, "headers": {"Content-Type": "application/json"}},
+            400,
+            "malformed-request",
+        ),
+        (
+            "POST",
+            "/reports",
+            {"json": {"reportType": "yearly-sales", "parameters": {"year": "23"}}},
+            400,
+            "invalid-request",
+        ),
+        ("POST", "/reports", {"json": {"reportType": "weekly"}}, 400, "invalid-request"),
+        (
+            "POST",
+            "/reports",
+            {"content": b"year=2023", "headers": {"Content-Type": "text/plain"}},
+            415,
+            "unsupported-media-type",
+        ),
+        (
+            "POST",
+            "/reports",
+            {"content": b" " * 70_000, "headers": {"Content-Type": "application/json"}},
+            413,
+            "request-too-large",
+        ),
+        (
+            "POST",
+            "/reports",
+            {
+                "json": {
+                    "reportType": "sales-by-region",
+                    "parameters": {"from": "2023-05-01", "to": "2023-01-01"},
+                }
+            },
+            422,
+            "invalid-report-parameters",
+        ),
+        ("PUT", "/reports", {}, 405, "method-not-allowed"),
+        ("PATCH", "/reports/abc", {}, 405, "method-not-allowed"),
+        ("GET", "/reports", {"headers": {"Accept": "text/html"}}, 406, "not-acceptable"),
+        ("GET", "/reports?bogus=1", {}, 400, "invalid-request"),
+        ("GET", "/reports?limit=0", {}, 400, "invalid-request"),
+        ("GET", "/reports?cursor=abc", {}, 400, "invalid-request"),
+        ("GET", "/problems/no-such-type", {}, 404, "not-found"),
+    ],
+)
+async def test_every_error_is_a_problem(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    kwargs: dict[str, object],
+    status: int,
+    slug: str,
+) -> None:
+    response = await client.request(method, url, **kwargs)  # type: ignore[arg-type]
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    kind = PROBLEM_TYPES[slug]
+    assert problem["type"] == kind.uri
+    assert problem["title"] == kind.title
+    assert problem["status"] == status
+    assert isinstance(problem["detail"], str)
+    assert problem["detail"]
+    assert problem["instance"].startswith("/")
+    docs = await client.get(problem["type"])
+    assert docs.status_code == 200
+    assert kind.title in docs.text
+
+
+@pytest.mark.parametrize(
+    ("url", "allow"),
+    [
+        ("/reports", "GET, POST, HEAD"),
+        ("/reports/x", "GET, DELETE, HEAD"),
+        ("/reports/x/download", "GET, HEAD"),
+    ],
+)
+async def test_405_lists_every_method_of_the_resource(
+    client: httpx.AsyncClient, url: str, allow: str
+) -> None:
+    response = await client.request("TRACE", url)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allow
+
+
+async def test_head_on_the_monitor_matches_get(client: httpx.AsyncClient) -> None:
+    location = (await submit(client)).headers["location"]
+    await poll_until_terminal(client, location)
+    get, head = await client.get(location), await client.head(location)
+    assert head.status_code == get.status_code == 200
+    assert head.content == b""
+    for field in ("content-type", "cache-control", "content-length"):
+        assert head.headers.get(field) == get.headers.get(field)
+
+
+async def test_contract_and_swagger_ui_are_served(client: httpx.AsyncClient) -> None:
+    spec = await client.get("/openapi.json")
+    assert spec.status_code == 200
+    assert spec.json()["info"]["title"] == "lrokit reports API"
+    ui = await client.get("/ui/")
+    assert ui.status_code == 200
+    assert "swagger" in ui.text.lower()

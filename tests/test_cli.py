@@ -1,0 +1,49 @@
+"""The command line: help, and bad input as one line with exit code 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from lrokit.cli import main
+
+LROKIT = [sys.executable, "-m", "lrokit.cli"]
+
+
+def test_help_lists_serve(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    assert "serve" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["serve", "--port", "http"],
+        ["serve", "--workers", "-1"],
+        ["serve", "--no-such-flag"],
+        ["frobnicate"],
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lrokit: error: ")
+    assert err.count("\n") == 1
+
+
+def test_environment_variables_configure_serve() -> None:
+    result = subprocess.run(
+        [*LROKIT, "serve"],
+        env={"LROKIT_PORT": "not-a-port", "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "not-a-port" in result.stderr
+    assert "Traceback" not in result.stderr
