@@ -44,6 +44,7 @@ def test_schemathesis_finds_no_failure(tmp_path: Path, dataset_path: Path) -> No
                 seed,
                 "--no-color",
             ],
+            cwd=tmp_path,  # schemathesis keeps a cache in its working directory
             capture_output=True,
             text=True,
             timeout=600,
