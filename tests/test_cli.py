@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
+from pathlib import Path
 
 import pytest
 
@@ -47,3 +50,21 @@ def test_environment_variables_configure_serve() -> None:
     assert result.returncode == 2
     assert "not-a-port" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_unusable_job_store_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    garbage = tmp_path / "garbage.sqlite3"
+    garbage.write_text("not a database, " * 100)
+    assert main(["serve", "--db", str(garbage)]) == 2
+    assert "cannot open the job store" in capsys.readouterr().err
+    newer = tmp_path / "newer.sqlite3"
+    with closing(sqlite3.connect(newer)) as conn:
+        conn.execute("PRAGMA user_version = 999")
+    assert main(["serve", "--db", str(newer)]) == 2
+    assert "newer lrokit" in capsys.readouterr().err
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["serve", "--db", str(blocker / "jobs.sqlite3")]) == 2
+    assert capsys.readouterr().err.startswith("lrokit: error: cannot create")

@@ -7,8 +7,11 @@ Bad input ends with one line on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import logging
+import os
+import sqlite3
 import sys
 import warnings
+from contextlib import closing
 from pathlib import Path
 
 import click
@@ -147,9 +150,30 @@ def serve(
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
+    _preflight(settings.db, settings.dataset_path)
     logging.basicConfig(level=log_level.upper(), format=_LOG_FORMAT)
     app = create_app(settings)
     uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=None)
+
+
+def _preflight(db: Path, dataset: Path) -> None:
+    """Fail with one line, before the server starts, if the files cannot be written."""
+    for path in (db, dataset):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise click.UsageError(f"cannot create {path.parent}: {exc.strerror}") from exc
+        if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            raise click.UsageError(f"{path} is not writable")
+    from lrokit.server.sqlite_store import MIGRATIONS
+
+    try:
+        with closing(sqlite3.connect(db)) as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.Error as exc:
+        raise click.UsageError(f"cannot open the job store {db}: {exc}") from exc
+    if version > len(MIGRATIONS):
+        raise click.UsageError(f"the job store {db} was written by a newer lrokit")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ handlers translate between HTTP and the job store and never do report work thems
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 import uuid
@@ -27,6 +28,8 @@ from lrokit.server.reports import plan_report, result_to_csv
 from lrokit.server.settings import Settings
 from lrokit.server.store import CancelOutcome, IdempotencyKeyReused, JobStore
 from lrokit.server.workers import isoformat
+
+log = logging.getLogger("lrokit.jobs")
 
 JSON = "application/json"
 CSV = "text/csv"
@@ -159,6 +162,9 @@ class ReportsAPI:
                 "/reports",
             )
         if created:
+            log.info(
+                "job %s accepted (%s %s)", job.id, report_type, orjson.dumps(parameters).decode()
+            )
             self.notify()
         extra = {"Location": f"{_root()}/reports/{job.id}", "Vary": "Prefer"}
         if "respond-async" in parse_prefer(headers.getlist("prefer")):
@@ -196,6 +202,7 @@ class ReportsAPI:
         if outcome is None:
             return self._not_found(report_id)
         job, what = outcome
+        log.info("job %s cancel: %s", job.id, what.value)
         if what is CancelOutcome.FINISHED:
             return problem_response(
                 "report-finished",

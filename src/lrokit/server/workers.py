@@ -89,14 +89,22 @@ class WorkerPool:
         conn = await asyncio.to_thread(connect_readonly, self.settings.dataset_path)
         try:
             while not self._stopping:
-                claim = await self.store.claim(worker_id, self.settings.lease_seconds)
+                try:
+                    claim = await self.store.claim(worker_id, self.settings.lease_seconds)
+                except Exception:  # the store is unavailable: keep the worker, try again later
+                    log.exception("worker %s could not claim a job; retrying", worker_id)
+                    await asyncio.sleep(self.settings.poll_interval)
+                    continue
                 if claim is None:
                     self._wakeup.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wakeup.wait(), self.settings.poll_interval)
                     continue
                 self._wakeup.set()  # there may be more: let another idle worker look
-                await self._process(claim, conn)
+                try:
+                    await self._process(claim, conn)
+                except Exception:  # writing the outcome failed; the lease hands the job on
+                    log.exception("job %s: worker %s failed to record it", claim.job.id, worker_id)
         finally:
             conn.close()
 

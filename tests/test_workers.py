@@ -1,0 +1,100 @@
+"""Workers: they survive store failures, and the advised Retry-After follows the estimate."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lrokit.server.handlers import ReportsAPI
+from lrokit.server.jobs import Job, JobState, NewJob
+from lrokit.server.settings import Settings
+from lrokit.server.sqlite_store import SQLiteJobStore
+from lrokit.server.store import Claim
+from lrokit.server.workers import WorkerPool
+
+pytestmark = pytest.mark.anyio
+
+
+class FlakyStore(SQLiteJobStore):
+    """Fails the first ``failures`` claims and the first finish, like a briefly full disk."""
+
+    def __init__(self, path: Path, failures: int) -> None:
+        super().__init__(path)
+        self.claim_failures = failures
+        self.finish_failures = 1
+
+    async def claim(self, worker_id: str, lease_seconds: float) -> Claim | None:
+        if self.claim_failures:
+            self.claim_failures -= 1
+            raise OSError("disk I/O error")
+        return await super().claim(worker_id, lease_seconds)
+
+    async def finish(self, claim: Claim, state: JobState, **kw: Any) -> bool:
+        if self.finish_failures:
+            self.finish_failures -= 1
+            raise OSError("disk I/O error")
+        return await super().finish(claim, state, **kw)
+
+
+async def test_workers_outlive_store_failures(settings: Settings) -> None:
+    store = FlakyStore(settings.db, failures=3)
+    await store.open()
+    pool = WorkerPool(store, dataclasses.replace(settings, workers=1, lease_seconds=0.5))
+    await pool.start()
+    try:
+        await store.create(NewJob("j", "yearly-sales", {"year": "2023"}))
+        pool.notify()
+        for _ in range(300):
+            job = await store.get("j")
+            assert job is not None
+            if job.state.terminal:
+                break
+            await asyncio.sleep(0.02)
+        # The first outcome write failed; the lease expired and the job ran again.
+        assert job.state is JobState.DONE
+        assert job.attempts == 2
+    finally:
+        await pool.stop()
+        await store.close()
+
+
+def job(state: JobState, expected_finish_at: float | None) -> Job:
+    return Job(
+        id="j",
+        seq=1,
+        report_type="yearly-sales",
+        parameters={},
+        state=state,
+        progress=0,
+        created_at=0.0,
+        started_at=None,
+        finished_at=None,
+        expected_finish_at=expected_finish_at,
+        cancel_requested=False,
+        attempts=0,
+        error=None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("state", "expected", "advice"),
+    [
+        (JobState.PENDING, None, 1),  # no estimate yet: the lower bound
+        (JobState.PROCESSING, 1000.0 + 3.2, 4),  # whole seconds, rounded up
+        (JobState.PROCESSING, 1000.0 + 0.1, 1),
+        (JobState.PROCESSING, 1000.0 - 5, 1),  # overdue: poll soon, never negative
+        (JobState.PROCESSING, 1000.0 + 500, 10),  # bounded above
+        (JobState.DONE, None, None),  # never on a terminal state
+        (JobState.ERROR, 1000.0 + 3, None),
+        (JobState.CANCELLED, None, None),
+    ],
+)
+def test_retry_after_is_derived_from_the_estimate_and_bounded(
+    settings: Settings, state: JobState, expected: float | None, advice: int | None
+) -> None:
+    api = ReportsAPI(SQLiteJobStore(settings.db), settings, lambda: None, clock=lambda: 1000.0)
+    assert api.retry_after(job(state, expected)) == advice
