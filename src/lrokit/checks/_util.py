@@ -1,0 +1,55 @@
+"""What several check families need: the recorded traces, states and exchanges."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from lrokit.checks import NotApplicable
+from lrokit.runner.exchange import Exchange
+from lrokit.runner.profile import Profile, dig
+from lrokit.runner.scenarios import Recording, Trace, state_of
+
+
+def traces(rec: Recording) -> list[Trace]:
+    """Every job the run submitted and tried to follow."""
+    return [t for t in (rec.main, rec.failing, rec.cancelled) if t is not None]
+
+
+def followed(rec: Recording) -> list[Trace]:
+    """The traces whose monitor was read at least once."""
+    found = [t for t in traces(rec) if t.polls]
+    if not found:
+        raise NotApplicable("no monitor could be followed")
+    return found
+
+
+def monitor_reads(rec: Recording, profile: Profile) -> Iterator[tuple[Trace, Exchange, str]]:
+    """Every 200 monitor read that carries a state, with its trace and state."""
+    for trace in traces(rec):
+        for poll in [*trace.polls, *trace.after_terminal]:
+            state = state_of(profile, poll) if poll.status == 200 else None
+            if state is not None:
+                yield trace, poll, state
+
+
+def submissions(rec: Recording) -> list[Exchange]:
+    """The submissions of valid bodies whose outcome the checks judge."""
+    found = [t.submission for t in traces(rec)]
+    found += [e for e in (rec.plain,) if e is not None and e not in found]
+    if not found:
+        raise NotApplicable("no submission was recorded")
+    return found
+
+
+def plain_submissions(rec: Recording, profile: Profile) -> list[Exchange]:
+    """Submissions of valid bodies without the probing Prefer (which is HTTP-4's)."""
+    found = submissions(rec)
+    if rec.main is not None and "prefer" in profile.features:
+        found = [s for s in found if s is not rec.main.submission]
+    if not found:
+        raise NotApplicable("no submission without Prefer was recorded")
+    return found
+
+
+def field(exchange: Exchange, dotted: str | None) -> object:
+    return dig(exchange.json(), dotted)

@@ -1,0 +1,48 @@
+"""ACCEPT: initiating a job."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from lrokit.checks import NotApplicable, Violation, check
+from lrokit.checks._util import plain_submissions, submissions
+from lrokit.runner.profile import Profile, dig
+from lrokit.runner.scenarios import Recording
+
+
+@check("ACCEPT-1")
+def initiation_status(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """A valid submission MUST be answered with the profile's initiation status."""
+    expected = " or ".join(map(str, profile.initiation_status))
+    for sub in plain_submissions(rec, profile):
+        if sub.status not in profile.initiation_status:
+            yield Violation(f"status {sub.status}", expected, sub.describe())
+
+
+@check("ACCEPT-2")
+def initiation_describes_status(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """The initiating response SHOULD be a JSON document carrying the job's state."""
+    accepted = [s for s in submissions(rec) if s.status in profile.initiation_status]
+    if not accepted:
+        raise NotApplicable("no submission was accepted")
+    for sub in accepted:
+        if not isinstance(dig(sub.json(), profile.state_field), str):
+            got = "no JSON body" if sub.json() is None else f"no string {profile.state_field!r}"
+            yield Violation(got, f"a JSON body with {profile.state_field!r}", sub.describe())
+
+
+@check("ACCEPT-3")
+def invalid_input_refused_synchronously(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """A submission that cannot start MUST get a 4xx and no monitor."""
+    probes = [rec.errors[k] for k in ("malformed", "unsupported-media-type") if k in rec.errors]
+    if not probes:
+        raise NotApplicable("no invalid submission was sent")
+    for probe in probes:
+        if probe.status is None or not 400 <= probe.status < 500:
+            yield Violation(f"status {probe.status}", "a 4xx", probe.describe())
+        elif probe.header(profile.monitor_header) is not None:
+            yield Violation(
+                f"a {profile.monitor_header} header",
+                "no monitor for a refused request",
+                probe.describe(),
+            )

@@ -1,0 +1,127 @@
+"""LIFECYCLE: how a job's state, progress and timestamps move."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from itertools import pairwise
+
+from lrokit.checks import NotApplicable, Violation, check
+from lrokit.checks._util import field, followed, monitor_reads, traces
+from lrokit.runner.profile import Profile
+from lrokit.runner.scenarios import Recording, state_of
+
+
+@check("LIFECYCLE-1")
+def legal_transitions(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """Observed states MUST follow the profile's transitions, up to the terminal state (what
+    follows it is LIFECYCLE-2's; unknown states are MONITOR-3's)."""
+    for trace in followed(rec):
+        before: str | None = None
+        for poll in trace.polls:
+            state = state_of(profile, poll) if poll.status == 200 else None
+            if state not in profile.states:
+                continue
+            if before is not None and state not in profile.reachable(before):
+                allowed = ", ".join(sorted(profile.reachable(before)))
+                yield Violation(
+                    f"{before} then {state}", f"after {before}: {allowed}", poll.describe()
+                )
+            before = state
+
+
+@check("LIFECYCLE-2")
+def terminal_absorbing(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """A terminal state MUST stay, with the same error and finish time."""
+    judged = False
+    for trace in traces(rec):
+        if trace.final_state is None:
+            continue
+        final = next(p for p in reversed(trace.polls) if state_of(profile, p) == trace.final_state)
+        later = list(trace.after_terminal)
+        if trace is rec.main and rec.after_cancel_finished is not None:
+            later.append(rec.after_cancel_finished)
+        for poll in later:
+            if poll.status != 200:
+                continue  # an unreadable answer is MONITOR-1's
+            judged = True
+            for name in (profile.state_field, profile.error_field, profile.finished_field):
+                if name and field(poll, name) != field(final, name):
+                    yield Violation(
+                        f"{name} {field(final, name)!r} became {field(poll, name)!r}",
+                        "no change after a terminal state",
+                        poll.describe(),
+                    )
+    if not judged:
+        raise NotApplicable("no terminal state was read twice")
+
+
+@check("LIFECYCLE-3")
+def progress_monotonic(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """progress MUST be an integer within 0..100 that never decreases."""
+    if profile.progress_field is None:
+        raise NotApplicable(f"profile {profile.name} has no progress field")
+    last: dict[int, int] = {}
+    for trace, poll, _ in monitor_reads(rec, profile):
+        value = field(poll, profile.progress_field)
+        if value is None:
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100:
+            yield Violation(repr(value), "an integer from 0 to 100", poll.describe())
+            continue
+        if value < last.get(id(trace), 0):
+            yield Violation(
+                f"{last[id(trace)]} then {value}", "progress that never decreases", poll.describe()
+            )
+        last[id(trace)] = max(value, last.get(id(trace), 0))
+
+
+def _time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+@check("LIFECYCLE-4")
+def timestamps_ordered(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """Timestamps SHOULD be ordered created ≤ started ≤ finished; finished only when terminal."""
+    names = [n for n in (profile.created_field, profile.started_field, profile.finished_field) if n]
+    if not names:
+        raise NotApplicable(f"profile {profile.name} has no timestamp fields")
+    for _, poll, state in monitor_reads(rec, profile):
+        times = [(n, _time(field(poll, n))) for n in names if field(poll, n) is not None]
+        for name, value in times:
+            if value is None:
+                yield Violation(
+                    f"{name}={field(poll, name)!r}", "an RFC 3339 date-time", poll.describe()
+                )
+        known = [(n, t) for n, t in times if t is not None]
+        for (n1, t1), (n2, t2) in pairwise(known):
+            if t1.tzinfo is not None and t2.tzinfo is not None and t2 < t1:
+                yield Violation(
+                    f"{n2} {t2.isoformat()} before {n1} {t1.isoformat()}",
+                    f"{n1} ≤ {n2}",
+                    poll.describe(),
+                )
+        finished = profile.finished_field
+        if finished and state not in profile.terminal and field(poll, finished) is not None:
+            yield Violation(
+                f"{finished} while {state}", f"{finished} only once terminal", poll.describe()
+            )
+
+
+@check("LIFECYCLE-5")
+def terminal_within_budget(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """A job MUST reach a terminal state within the wait budget."""
+    judged = [t for t in followed(rec) if t.polls]
+    for trace in judged:
+        if trace.timed_out:
+            last = trace.polls[-1]
+            yield Violation(
+                f"still {state_of(profile, last) or 'unreadable'} after {len(trace.polls)} polls",
+                "a terminal state within --max-wait",
+                last.describe(),
+            )

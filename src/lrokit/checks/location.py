@@ -1,0 +1,79 @@
+"""LOCATION: the monitor pointer of the initiating response."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import urljoin, urlsplit
+
+from lrokit.checks import NotApplicable, Violation, check
+from lrokit.checks._util import followed, submissions
+from lrokit.checks.headers import is_uri_reference
+from lrokit.runner.exchange import Exchange
+from lrokit.runner.profile import Profile
+from lrokit.runner.scenarios import Recording
+from lrokit.runner.target import origin
+
+
+def _accepted(rec: Recording, profile: Profile) -> list[Exchange]:
+    found = [s for s in submissions(rec) if s.status in profile.initiation_status]
+    if not found:
+        raise NotApplicable("no submission was accepted")
+    return found
+
+
+@check("LOCATION-1")
+def pointer_present(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """The initiating response MUST carry the monitor pointer header."""
+    for sub in _accepted(rec, profile):
+        if not sub.header_lines(profile.monitor_header):
+            yield Violation(
+                f"no {profile.monitor_header}", f"a {profile.monitor_header} header", sub.describe()
+            )
+
+
+@check("LOCATION-2")
+def pointer_single_uri_reference(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """The pointer MUST be one field line holding one URI-reference."""
+    for sub in _accepted(rec, profile):
+        lines = sub.header_lines(profile.monitor_header)
+        if len(lines) > 1:
+            yield Violation(f"{len(lines)} field lines: {lines}", "exactly one", sub.describe())
+        elif lines and (", " in lines[0] or not is_uri_reference(lines[0].strip())):
+            yield Violation(repr(lines[0]), "a single URI-reference (RFC 3986)", sub.describe())
+
+
+@check("LOCATION-3")
+def pointer_same_origin(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """The resolved pointer SHOULD stay on the request's origin and carry no fragment."""
+    for sub in _accepted(rec, profile):
+        lines = sub.header_lines(profile.monitor_header)
+        if not lines:
+            continue
+        url = urljoin(sub.url, lines[0].strip())
+        if origin(url) != origin(sub.url):
+            yield Violation(url, f"a URL on {origin(sub.url)[1]}", sub.describe())
+        elif urlsplit(lines[0].strip()).fragment:
+            yield Violation(lines[0], "no fragment", sub.describe())
+
+
+@check("LOCATION-4")
+def monitor_readable_at_once(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """A GET of the monitor right after the initiating response MUST answer 200."""
+    for trace in followed(rec):
+        first = trace.first_read
+        if first is not None and first.status != 200:
+            yield Violation(f"status {first.status}", "200 at once", first.describe())
+
+
+@check("LOCATION-5")
+def monitor_per_submission(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """Each submission MUST get its own monitor URL."""
+    pointed = [s for s in _accepted(rec, profile) if s.header_lines(profile.monitor_header)]
+    if len(pointed) < 2:
+        raise NotApplicable("fewer than two monitors to compare")
+    seen: set[str] = set()
+    for sub in pointed:
+        url = sub.header_lines(profile.monitor_header)[0].strip()
+        if url in seen:
+            yield Violation(f"{url} twice", "a new monitor URL per submission", sub.describe())
+        seen.add(url)

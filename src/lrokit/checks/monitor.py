@@ -1,0 +1,79 @@
+"""MONITOR: the status monitor's answers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import unquote, urlsplit
+
+from lrokit.checks import NotApplicable, Violation, check
+from lrokit.checks._util import field, followed, monitor_reads
+from lrokit.runner.profile import Profile
+from lrokit.runner.scenarios import Recording, state_of
+
+
+@check("MONITOR-1")
+def monitor_answers_200(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """Every GET of the monitor MUST answer 200 while the job exists (the first read is
+    LOCATION-4's)."""
+    for trace in followed(rec):
+        for poll in [*trace.polls[1:], *trace.after_terminal]:
+            if poll.status != 200:
+                yield Violation(
+                    f"status {poll.status}" if poll.status else f"no response: {poll.error}",
+                    "200",
+                    poll.describe(),
+                )
+
+
+@check("MONITOR-2")
+def monitor_body_schema(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """Monitor bodies MUST be JSON objects valid against the status schema."""
+    reads = [p for t in followed(rec) for p in [*t.polls, *t.after_terminal] if p.status == 200]
+    if not reads:
+        raise NotApplicable("no monitor read answered 200")
+    for poll in reads:
+        body = poll.json()
+        if not isinstance(body, dict):
+            yield Violation("not a JSON object", "a JSON object", poll.describe())
+        elif state_of(profile, poll) is None:
+            yield Violation(
+                f"no string {profile.state_field!r}", "the state field", poll.describe()
+            )
+        elif rec.validate is not None:
+            for path, message in rec.validate(poll):
+                if path != profile.state_field.replace(".", "/"):  # the state is MONITOR-3's
+                    yield Violation(
+                        f"{path}: {message}",
+                        "a body valid against the status schema",
+                        poll.describe(),
+                    )
+
+
+@check("MONITOR-3")
+def state_vocabulary(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """The state MUST be one of the profile's documented states."""
+    reads = list(monitor_reads(rec, profile))
+    if not reads:
+        raise NotApplicable("no monitor read carried a state")
+    for _, poll, state in reads:
+        if state not in profile.states:
+            yield Violation(repr(state), f"one of {', '.join(profile.states)}", poll.describe())
+
+
+@check("MONITOR-4")
+def identity_stable(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """The job id MUST be stable and equal the monitor URL's last path segment."""
+    if profile.id_field is None:
+        raise NotApplicable(f"profile {profile.name} names no id field")
+    reads = list(monitor_reads(rec, profile))
+    if not reads:
+        raise NotApplicable("no monitor read carried a state")
+    for trace, poll, _ in reads:
+        segment = unquote(urlsplit(trace.monitor or "").path.rstrip("/").rsplit("/", 1)[-1])
+        value = field(poll, profile.id_field)
+        if value != segment:
+            yield Violation(
+                f"{profile.id_field}={value!r}",
+                f"{segment!r}, the URL's last segment",
+                poll.describe(),
+            )

@@ -1,0 +1,138 @@
+"""PROBLEM: RFC 9457 problem details on every error path."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from lrokit.checks import NotApplicable, Violation, check
+from lrokit.checks.headers import is_uri_reference
+from lrokit.runner.exchange import Exchange
+from lrokit.runner.profile import Profile
+from lrokit.runner.scenarios import Recording
+
+PROBLEM_JSON = "application/problem+json"
+_INTERNALS = re.compile(
+    r"Traceback \(most recent call last\)|\bat [\w$.]+\([\w$]+\.java:\d+\)|Exception in thread"
+    r"|File \"[^\"]+\.py\", line \d+"
+)
+
+
+def _errors(rec: Recording) -> list[Exchange]:
+    found = [e for e in rec.exchanges if e.status is not None and e.status >= 400]
+    if not found:
+        raise NotApplicable("no error response was recorded")
+    return found
+
+
+def _problems(rec: Recording) -> list[tuple[Exchange, dict[str, object]]]:
+    found = [(e, e.json()) for e in _errors(rec) if e.media_type == PROBLEM_JSON]
+    found = [(e, body) for e, body in found if isinstance(body, dict)]
+    if not found:
+        raise NotApplicable("no problem+json object was recorded")
+    return found
+
+
+@check("PROBLEM-1")
+def errors_are_problems(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """Every 4xx and 5xx MUST be application/problem+json."""
+    for error in _errors(rec):
+        if error.media_type != PROBLEM_JSON:
+            yield Violation(error.media_type or "no Content-Type", PROBLEM_JSON, error.describe())
+        elif error.method != "HEAD" and not isinstance(error.json(), dict):
+            yield Violation(
+                "a body that is not a JSON object", "a problem object", error.describe()
+            )
+
+
+@check("PROBLEM-2")
+def problem_member_types(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """Problem members MUST have their RFC 9457 types."""
+    for error, body in _problems(rec):
+        for name in ("type", "instance"):
+            value = body.get(name)
+            if name in body and not (isinstance(value, str) and is_uri_reference(value)):
+                yield Violation(
+                    f"{name}={body[name]!r}", "a URI-reference string", error.describe()
+                )
+        for name in ("title", "detail"):
+            if name in body and not isinstance(body[name], str):
+                yield Violation(f"{name}={body[name]!r}", "a string", error.describe())
+        if "status" in body and (
+            not isinstance(body["status"], int) or isinstance(body["status"], bool)
+        ):
+            yield Violation(f"status={body['status']!r}", "an integer", error.describe())
+
+
+@check("PROBLEM-3")
+def problem_status_matches(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """A problem's status member MUST equal the HTTP status."""
+    for error, body in _problems(rec):
+        if "status" in body and body["status"] != error.status:
+            yield Violation(
+                f"status member {body['status']!r}", f"{error.status}", error.describe()
+            )
+
+
+def _expect(rec: Recording, key: str, status: int) -> Iterator[Violation]:
+    probe = rec.errors.get(key)
+    if probe is None:
+        raise NotApplicable(f"the {key} probe was not sent")
+    if probe.status != status:
+        yield Violation(f"status {probe.status}", str(status), probe.describe())
+
+
+@check("PROBLEM-4")
+def unknown_id_404(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """A monitor for an unknown job MUST answer 404."""
+    yield from _expect(rec, "unknown-id", 404)
+
+
+@check("PROBLEM-5")
+def malformed_400(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """A body that is not JSON MUST be answered 400."""
+    yield from _expect(rec, "malformed", 400)
+
+
+@check("PROBLEM-6")
+def wrong_method_405_allow(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """An unsupported method MUST get 405 with Allow listing the supported methods."""
+    needed = {"wrong-method": profile.submit_method, "wrong-method-monitor": "GET"}
+    probes = [(k, rec.errors[k]) for k in needed if k in rec.errors]
+    if not probes:
+        raise NotApplicable("no wrong-method probe was sent")
+    for key, probe in probes:
+        allow = {
+            m.strip().upper() for m in ",".join(probe.header_lines("allow")).split(",") if m.strip()
+        }
+        if probe.status != 405:
+            yield Violation(f"status {probe.status}", "405", probe.describe())
+        elif not allow or probe.method in allow or needed[key] not in allow:
+            yield Violation(
+                f"Allow: {', '.join(sorted(allow)) or '(none)'}",
+                f"an Allow listing {needed[key]} and not {probe.method}",
+                probe.describe(),
+            )
+
+
+@check("PROBLEM-7")
+def unsupported_media_415(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """A submission in an unsupported media type SHOULD be answered 415."""
+    yield from _expect(rec, "unsupported-media-type", 415)
+
+
+@check("PROBLEM-8")
+def not_acceptable_406(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """A monitor request accepting no available media type SHOULD be answered 406."""
+    yield from _expect(rec, "not-acceptable", 406)
+
+
+@check("PROBLEM-9")
+def no_internals(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """Error bodies SHOULD NOT expose stack traces."""
+    for error in _errors(rec):
+        match = _INTERNALS.search(error.body.decode("utf-8", "replace"))
+        if match:
+            yield Violation(
+                f"{match.group(0)!r} in the body", "no implementation internals", error.describe()
+            )

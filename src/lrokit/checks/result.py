@@ -1,0 +1,64 @@
+"""RESULT: what a finished job offers, and what a failed one explains."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from lrokit.checks import NotApplicable, Violation, check
+from lrokit.checks._util import field
+from lrokit.runner.profile import Profile
+from lrokit.runner.scenarios import Recording, state_of
+
+
+@check("RESULT-1")
+def result_resolves(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """A done job MUST link its result, and the link MUST resolve to a non-empty 2xx."""
+    trace = rec.main
+    if trace is None or trace.final_state != profile.success:
+        raise NotApplicable(f"the main job did not reach {profile.success}")
+    final = trace.polls[-1]
+    if not isinstance(field(final, profile.result_link), str):
+        yield Violation(f"no {profile.result_link}", "a result link", final.describe())
+    elif rec.result is None:
+        raise NotApplicable("the result link was not followed (another origin)")
+    elif rec.result.status is None or not 200 <= rec.result.status < 300 or not rec.result.body:
+        yield Violation(
+            f"status {rec.result.status}, {len(rec.result.body)} bytes",
+            "a 2xx with content",
+            rec.result.describe(),
+        )
+
+
+@check("RESULT-2")
+def failure_is_structured(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """A failed job MUST expose an error with type, title and a code, and no result."""
+    trace = rec.failing
+    if trace is None or trace.final_state != profile.failure:
+        got = trace.final_state if trace else None
+        raise NotApplicable(f"the failing request did not end {profile.failure} (got {got})")
+    final = next(p for p in reversed(trace.polls) if state_of(profile, p) == profile.failure)
+    error = field(final, profile.error_field)
+    if not isinstance(error, dict):
+        yield Violation(f"{profile.error_field}={error!r}", "an error object", final.describe())
+        return
+    for member in ("type", "title", profile.error_code_field):
+        if not isinstance(error.get(member), str) or not error[member]:
+            yield Violation(
+                f"{member}={error.get(member)!r}", f"a non-empty string {member}", final.describe()
+            )
+    if field(final, profile.result_link) is not None:
+        yield Violation("a result link on a failed job", "no result", final.describe())
+
+
+@check("RESULT-3")
+def no_result_before_done(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """Asking for the result before the job is done SHOULD get a 4xx problem."""
+    early = rec.early_result
+    if early is None:
+        raise NotApplicable("the job was done at its first read")
+    if early.status is None or not 400 <= early.status < 500:
+        yield Violation(f"status {early.status}", "a 4xx", early.describe())
+    elif early.media_type != "application/problem+json":
+        yield Violation(
+            early.media_type or "no media type", "application/problem+json", early.describe()
+        )

@@ -1,0 +1,95 @@
+"""RETRY: the Retry-After field."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from lrokit.checks import NotApplicable, Violation, check
+from lrokit.checks._util import monitor_reads, submissions
+from lrokit.checks.headers import http_date, retry_after_delay
+from lrokit.runner.profile import Profile
+from lrokit.runner.scenarios import Recording, response_date, state_of
+
+
+@check("RETRY-1")
+def retry_after_grammar(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """Retry-After MUST be one delay-seconds or IMF-fixdate value."""
+    carrying = [e for e in rec.exchanges if e.header_lines("retry-after")]
+    if not carrying:
+        raise NotApplicable("no response carried Retry-After")
+    for exchange in carrying:
+        lines = exchange.header_lines("retry-after")
+        if len(lines) > 1:
+            yield Violation(f"{len(lines)} field lines: {lines}", "one value", exchange.describe())
+        elif retry_after_delay(lines[0]) is None:
+            yield Violation(
+                repr(lines[0]), "delay-seconds (1*DIGIT) or an IMF-fixdate", exchange.describe()
+            )
+
+
+@check("RETRY-2")
+def retry_after_while_running(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """The initiating response and every non-terminal monitor read MUST carry Retry-After
+    (an initiating response that reports a terminal state, an idempotent replay, need not)."""
+    judged = 0
+    for sub in submissions(rec):
+        if (
+            sub.status in profile.initiation_status
+            and state_of(profile, sub) not in profile.terminal
+        ):
+            judged += 1
+            if sub.header("retry-after") is None:
+                yield Violation(
+                    "no Retry-After", "Retry-After on the initiating response", sub.describe()
+                )
+    for _, poll, state in monitor_reads(rec, profile):
+        if state not in profile.terminal:
+            judged += 1
+            if poll.header("retry-after") is None:
+                yield Violation(
+                    f"{state} without Retry-After",
+                    "Retry-After while not terminal",
+                    poll.describe(),
+                )
+    if not judged:
+        raise NotApplicable("no accepted submission and no non-terminal monitor read")
+
+
+@check("RETRY-3")
+def no_retry_after_when_terminal(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """A terminal monitor read MUST NOT carry Retry-After."""
+    terminal = [(p, s) for _, p, s in monitor_reads(rec, profile) if s in profile.terminal]
+    if not terminal:
+        raise NotApplicable("no terminal state was read")
+    for poll, state in terminal:
+        if poll.header("retry-after") is not None:
+            yield Violation(
+                f"{state} with Retry-After: {poll.header('retry-after')}",
+                "no Retry-After",
+                poll.describe(),
+            )
+
+
+@check("RETRY-4")
+def retry_after_sane(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """Retry-After SHOULD be at most the profile's bound and never a date in the past."""
+    carrying = [e for e in rec.exchanges if e.header("retry-after") is not None]
+    if not carrying:
+        raise NotApplicable("no response carried Retry-After")
+    for exchange in carrying:
+        value = exchange.header("retry-after") or ""
+        delay = retry_after_delay(value, response_date(exchange))
+        if delay is None:
+            continue  # RETRY-1's business
+        if delay > profile.retry_after_max:
+            yield Violation(
+                f"{value!r} ({delay:.0f} s)",
+                f"at most {profile.retry_after_max} s",
+                exchange.describe(),
+            )
+        elif http_date(value.strip()) is not None and delay < -1:
+            yield Violation(
+                f"{value!r}, {-delay:.0f} s before Date",
+                "a date in the future",
+                exchange.describe(),
+            )

@@ -1,0 +1,101 @@
+"""The target's OpenAPI contract, used to validate what the monitor answers (MONITOR-2)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import yaml
+from openapi_schema_validator import OAS30Validator
+from referencing import Registry
+from referencing.jsonschema import DRAFT4
+
+from lrokit.runner.exchange import Exchange
+from lrokit.runner.profile import Profile
+
+_SPEC_URI = "urn:lrokit:contract"
+
+
+class ContractError(ValueError):
+    """The contract cannot be read; the message says why."""
+
+
+@dataclass(frozen=True)
+class Contract:
+    """An OpenAPI 3.0 document."""
+
+    document: dict[str, Any]
+    source: str
+
+    def monitor_validator(self, profile: Profile) -> Callable[[Exchange], list[tuple[str, str]]]:
+        """A function listing the schema errors of a monitor body as (JSON path, message);
+        none where the contract has no JSON schema for the monitor's 200 answer."""
+        registry: Registry[Any] = Registry().with_resource(
+            _SPEC_URI, DRAFT4.create_resource(self.document)
+        )
+        cache: dict[str, OAS30Validator | None] = {}
+
+        def validator_for(url: str) -> OAS30Validator | None:
+            path = urlsplit(url).path
+            template = self._template(path)
+            if template not in cache:
+                cache[template] = self._validator(template, profile, registry)
+            return cache[template]
+
+        def validate(exchange: Exchange) -> list[tuple[str, str]]:
+            validator = validator_for(exchange.url)
+            if validator is None:
+                return []
+            errors = validator.iter_errors(exchange.json())
+            return [("/".join(map(str, e.absolute_path)) or "(body)", e.message) for e in errors][
+                :5
+            ]
+
+        return validate
+
+    def _template(self, path: str) -> str:
+        for template in self.document.get("paths", {}):
+            pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "/?$"
+            if re.match(pattern, path):
+                return str(template)
+        return ""
+
+    def _validator(
+        self, template: str, profile: Profile, registry: Registry[Any]
+    ) -> OAS30Validator | None:
+        try:
+            content = self.document["paths"][template]["get"]["responses"]["200"]["content"]
+            pointer = f"/paths/{_escape(template)}/get/responses/200/content/"
+            pointer += f"{_escape(profile.media_type)}/schema"
+            content[profile.media_type]["schema"]
+        except (KeyError, TypeError):
+            return None
+        return OAS30Validator({"$ref": f"{_SPEC_URI}#{pointer}"}, registry=registry)
+
+
+def _escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def load_contract(
+    source: str, *, timeout: float = 10.0, max_bytes: int = 4 * 1024 * 1024
+) -> Contract:
+    """Read an OpenAPI document (YAML or JSON) from a path or an http(s) URL."""
+    try:
+        if source.startswith(("http://", "https://")):
+            response = httpx.get(source, timeout=timeout, follow_redirects=False)
+            response.raise_for_status()
+            text = response.content[:max_bytes].decode("utf-8")
+        else:
+            text = Path(source).read_text(encoding="utf-8")
+        document = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, httpx.HTTPError, yaml.YAMLError) as exc:
+        raise ContractError(f"cannot read the contract {source}: {exc}") from None
+    if not isinstance(document, dict) or "paths" not in document:
+        raise ContractError(f"{source} is not an OpenAPI document (no paths)")
+    return Contract(document, source)

@@ -1,0 +1,56 @@
+"""Recorded HTTP exchanges: what the tester sent and what the server answered, verbatim."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request and its response. ``status`` is None when no response came (``error``)."""
+
+    label: str  # what the tester meant, e.g. "submit", "poll", "unknown-id"
+    method: str
+    url: str
+    request_headers: tuple[tuple[str, str], ...]
+    status: int | None
+    headers: tuple[tuple[str, str], ...] = ()  # every field line, names lower-cased
+    body: bytes = b""
+    truncated: bool = False  # the body was cut at the tester's size limit
+    at: float = 0.0  # seconds since the run started
+    error: str | None = None  # why there was no response
+    _json: list[Any] = field(default_factory=list, repr=False, compare=False)
+
+    def header_lines(self, name: str) -> list[str]:
+        """Every value of field ``name``, one per field line."""
+        name = name.lower()
+        return [value for key, value in self.headers if key == name]
+
+    def header(self, name: str) -> str | None:
+        """The first value of field ``name``, or None."""
+        lines = self.header_lines(name)
+        return lines[0] if lines else None
+
+    @property
+    def media_type(self) -> str:
+        """The response's media type, lower-cased, without parameters."""
+        return (self.header("content-type") or "").split(";", 1)[0].strip().lower()
+
+    def json(self) -> Any:
+        """The body parsed as JSON, or None when it is not JSON."""
+        if not self._json:
+            value: Any = None
+            if self.body and not self.truncated:
+                with contextlib.suppress(orjson.JSONDecodeError):
+                    value = orjson.loads(self.body)
+            self._json.append(value)
+        return self._json[0]
+
+    def describe(self) -> str:
+        """One line for reports: ``GET /reports/1 -> 200``."""
+        answer = str(self.status) if self.status is not None else f"no response ({self.error})"
+        return f"{self.method} {self.url} -> {answer}"

@@ -1,0 +1,149 @@
+"""Profiles: how a dialect of the pattern is spoken, as data.
+
+A profile says how to submit, which status and header start a job, the monitor's state
+field, vocabulary, terminal states and transitions, where results and errors live, how to
+cancel, and which optional features the server has (a disabled feature reports DISABLED).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+
+class ProfileError(ValueError):
+    """A profile file is missing, unreadable or wrong; the message says where."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One dialect of the asynchronous request-reply pattern."""
+
+    name: str
+    description: str
+    submit_method: str
+    submit_path: str
+    body: Any
+    failing_body: Any
+    other_body: Any
+    initiation_status: tuple[int, ...]
+    monitor_header: str
+    state_field: str
+    id_field: str | None
+    progress_field: str | None
+    created_field: str | None
+    started_field: str | None
+    finished_field: str | None
+    error_field: str
+    error_code_field: str
+    result_link: str | None
+    media_type: str
+    states: tuple[str, ...]
+    success: str
+    failure: str
+    cancelled: str
+    transitions: Mapping[str, tuple[str, ...]]
+    cancel_method: str | None
+    retry_after_max: int
+    features: frozenset[str] = field(default_factory=frozenset)
+    spec: str | None = None
+
+    @property
+    def terminal(self) -> frozenset[str]:
+        """States with no way out."""
+        return frozenset(state for state, nxt in self.transitions.items() if not nxt)
+
+    def reachable(self, state: str) -> set[str]:
+        """States a job in ``state`` may be seen in later (polls may skip states)."""
+        seen, todo = {state}, [state]
+        while todo:
+            for following in self.transitions.get(todo.pop(), ()):
+                if following not in seen:
+                    seen.add(following)
+                    todo.append(following)
+        return seen
+
+
+def builtin_profiles() -> dict[str, Path]:
+    """The profiles shipped with lrokit, by name."""
+    root = files("lrokit.profiles")
+    return {
+        entry.name.removesuffix(".toml"): Path(str(entry))
+        for entry in root.iterdir()
+        if entry.name.endswith(".toml")
+    }
+
+
+def load_profile(name_or_path: str) -> Profile:
+    """A built-in profile by name, or a profile file by path."""
+    path = builtin_profiles().get(name_or_path) or Path(name_or_path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        known = ", ".join(sorted(builtin_profiles()))
+        raise ProfileError(f"no profile {name_or_path!r} (built in: {known})") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ProfileError(f"cannot read profile {path}: {exc}") from None
+    try:
+        return _from_data(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ProfileError(f"profile {path} is invalid: {exc!r}") from None
+
+
+def _from_data(data: Mapping[str, Any]) -> Profile:
+    submit, init, mon = data["submit"], data["initiation"], data["monitor"]
+    transitions = {str(k): tuple(map(str, v)) for k, v in mon["transitions"].items()}
+    states = tuple(map(str, mon["states"]))
+    if set(transitions) != set(states) or not all(
+        set(v) <= set(states) for v in transitions.values()
+    ):
+        raise ValueError("monitor.transitions must name exactly the monitor.states")
+    for key in ("success", "failure", "cancelled"):
+        if mon[key] not in states or transitions[mon[key]]:
+            raise ValueError(f"monitor.{key} must be a terminal state")
+    features = frozenset(k for k, v in data.get("features", {}).items() if v is True)
+    return Profile(
+        name=str(data["name"]),
+        description=str(data.get("description", "")),
+        submit_method=str(submit.get("method", "POST")).upper(),
+        submit_path=str(submit["path"]),
+        body=submit["body"],
+        failing_body=submit.get("failing_body"),
+        other_body=submit.get("other_body"),
+        initiation_status=tuple(int(s) for s in init["status"]),
+        monitor_header=str(init["monitor_header"]),
+        state_field=str(mon["state_field"]),
+        id_field=mon.get("id_field"),
+        progress_field=mon.get("progress_field"),
+        created_field=mon.get("created_field"),
+        started_field=mon.get("started_field"),
+        finished_field=mon.get("finished_field"),
+        error_field=str(mon.get("error_field", "error")),
+        error_code_field=str(mon.get("error_code_field", "code")),
+        result_link=mon.get("result_link"),
+        media_type=str(mon.get("media_type", "application/json")),
+        states=states,
+        success=str(mon["success"]),
+        failure=str(mon["failure"]),
+        cancelled=str(mon["cancelled"]),
+        transitions=transitions,
+        cancel_method=data.get("cancel", {}).get("method"),
+        retry_after_max=int(data.get("retry_after", {}).get("max", 600)),
+        features=features,
+        spec=data.get("spec"),
+    )
+
+
+def dig(document: Any, dotted: str | None) -> Any:
+    """``document["a"]["b"]`` for ``"a.b"``; None when any step is missing."""
+    if dotted is None:
+        return None
+    for part in dotted.split("."):
+        if not isinstance(document, dict) or part not in document:
+            return None
+        document = document[part]
+    return document

@@ -1,0 +1,63 @@
+"""One conformance run: record the scenarios against a target, then judge every rule."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+import httpx
+
+from lrokit.runner.contract import Contract
+from lrokit.runner.profile import Profile
+from lrokit.runner.scenarios import Recording, Scenarios
+from lrokit.runner.target import Target, TargetConfig
+from lrokit.runner.verdicts import Outcome, Verdict, judge
+
+
+@dataclass
+class Report:
+    """What a run found."""
+
+    target: str
+    profile: str
+    verdicts: list[Verdict]
+    notes: list[str] = field(default_factory=list)
+    requests: int = 0
+    seconds: float = 0.0
+
+
+async def run(
+    config: TargetConfig,
+    profile: Profile,
+    *,
+    contract: Contract | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    only: Collection[str] = (),
+    skip: Collection[str] = (),
+    strict: bool = False,
+) -> Report:
+    """Check one server. Never raises for anything the server does."""
+    started = time.monotonic()
+    target = Target(config, transport)
+    try:
+        rec = await Scenarios(target, profile).run()
+    finally:
+        await target.aclose()
+    if contract is not None:
+        rec.validate = contract.monitor_validator(profile)
+    verdicts = judge(rec, profile, only=only, skip=skip, strict=strict)
+    if rec.exchanges and all(e.status is None for e in rec.exchanges):
+        reason = f"the target could not be reached: {rec.exchanges[0].error}"
+        verdicts = [Verdict(v.rule, Outcome.ERROR, reason=reason) for v in verdicts]
+    return Report(
+        config.base_url,
+        profile.name,
+        verdicts,
+        rec.notes,
+        len(rec.exchanges),
+        time.monotonic() - started,
+    )
+
+
+__all__ = ["Recording", "Report", "run"]

@@ -1,0 +1,304 @@
+"""Scenarios: the requests a conformance run sends, recorded for the checks to judge.
+
+The scenarios run concurrently and each is bounded: polls honour Retry-After (scaled by
+``time_scale``), stop at the wait budget, and a job is only followed on the target's origin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import urldefrag, urlsplit, urlunsplit
+
+import orjson
+
+from lrokit.checks.headers import retry_after_delay
+from lrokit.runner.exchange import Exchange
+from lrokit.runner.profile import Profile, dig
+from lrokit.runner.target import BudgetExhausted, Target
+
+#: Polls of one job at most, whatever the budget of time.
+MAX_POLLS = 200
+#: Consecutive unusable monitor answers (not 200, not JSON, no state) before giving up.
+MAX_UNUSABLE = 3
+#: Wait when the server advises none (or an invalid one), before scaling.
+DEFAULT_WAIT = 1.0
+#: Re-polls after a terminal state, to see that it stays.
+AFTER_TERMINAL = 2
+#: Concurrent submissions sharing one Idempotency-Key.
+CONCURRENT = 5
+UNKNOWN_PREFERENCE = "x-lrokit-unknown-preference=1"
+
+
+@dataclass
+class Trace:
+    """One submitted job, followed through its monitor."""
+
+    submission: Exchange
+    monitor: str | None = None  # the resolved monitor URL, if it could be followed
+    unfollowed: str | None = None  # why the monitor was not followed
+    polls: list[Exchange] = field(default_factory=list)  # every GET of the monitor
+    after_terminal: list[Exchange] = field(default_factory=list)
+    final_state: str | None = None
+    timed_out: bool = False
+
+    @property
+    def first_read(self) -> Exchange | None:
+        return self.polls[0] if self.polls else None
+
+
+@dataclass
+class Recording:
+    """Everything a run saw, by purpose."""
+
+    main: Trace | None = None
+    failing: Trace | None = None
+    cancelled: Trace | None = None
+    cancel: Exchange | None = None
+    cancel_again: Exchange | None = None
+    cancel_finished: Exchange | None = None  # DELETE on the finished main job
+    after_cancel_finished: Exchange | None = None
+    head: Exchange | None = None
+    head_get: Exchange | None = None
+    result: Exchange | None = None
+    early_result: Exchange | None = None  # the result asked for before the job was done
+    errors: dict[str, Exchange] = field(default_factory=dict)
+    idempotent: list[Exchange] = field(default_factory=list)  # same key and body, twice
+    idempotent_other: Exchange | None = None  # same key, other body
+    concurrent: list[Exchange] = field(default_factory=list)
+    plain: Exchange | None = None  # a submission without Prefer
+    notes: list[str] = field(default_factory=list)  # what the tester could not do, and why
+    exchanges: list[Exchange] = field(default_factory=list)  # everything, in order
+    # Problems of a monitor body against the status schema, when a contract is known.
+    validate: Callable[[Exchange], list[tuple[str, str]]] | None = None
+
+
+def state_of(profile: Profile, exchange: Exchange) -> str | None:
+    """The job state in a monitor response, if it has one."""
+    value = dig(exchange.json(), profile.state_field)
+    return value if isinstance(value, str) else None
+
+
+def response_date(exchange: Exchange) -> datetime | None:
+    value = exchange.header("date")
+    try:
+        return parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def advised_wait(exchange: Exchange) -> float:
+    """The Retry-After of ``exchange`` in seconds, or the default when absent or invalid."""
+    value = exchange.header("retry-after")
+    delay = retry_after_delay(value, response_date(exchange)) if value is not None else None
+    return DEFAULT_WAIT if delay is None else max(0.0, delay)
+
+
+class Scenarios:
+    """Runs every scenario against one target with one profile."""
+
+    def __init__(self, target: Target, profile: Profile) -> None:
+        self.target = target
+        self.profile = profile
+        self.rec = Recording()
+
+    async def run(self) -> Recording:
+        """Run all scenarios; a budget or transport failure is noted, never raised."""
+        features = self.profile.features
+        jobs = [self._main(), self._errors()]
+        if self.profile.failing_body is not None:
+            jobs.append(self._failing())
+        if "cancel" in features and self.profile.cancel_method:
+            jobs.append(self._cancel())
+        if "idempotency" in features and self.profile.other_body is not None:
+            jobs.append(self._idempotency())
+        for outcome in await asyncio.gather(*jobs, return_exceptions=True):
+            if isinstance(outcome, BudgetExhausted):
+                self.rec.notes.append(f"stopped early: {outcome}")
+            elif isinstance(outcome, BaseException):
+                raise outcome
+        self.rec.exchanges = list(self.target.exchanges)
+        return self.rec
+
+    # -- building blocks -------------------------------------------------------------------
+
+    @property
+    def submit_url(self) -> str:
+        return self.target.url(self.profile.submit_path)
+
+    async def submit(self, label: str, body: object, **headers: str) -> Exchange:
+        return await self.target.request(
+            label,
+            self.profile.submit_method,
+            self.submit_url,
+            content=orjson.dumps(body),
+            headers={"Content-Type": "application/json", **headers},
+        )
+
+    def monitor_of(self, submission: Exchange) -> tuple[str | None, str | None]:
+        """The monitor URL of a submission and, if it cannot be followed, why."""
+        if submission.status not in self.profile.initiation_status:
+            return None, f"the submission was answered {submission.status}"
+        lines = submission.header_lines(self.profile.monitor_header)
+        if not lines:
+            return None, f"the {submission.status} carries no {self.profile.monitor_header}"
+        # A fragment is the client's business (RFC 9110 §10.2.2): drop it before following.
+        url = urldefrag(self.target.url(lines[0].strip(), base=submission.url)).url
+        if not self.target.same_origin(url) and not self.target.config.allow_cross_origin:
+            return None, f"{self.profile.monitor_header} {url} is on another origin"
+        return url, None
+
+    async def follow(self, submission: Exchange, *, early_result: bool = False) -> Trace:
+        """Poll the submission's monitor to a terminal state within the budgets."""
+        trace = Trace(submission)
+        trace.monitor, trace.unfollowed = self.monitor_of(submission)
+        if trace.monitor is None:
+            self.rec.notes.append(f"{submission.label}: not followed: {trace.unfollowed}")
+            return trace
+        deadline = self.target.elapsed + self.target.config.max_wait
+        wait, unusable = 0.0, 0  # the first read comes at once (LOCATION-4)
+        for _ in range(MAX_POLLS):
+            if trace.polls:
+                remaining = deadline - self.target.elapsed
+                if remaining <= 0:
+                    break
+                await self.target.wait(min(wait, remaining / self.target.config.time_scale))
+            poll = await self.target.request("poll", "GET", trace.monitor)
+            trace.polls.append(poll)
+            state = state_of(self.profile, poll) if poll.status == 200 else None
+            unusable = unusable + 1 if state is None else 0
+            if unusable >= MAX_UNUSABLE:
+                self.rec.notes.append(
+                    f"{submission.label}: {MAX_UNUSABLE} unusable monitor answers"
+                )
+                return trace
+            if state in self.profile.terminal:
+                trace.final_state = state
+                break
+            if early_result and self.rec.early_result is None and state is not None:
+                await self._early_result(poll)
+            wait = advised_wait(poll) if state is not None else DEFAULT_WAIT
+        else:
+            trace.timed_out = True
+        if trace.final_state is None:
+            trace.timed_out = True
+            return trace
+        for _ in range(AFTER_TERMINAL):
+            trace.after_terminal.append(await self.target.request("re-poll", "GET", trace.monitor))
+        return trace
+
+    async def _early_result(self, poll: Exchange) -> None:
+        link = dig(poll.json(), self.profile.result_link)
+        if isinstance(link, str):
+            url = self.target.url(link, base=poll.url)
+        else:  # no link yet: the canonical place, beside the monitor
+            url = poll.url.rstrip("/") + "/download"
+        if self.target.same_origin(url):
+            self.rec.early_result = await self.target.request("early-result", "GET", url)
+
+    # -- scenarios -------------------------------------------------------------------------
+
+    async def _main(self) -> None:
+        prefer = (
+            {"Prefer": f"respond-async, {UNKNOWN_PREFERENCE}"}
+            if "prefer" in self.profile.features
+            else {}
+        )
+        submission = await self.submit("submit", self.profile.body, **prefer)
+        trace = self.rec.main = await self.follow(submission, early_result=True)
+        if trace.monitor is None:
+            return
+        self.rec.head = await self.target.request("head", "HEAD", trace.monitor)
+        self.rec.head_get = await self.target.request("head-get", "GET", trace.monitor)
+        if trace.final_state == self.profile.success:
+            final = trace.after_terminal[-1] if trace.after_terminal else trace.polls[-1]
+            link = dig(final.json(), self.profile.result_link)
+            if isinstance(link, str):
+                url = self.target.url(link, base=final.url)
+                if self.target.same_origin(url):
+                    self.rec.result = await self.target.request("result", "GET", url)
+                else:
+                    self.rec.notes.append(f"result link {url} is on another origin")
+        if (
+            trace.final_state is not None
+            and self.profile.cancel_method
+            and "cancel" in self.profile.features
+        ):
+            self.rec.cancel_finished = await self.target.request(
+                "cancel-finished", self.profile.cancel_method, trace.monitor
+            )
+            self.rec.after_cancel_finished = await self.target.request(
+                "re-poll", "GET", trace.monitor
+            )
+
+    async def _failing(self) -> None:
+        submission = await self.submit("submit-failing", self.profile.failing_body)
+        self.rec.failing = await self.follow(submission)
+
+    async def _cancel(self) -> None:
+        submission = await self.submit("submit-to-cancel", self.profile.body)
+        monitor, why = self.monitor_of(submission)
+        if monitor is None:
+            self.rec.notes.append(f"cancel: not attempted: {why}")
+            return
+        method = self.profile.cancel_method or "DELETE"
+        self.rec.cancel = await self.target.request("cancel", method, monitor)
+        trace = self.rec.cancelled = await self.follow(submission)
+        if trace.final_state is not None:
+            self.rec.cancel_again = await self.target.request("cancel-again", method, monitor)
+
+    async def _errors(self) -> None:
+        errors = self.rec.errors
+        submit_url = self.submit_url
+        errors["malformed"] = await self.target.request(
+            "malformed",
+            self.profile.submit_method,
+            submit_url,
+            content=b'{"lrokit": "malformed',
+            headers={"Content-Type": "application/json"},
+        )
+        errors["unsupported-media-type"] = await self.target.request(
+            "unsupported-media-type",
+            self.profile.submit_method,
+            submit_url,
+            content=b"lrokit=unsupported",
+            headers={"Content-Type": "text/plain"},
+        )
+        errors["wrong-method"] = await self.target.request("wrong-method", "PATCH", submit_url)
+        # A monitor URL for an id nobody created: the main job's, with its last segment replaced.
+        probe = self.rec.plain = await self.submit("submit-for-unknown", self.profile.body)
+        monitor, why = self.monitor_of(probe)
+        if monitor is None:
+            self.rec.notes.append(f"unknown id: not attempted: {why}")
+            return
+        parts = urlsplit(monitor)
+        path = parts.path.rstrip("/").rsplit("/", 1)[0] + "/" + uuid.uuid4().hex
+        unknown = urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+        errors["unknown-id"] = await self.target.request("unknown-id", "GET", unknown)
+        errors["not-acceptable"] = await self.target.request(
+            "not-acceptable", "GET", monitor, headers={"Accept": "application/x-lrokit-none"}
+        )
+        errors["wrong-method-monitor"] = await self.target.request("wrong-method", "PATCH", monitor)
+
+    async def _idempotency(self) -> None:
+        key = f'"lrokit-{uuid.uuid4()}"'
+        for _ in range(2):
+            self.rec.idempotent.append(
+                await self.submit("idempotent", self.profile.body, **{"Idempotency-Key": key})
+            )
+        self.rec.idempotent_other = await self.submit(
+            "idempotent-other", self.profile.other_body, **{"Idempotency-Key": key}
+        )
+        shared = f'"lrokit-{uuid.uuid4()}"'
+        self.rec.concurrent = list(
+            await asyncio.gather(
+                *(
+                    self.submit("concurrent", self.profile.body, **{"Idempotency-Key": shared})
+                    for _ in range(CONCURRENT)
+                )
+            )
+        )

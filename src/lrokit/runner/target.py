@@ -1,0 +1,165 @@
+"""The server under test, reached through a client that bounds everything it does.
+
+Every request has a timeout, every response body is read at most ``max_body`` bytes far, the
+run has a request budget, and redirects are never followed blindly: a server that hangs,
+drips, loops or answers 50 MB cannot hang or exhaust the tester.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from lrokit.runner.exchange import Exchange
+
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+
+
+class BudgetExhausted(Exception):
+    """The run sent as many requests as it may."""
+
+
+@dataclass
+class TargetConfig:
+    """Where the server is and how far the tester may go with it."""
+
+    base_url: str
+    headers: Mapping[str, str] = field(default_factory=dict)  # e.g. auth; redacted in reports
+    query: Mapping[str, str] = field(default_factory=dict)  # added to every request
+    timeout: float = 10.0  # seconds per request, connect to last byte
+    max_body: int = 1024 * 1024  # bytes read of any response body
+    max_requests: int = 500
+    max_wait: float = 60.0  # seconds a job may take to reach a terminal state
+    time_scale: float = 1.0  # multiplies every Retry-After wait (tests use << 1)
+    allow_cross_origin: bool = False
+
+
+def origin(url: str) -> tuple[str, str]:
+    """``(scheme, host[:port])`` with default ports made explicit."""
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
+    return parts.scheme, f"{(parts.hostname or '').lower()}:{port}"
+
+
+class Target:
+    """An HTTP client for one server under test; records every exchange."""
+
+    def __init__(
+        self, config: TargetConfig, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.config = config
+        self.exchanges: list[Exchange] = []
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            timeout=config.timeout,
+            follow_redirects=False,
+            headers=dict(config.headers),
+        )
+        self._started = time.monotonic()
+        self._secret = SECRET_HEADERS | {name.lower() for name in config.headers}
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def url(self, reference: str, base: str | None = None) -> str:
+        """Resolve ``reference`` (RFC 3986 §5) against ``base`` or the target's base URL."""
+        return urljoin(base or self.config.base_url, reference)
+
+    def same_origin(self, url: str) -> bool:
+        return origin(url) == origin(self.config.base_url)
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self._started
+
+    async def request(
+        self,
+        label: str,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        json: object = None,
+    ) -> Exchange:
+        """Send one request within the limits and record the exchange."""
+        if len(self.exchanges) >= self.config.max_requests:
+            raise BudgetExhausted(f"the run's budget of {self.config.max_requests} requests")
+        if not self.same_origin(url) and not self.config.allow_cross_origin:
+            raise ValueError(f"refusing to send a request to another origin: {url}")
+        request = self._client.build_request(
+            method,
+            url,
+            headers=headers,
+            content=content,
+            json=json,
+            params=dict(self.config.query) or None,
+        )
+        sent = tuple(
+            (k.lower(), "[redacted]" if k.lower() in self._secret else v)
+            for k, v in request.headers.multi_items()
+        )
+        started = self.elapsed
+        try:
+            exchange = await asyncio.wait_for(
+                self._send(label, request, sent, started), self.config.timeout
+            )
+        except (httpx.HTTPError, TimeoutError) as exc:
+            reason = (
+                "timed out" if isinstance(exc, TimeoutError | httpx.TimeoutException) else str(exc)
+            )
+            exchange = Exchange(
+                label,
+                method,
+                str(request.url),
+                sent,
+                None,
+                at=started,
+                error=reason or type(exc).__name__,
+            )
+        self.exchanges.append(exchange)
+        return exchange
+
+    async def _send(
+        self, label: str, request: httpx.Request, sent: tuple[tuple[str, str], ...], at: float
+    ) -> Exchange:
+        response = await self._client.send(request, stream=True)
+        try:
+            chunks: list[bytes] = []
+            size, truncated = 0, False
+            async for chunk in response.aiter_bytes():
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > self.config.max_body:
+                    truncated = True
+                    break
+            body = b"".join(chunks)[: self.config.max_body]
+        finally:
+            await response.aclose()
+        return Exchange(
+            label,
+            request.method,
+            str(request.url),
+            sent,
+            response.status_code,
+            tuple(
+                (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers.raw
+            ),
+            body,
+            truncated,
+            at,
+        )
+
+    async def wait(self, seconds: float) -> None:
+        """Sleep a Retry-After wait, scaled for tests."""
+        await asyncio.sleep(max(0.0, seconds * self.config.time_scale))
+
+
+def labels(exchanges: Sequence[Exchange], *wanted: str) -> list[Exchange]:
+    """The exchanges with one of the ``wanted`` labels, in order."""
+    return [e for e in exchanges if e.label in wanted]

@@ -1,0 +1,286 @@
+"""A minimal, correct implementation of the canonical contract, with one rule broken on demand.
+
+Jobs advance one step per monitor read: PENDING, then PROCESSING at 50 %, then their terminal
+state, so a run needs no real time. The failing body (year 1999) ends in ERROR.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from email.utils import formatdate
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+PROBLEM = "application/problem+json"
+STEPS = ("PENDING", "PROCESSING")
+T0 = "2026-01-01T00:00:0{}Z"
+
+
+class FauxServer:
+    """``FauxServer(breaks=None)`` is conformant; ``breaks="ID"`` breaks rule ID only."""
+
+    def __init__(self, breaks: str | None = None) -> None:
+        self.breaks = breaks
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.keys: dict[str, tuple[str, bytes]] = {}
+        self.bodies: dict[bytes, str] = {}
+        routes = [
+            Route("/reports", self.submit, methods=["POST"]),
+            Route("/reports/{id}", self.monitor, methods=["GET", "DELETE"]),
+            Route("/reports/{id}/download", self.download, methods=["GET"]),
+        ]
+        self.app = Starlette(routes=routes)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path, method = scope["path"], scope["method"]
+        allowed = {"/reports": "POST"}.get(path) or (
+            "GET, HEAD" if path.endswith("/download") else "GET, HEAD, DELETE"
+        )
+        if method not in allowed.replace(" ", "").split(","):
+            headers = {} if self.is_("PROBLEM-6") else {"Allow": allowed}
+            response = self.problem(405, "Method not allowed", path, headers)
+            await self.dated(response)(scope, receive, send)
+            return
+
+        async def send_dated(message: Any) -> None:
+            if message["type"] == "http.response.start" and not self.is_("HTTP-5"):
+                message = {
+                    **message,
+                    "headers": [(b"date", formatdate(usegmt=True).encode()), *message["headers"]],
+                }
+            await send(message)
+
+        await self.app(scope, receive, send_dated)
+
+    def is_(self, rule: str) -> bool:
+        return self.breaks == rule
+
+    def dated(self, response: Response) -> Response:
+        if not self.is_("HTTP-5"):
+            response.headers["Date"] = formatdate(usegmt=True)
+        return response
+
+    # -- representations -------------------------------------------------------------------
+
+    def problem(
+        self, status: int, title: str, instance: str, headers: dict[str, str] | None = None
+    ) -> Response:
+        body: dict[str, Any] = {
+            "type": f"/problems/{status}",
+            "title": title,
+            "status": status,
+            "detail": f"{title}.",
+            "instance": instance,
+        }
+        media = PROBLEM
+        if status == 404 and self.is_("PROBLEM-1"):
+            media, body = "application/json", {"error": title}
+        if status == 404 and self.is_("PROBLEM-2"):
+            body["instance"] = "not a uri reference"
+        if status == 404 and self.is_("PROBLEM-3"):
+            body["status"] = 400
+        if status == 404 and self.is_("PROBLEM-9"):
+            body["detail"] = 'Traceback (most recent call last):\n  File "app.py", line 7'
+        return Response(json.dumps(body), status, headers=headers, media_type=media)
+
+    def document(self, job: dict[str, Any]) -> dict[str, Any]:
+        state = job["state"]
+        href = f"/reports/{job['id']}"
+        doc: dict[str, Any] = {
+            "id": job["id"].upper() if self.is_("MONITOR-4") else job["id"],
+            "status": "RUNNING" if self.is_("MONITOR-3") and state == "PROCESSING" else state,
+            "reportType": "yearly-sales",
+            "parameters": job["parameters"],
+            "progress": job["progress"],
+            "createdAt": T0.format(0),
+            "links": {"self": {"href": href}},
+        }
+        if state != "PENDING" or job["reads"] > 1:
+            doc["startedAt"] = T0.format(1)
+        if state in ("DONE", "ERROR", "CANCELLED"):
+            doc["finishedAt"] = T0.format(2)
+            if self.is_("LIFECYCLE-4"):
+                doc["finishedAt"] = "2025-12-31T23:59:59Z"
+            if self.is_("LIFECYCLE-2") and job["terminal_reads"] > 1:
+                doc["finishedAt"] = T0.format(min(9, 2 + job["terminal_reads"]))
+        if state == "DONE" or (state == "ERROR" and self.is_("RESULT-2")):
+            doc["links"]["download"] = {"href": f"{href}/download"}
+        if state not in ("DONE", "ERROR", "CANCELLED"):
+            doc["links"]["cancel"] = {"href": href}
+        if state == "ERROR":
+            doc["error"] = {
+                "type": "/problems/no-data",
+                "title": "No data",
+                "status": 422,
+                "detail": "No sales in 1999.",
+                "code": "NO_DATA",
+                "retryable": False,
+                "failedStep": "aggregate",
+            }
+        if self.is_("MONITOR-2"):
+            doc["unexpected"] = True
+        return doc
+
+    def status_response(self, job: dict[str, Any], status: int = 200, **headers: str) -> Response:
+        state = job["state"]
+        fields = {"Cache-Control": "no-store", **headers}
+        if self.is_("HTTP-1"):
+            del fields["Cache-Control"]
+        running = state not in ("DONE", "ERROR", "CANCELLED")
+        if (running and not (self.is_("RETRY-2") and status == 200)) or (
+            self.is_("RETRY-3") and not running
+        ):
+            fields["Retry-After"] = "1.5" if self.is_("RETRY-1") and status == 200 else "1"
+        if self.is_("RETRY-4") and status == 202:
+            fields["Retry-After"] = "3600"
+        return Response(
+            json.dumps(self.document(job)), status, headers=fields, media_type="application/json"
+        )
+
+    def advance(self, job: dict[str, Any]) -> None:
+        """One monitor read moves the job one step on."""
+        job["reads"] += 1
+        if job["state"] in ("DONE", "ERROR", "CANCELLED"):
+            job["terminal_reads"] += 1
+            return
+        if self.is_("LIFECYCLE-5"):
+            job["state"] = "PROCESSING"
+            return
+        script, progress = ["PENDING", "PROCESSING", job["outcome"]], [0, 50, 100]
+        if self.is_("LIFECYCLE-1"):
+            script, progress = (
+                ["PENDING", "PROCESSING", "PENDING", job["outcome"]],
+                [0, 50, 50, 100],
+            )
+        if self.is_("LIFECYCLE-3"):
+            script = ["PENDING", "PROCESSING", "PROCESSING", job["outcome"]]
+            progress = [0, 60, 30, 100]
+        step = min(job["reads"] - 1, len(script) - 1)
+        job["state"] = script[step]
+        if job["state"] != "ERROR":  # a failed job keeps the progress it had
+            job["progress"] = progress[step]
+        if job["state"] in ("DONE", "ERROR"):
+            job["terminal_reads"] = 1
+
+    # -- handlers --------------------------------------------------------------------------
+
+    async def submit(self, request: Request) -> Response:
+        prefer = request.headers.get("prefer", "")
+        ctype = request.headers.get("content-type", "")
+        if not ctype.startswith("application/json"):
+            status = 400 if self.is_("PROBLEM-7") else 415
+            headers = {"Location": "/reports/refused"} if self.is_("ACCEPT-3") else None
+            return self.problem(status, "Unsupported media type", "/reports", headers)
+        raw = await request.body()
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return self.problem(422 if self.is_("PROBLEM-5") else 400, "Malformed", "/reports")
+        if self.is_("HTTP-4") and "x-lrokit" in prefer:
+            return self.problem(400, "Unknown preference", "/reports")
+        key = request.headers.get("idempotency-key")
+        if key is not None and key in self.keys:
+            job_id, first_raw = self.keys[key]
+            if first_raw != raw and not self.is_("IDEMPOTENCY-2"):
+                return self.problem(422, "Idempotency key reused", "/reports")
+            if self.is_("IDEMPOTENCY-1"):
+                return self.problem(409, "Still processing", "/reports")
+            return self.accepted(self.jobs[job_id], prefer)
+        if self.is_("IDEMPOTENCY-3") and key is not None:
+            await asyncio.sleep(0.01)  # a check-then-insert race
+        if self.is_("LOCATION-5") and key is None and not prefer and raw in self.bodies:
+            return self.accepted(self.jobs[self.bodies[raw]], prefer)
+        year = body.get("parameters", {}).get("year")
+        job = {
+            "id": uuid.uuid4().hex,
+            "state": "PENDING",
+            "progress": 0,
+            "reads": 0,
+            "terminal_reads": 0,
+            "parameters": body.get("parameters", {}),
+            "outcome": "ERROR" if year == "1999" else "DONE",
+        }
+        self.jobs[job["id"]] = job
+        self.bodies.setdefault(raw, job["id"])
+        if key is not None:
+            self.keys[key] = (job["id"], raw)
+        return self.accepted(job, prefer)
+
+    def accepted(self, job: dict[str, Any], prefer: str) -> Response:
+        location = f"/reports/{job['id']}"
+        if self.is_("LOCATION-3"):
+            location += "#status"
+        headers = {"Location": location, "Vary": "Prefer"}
+        if self.is_("HTTP-3"):
+            del headers["Vary"]
+        if "respond-async" in prefer:
+            headers["Preference-Applied"] = "respond-async"
+        response = self.status_response(job, 201 if self.is_("ACCEPT-1") else 202, **headers)
+        if self.is_("LOCATION-1"):
+            del response.headers["location"]
+        if self.is_("LOCATION-2"):
+            response.headers.append("Location", location)
+        if self.is_("ACCEPT-2"):
+            response.body = b""
+            response.headers["content-length"] = "0"
+        return response
+
+    async def monitor(self, request: Request) -> Response:
+        job = self.jobs.get(request.path_params["id"])
+        if job is None:
+            return self.problem(
+                400 if self.is_("PROBLEM-4") else 404, "Not found", request.url.path
+            )
+        accept = request.headers.get("accept", "*/*")
+        if "json" not in accept and "*/*" not in accept and not self.is_("PROBLEM-8"):
+            return self.problem(406, "Not acceptable", request.url.path)
+        if request.method == "DELETE":
+            return self.cancel(job)
+        if request.method == "HEAD":
+            if self.is_("HTTP-2"):  # a monitor that forgot HEAD
+                return self.problem(
+                    405, "Method not allowed", request.url.path, {"Allow": "GET, DELETE"}
+                )
+            return self.status_response(job)
+        if self.is_("LOCATION-4") and not job.get("seen"):
+            job["seen"] = True  # the job is "not there yet" at the first read
+            return self.problem(404, "Not found", request.url.path)
+        self.advance(job)
+        if job["reads"] == 2 and self.is_("MONITOR-1"):
+            return self.problem(503, "Busy", request.url.path, {"Retry-After": "1"})
+        return self.status_response(job)
+
+    def cancel(self, job: dict[str, Any]) -> Response:
+        if job["state"] == "CANCELLED":
+            if self.is_("CANCEL-2"):
+                return self.problem(409, "Already cancelled", f"/reports/{job['id']}")
+            return self.status_response(job)
+        if job["state"] in ("DONE", "ERROR"):
+            if self.is_("CANCEL-3"):
+                return self.status_response(job)
+            return self.problem(409, "Finished", f"/reports/{job['id']}")
+        if not self.is_("CANCEL-1"):
+            job["state"] = "CANCELLED"
+            job["terminal_reads"] = 1
+        return self.status_response(job)
+
+    async def download(self, request: Request) -> Response:
+        job = self.jobs.get(request.path_params["id"])
+        if job is None:
+            return self.problem(404, "Not found", request.url.path)
+        if job["state"] != "DONE":
+            if self.is_("RESULT-3"):
+                return Response("{}", 200, media_type="application/json")
+            return self.problem(409, "Not ready", request.url.path)
+        if self.is_("RESULT-1"):
+            return Response(b"", 200, media_type="application/json")
+        return Response(json.dumps({"rows": [[1]]}), 200, media_type="application/json")

@@ -1,0 +1,54 @@
+"""The reference server passes every rule of the canonical profile, with nothing skipped."""
+
+from __future__ import annotations
+
+import dataclasses
+from email.utils import formatdate
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from lrokit.runner.contract import load_contract
+from lrokit.runner.profile import load_profile
+from lrokit.runner.run import run
+from lrokit.runner.target import TargetConfig
+from lrokit.runner.verdicts import Outcome
+from lrokit.server.app import contract_path, create_app
+from lrokit.server.settings import Settings
+
+pytestmark = pytest.mark.anyio
+
+
+def with_date(app: Any) -> Any:
+    """Add the Date field uvicorn adds, for an app driven in-process."""
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        async def dated(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                date = (b"date", formatdate(usegmt=True).encode())
+                message = {**message, "headers": [date, *message.get("headers", [])]}
+            await send(message)
+
+        await app(scope, receive, dated)
+
+    return wrapped
+
+
+async def test_reference_server_conforms(settings: Settings) -> None:
+    app = create_app(dataclasses.replace(settings, pace=1.0))
+    async with LifespanManager(app) as manager:
+        report = await run(
+            TargetConfig("http://testserver", time_scale=0.05, max_wait=30),
+            load_profile("canonical"),
+            contract=load_contract(str(contract_path())),
+            transport=httpx.ASGITransport(app=with_date(manager.app)),
+        )
+    outcomes = {v.rule.id: v.outcome for v in report.verdicts}
+    assert set(outcomes.values()) == {Outcome.PASS}, [
+        (v.rule.id, v.outcome, v.reason, v.violations)
+        for v in report.verdicts
+        if v.outcome is not Outcome.PASS
+    ]
+    assert report.notes == []
