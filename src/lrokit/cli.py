@@ -156,6 +156,202 @@ def serve(
     uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=None)
 
 
+def _pairs(values: tuple[str, ...], sep: str, what: str) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        name, found, rest = value.partition(sep)
+        if not found or not name.strip():
+            raise click.UsageError(f"{what} {value!r} is not NAME{sep}VALUE")
+        pairs[name.strip()] = rest.strip()
+    return pairs
+
+
+def _rule_names(values: tuple[str, ...]) -> set[str]:
+    from lrokit.rules import FAMILIES, RULES
+
+    names = {name.strip().upper() for value in values for name in value.split(",") if name.strip()}
+    unknown = names - set(RULES) - set(FAMILIES)
+    if unknown:
+        raise click.UsageError(f"unknown rule or family: {', '.join(sorted(unknown))}")
+    return names
+
+
+@cli.command()
+@click.argument("url")
+@click.option(
+    "--profile",
+    default="canonical",
+    show_default=True,
+    envvar="LROKIT_PROFILE",
+    help="A built-in profile name or a profile file (TOML).",
+)
+@click.option(
+    "--spec",
+    default=None,
+    envvar="LROKIT_SPEC",
+    help="The target's OpenAPI document (path or URL) [default: the profile's].",
+)
+@click.option(
+    "--header",
+    "headers",
+    multiple=True,
+    metavar="'NAME: VALUE'",
+    help="Send this header with every request (e.g. auth); redacted in reports.",
+)
+@click.option(
+    "--query",
+    "query",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Add this query parameter to every request (e.g. api-version=2024-01-01).",
+)
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML.")
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the JSON report (schema: lrokit/schemas/report.schema.json).",
+)
+@click.option("--strict", is_flag=True, help="SHOULD failures fail the run.")
+@click.option(
+    "--max-wait",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 86400),
+    help="Seconds a job may take to reach a terminal state.",
+)
+@click.option(
+    "--time-scale",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Multiply every Retry-After wait (below 1 polls sooner than asked).",
+)
+@click.option(
+    "--timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 600),
+    help="Seconds one request may take, first byte to last.",
+)
+@click.option(
+    "--max-requests",
+    default=500,
+    show_default=True,
+    type=click.IntRange(50, 100_000),
+    help="Requests the whole run may send.",
+)
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="RULES",
+    help="Check only these rule ids or families (comma-separated, repeatable).",
+)
+@click.option(
+    "--skip", multiple=True, metavar="RULES", help="Do not check these rule ids or families."
+)
+@click.option(
+    "--allow-cross-origin", is_flag=True, help="Follow monitor and result links to other origins."
+)
+def check(
+    url: str,
+    profile: str,
+    spec: str | None,
+    headers: tuple[str, ...],
+    query: tuple[str, ...],
+    junit: Path | None,
+    json_path: Path | None,
+    strict: bool,
+    max_wait: float,
+    time_scale: float,
+    timeout: float,
+    max_requests: int,
+    only: tuple[str, ...],
+    skip: tuple[str, ...],
+    allow_cross_origin: bool,
+) -> None:
+    """Check the asynchronous request-reply behaviour of the server at URL.
+
+    Exit status: 0 conformant, 1 a conformance failure, 2 a usage or tester error.
+    """
+    import asyncio
+    from urllib.parse import urlsplit
+
+    import orjson
+    from rich.console import Console
+
+    from lrokit.runner.contract import ContractError, load_contract
+    from lrokit.runner.profile import ProfileError, load_profile
+    from lrokit.runner.reporters import LiveProgress, print_console, to_json, to_junit
+    from lrokit.runner.run import run
+    from lrokit.runner.target import TargetConfig
+    from lrokit.runner.verdicts import exit_code
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise click.UsageError(f"URL must be an absolute http(s) URL, not {url!r}")
+    try:
+        chosen = load_profile(profile)
+        source = spec or chosen.spec_source
+        contract = load_contract(source) if source else None
+    except (ProfileError, ContractError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    config = TargetConfig(
+        base_url=url,
+        headers=_pairs(headers, ":", "header"),
+        query=_pairs(query, "=", "query parameter"),
+        timeout=timeout,
+        max_requests=max_requests,
+        max_wait=max_wait,
+        time_scale=time_scale,
+        allow_cross_origin=allow_cross_origin,
+    )
+    console = Console(stderr=False)
+    with LiveProgress(console, url) as progress:
+        report = asyncio.run(
+            run(
+                config,
+                chosen,
+                contract=contract,
+                only=_rule_names(only),
+                skip=_rule_names(skip),
+                strict=strict,
+                observer=progress,
+            )
+        )
+    print_console(report, console)
+    try:
+        if junit is not None:
+            junit.write_bytes(to_junit(report))
+        if json_path is not None:
+            json_path.write_bytes(orjson.dumps(to_json(report, strict), option=orjson.OPT_INDENT_2))
+    except OSError as exc:
+        raise click.UsageError(f"cannot write the report: {exc}") from exc
+    raise click.exceptions.Exit(exit_code(report.verdicts))
+
+
+@cli.command()
+@click.option("--markdown", is_flag=True, help="Print docs/rules.md.")
+def rules(markdown: bool) -> None:
+    """List the conformance rules."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from lrokit.rules import by_family, render_markdown
+
+    if markdown:
+        click.echo(render_markdown(), nl=False)
+        return
+    table = Table(expand=True)
+    for column in ("rule", "level", "basis", "rule text", "source"):
+        table.add_column(column)
+    for _family, members in by_family():
+        table.add_section()
+        for rule in members:
+            table.add_row(rule.id, str(rule.level), str(rule.basis), rule.text, rule.citation)
+    Console().print(table)
+
+
 def _preflight(db: Path, dataset: Path) -> None:
     """Fail with one line, before the server starts, if the files cannot be written."""
     for path in (db, dataset):
@@ -179,7 +375,8 @@ def _preflight(db: Path, dataset: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and map usage errors to one line and exit code 2."""
     try:
-        cli.main(args=argv, prog_name="lrokit", standalone_mode=False)
+        # Without standalone mode click returns a command's exit code instead of exiting.
+        code = cli.main(args=argv, prog_name="lrokit", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.Abort:
@@ -188,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         click.echo(f"lrokit: error: {exc.format_message()}", err=True)
         return 2
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

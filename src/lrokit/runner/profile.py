@@ -53,6 +53,15 @@ class Profile:
     spec: str | None = None
 
     @property
+    def spec_source(self) -> str | None:
+        """Where the profile's contract is: a file shipped in lrokit (``openapi.yaml`` is the
+        canonical contract), else the path or URL as written."""
+        if self.spec is None:
+            return None
+        packaged = files("lrokit") / self.spec
+        return str(packaged) if packaged.is_file() else self.spec
+
+    @property
     def terminal(self) -> frozenset[str]:
         """States with no way out."""
         return frozenset(state for state, nxt in self.transitions.items() if not nxt)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import httpx
 
 from lrokit.runner.contract import Contract
+from lrokit.runner.exchange import Exchange
 from lrokit.runner.profile import Profile
 from lrokit.runner.scenarios import Recording, Scenarios
 from lrokit.runner.target import Target, TargetConfig
@@ -36,10 +37,11 @@ async def run(
     only: Collection[str] = (),
     skip: Collection[str] = (),
     strict: bool = False,
+    observer: Callable[[Exchange], None] | None = None,
 ) -> Report:
     """Check one server. Never raises for anything the server does."""
     started = time.monotonic()
-    target = Target(config, transport)
+    target = Target(config, transport, observer)
     try:
         rec = await Scenarios(target, profile).run()
     finally:

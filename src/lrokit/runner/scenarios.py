@@ -141,6 +141,8 @@ class Scenarios:
 
     def monitor_of(self, submission: Exchange) -> tuple[str | None, str | None]:
         """The monitor URL of a submission and, if it cannot be followed, why."""
+        if submission.status is None:
+            return None, f"the submission got no response ({submission.error})"
         if submission.status not in self.profile.initiation_status:
             return None, f"the submission was answered {submission.status}"
         lines = submission.header_lines(self.profile.monitor_header)
@@ -166,7 +168,7 @@ class Scenarios:
                 remaining = deadline - self.target.elapsed
                 if remaining <= 0:
                     break
-                await self.target.wait(min(wait, remaining / self.target.config.time_scale))
+                await self.target.wait(wait, limit=remaining)
             poll = await self.target.request("poll", "GET", trace.monitor)
             trace.polls.append(poll)
             state = state_of(self.profile, poll) if poll.status == 200 else None

@@ -8,10 +8,11 @@ drips, loops or answers 50 MB cannot hang or exhaust the tester.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx
 
@@ -50,9 +51,13 @@ class Target:
     """An HTTP client for one server under test; records every exchange."""
 
     def __init__(
-        self, config: TargetConfig, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        config: TargetConfig,
+        transport: httpx.AsyncBaseTransport | None = None,
+        observer: Callable[[Exchange], None] | None = None,
     ) -> None:
         self.config = config
+        self.observer = observer
         self.exchanges: list[Exchange] = []
         self._client = httpx.AsyncClient(
             transport=transport,
@@ -100,6 +105,7 @@ class Target:
             json=json,
             params=dict(self.config.query) or None,
         )
+        recorded_url = _redact_query(str(request.url))
         sent = tuple(
             (k.lower(), "[redacted]" if k.lower() in self._secret else v)
             for k, v in request.headers.multi_items()
@@ -107,7 +113,7 @@ class Target:
         started = self.elapsed
         try:
             exchange = await asyncio.wait_for(
-                self._send(label, request, sent, started), self.config.timeout
+                self._send(label, request, recorded_url, sent, started), self.config.timeout
             )
         except (httpx.HTTPError, TimeoutError) as exc:
             reason = (
@@ -123,10 +129,17 @@ class Target:
                 error=reason or type(exc).__name__,
             )
         self.exchanges.append(exchange)
+        if self.observer is not None:
+            self.observer(exchange)
         return exchange
 
     async def _send(
-        self, label: str, request: httpx.Request, sent: tuple[tuple[str, str], ...], at: float
+        self,
+        label: str,
+        request: httpx.Request,
+        url: str,
+        sent: tuple[tuple[str, str], ...],
+        at: float,
     ) -> Exchange:
         response = await self._client.send(request, stream=True)
         try:
@@ -144,7 +157,7 @@ class Target:
         return Exchange(
             label,
             request.method,
-            str(request.url),
+            url,
             sent,
             response.status_code,
             tuple(
@@ -155,11 +168,21 @@ class Target:
             at,
         )
 
-    async def wait(self, seconds: float) -> None:
-        """Sleep a Retry-After wait, scaled for tests."""
-        await asyncio.sleep(max(0.0, seconds * self.config.time_scale))
+    async def wait(self, seconds: float, limit: float) -> None:
+        """Sleep a Retry-After wait, scaled by ``time_scale``, at most ``limit`` seconds."""
+        await asyncio.sleep(max(0.0, min(seconds * self.config.time_scale, limit)))
 
 
-def labels(exchanges: Sequence[Exchange], *wanted: str) -> list[Exchange]:
-    """The exchanges with one of the ``wanted`` labels, in order."""
-    return [e for e in exchanges if e.label in wanted]
+_SECRET_QUERY = re.compile(r"key|token|secret|sig|password|auth|code", re.IGNORECASE)
+
+
+def _redact_query(url: str) -> str:
+    """``url`` with the values of secret-looking query parameters replaced."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    pairs = [
+        (k, "[redacted]" if _SECRET_QUERY.search(k) else v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit(parts._replace(query=urlencode(pairs, safe="[]")))

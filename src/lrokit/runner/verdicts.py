@@ -11,6 +11,8 @@ from lrokit.rules import RULES, Level, Rule
 from lrokit.runner.profile import Profile
 from lrokit.runner.scenarios import Recording
 
+DESELECTED = "deselected (--only/--skip)"
+
 
 class Outcome(enum.StrEnum):
     """A rule's outcome. ERROR is the tester's or the network's failure, never the server's."""
@@ -61,7 +63,7 @@ def judge(
     for rule in RULES.values():
         check = checks[rule.id]
         if not selected(rule, only, skip):
-            verdicts.append(Verdict(rule, Outcome.SKIP, reason="deselected (--only/--skip)"))
+            verdicts.append(Verdict(rule, Outcome.SKIP, reason=DESELECTED))
             continue
         if check.feature is not None and check.feature not in profile.features:
             reason = f"profile {profile.name} has no {check.feature} feature"

@@ -1,0 +1,186 @@
+"""Reporters: one conformance report, rendered for people (rich), CI (JUnit XML) and tools
+(JSON, described by the published schema ``lrokit/schemas/report.schema.json``)."""
+
+from __future__ import annotations
+
+import time
+import xml.etree.ElementTree as ET
+from collections import Counter
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from lrokit import __version__
+from lrokit.rules import FAMILIES
+from lrokit.runner.exchange import Exchange
+from lrokit.runner.run import Report
+from lrokit.runner.verdicts import DESELECTED, Outcome, Verdict, exit_code, worst
+
+STYLES = {
+    Outcome.PASS: "green",
+    Outcome.FAIL: "bold red",
+    Outcome.WARN: "yellow",
+    Outcome.ERROR: "bold magenta",
+    Outcome.SKIP: "dim",
+    Outcome.DISABLED: "dim",
+}
+MAX_VIOLATIONS_SHOWN = 3
+
+
+class LiveProgress:
+    """A one-line live view of a run: requests sent, seconds elapsed, the latest exchange."""
+
+    def __init__(self, console: Console, target: str) -> None:
+        self.console = console
+        self.target = target
+        self.count = 0
+        self.last = ""
+        self.started = time.monotonic()
+        self.live = Live(self._render(), console=console, transient=True, auto_refresh=False)
+
+    def _render(self) -> Text:
+        elapsed = time.monotonic() - self.started
+        line = Text(f"checking {self.target}  {self.count} requests  {elapsed:5.1f}s  ", "cyan")
+        return line.append(self.last[:100], "dim")
+
+    def __call__(self, exchange: Exchange) -> None:
+        self.count += 1
+        self.last = exchange.describe()
+        self.live.update(self._render(), refresh=True)
+
+    def __enter__(self) -> LiveProgress:
+        self.live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.live.stop()
+
+
+def _detail(verdict: Verdict) -> Text:
+    """The table's detail cell: received and expected for a breach, else the reason, else
+    the rule itself."""
+    if not verdict.violations:
+        return Text(verdict.reason or verdict.rule.text, "dim" if not verdict.reason else "")
+    shown = verdict.violations[:MAX_VIOLATIONS_SHOWN]
+    text = Text()
+    for violation in shown:
+        text.append("received ", "dim").append(violation.received)
+        text.append("\nexpected ", "dim").append(violation.expected)
+        if violation.where:
+            text.append(f"\n  at {violation.where}", "dim")
+        text.append("\n")
+    if len(verdict.violations) > len(shown):
+        text.append(f"… {len(verdict.violations) - len(shown)} more\n", "dim")
+    text.rstrip()
+    return text
+
+
+def print_console(report: Report, console: Console) -> None:
+    """The final table, one row per rule, then notes and a summary line."""
+    table = Table(title=f"lrokit check {report.target} (profile {report.profile})", expand=True)
+    table.add_column("rule", no_wrap=True)
+    table.add_column("level", no_wrap=True)
+    table.add_column("outcome", no_wrap=True)
+    table.add_column("details", ratio=3)
+    table.add_column("source", ratio=2)
+    deselected = [v for v in report.verdicts if v.reason == DESELECTED]
+    for verdict in report.verdicts:
+        if verdict.reason == DESELECTED:
+            continue
+        table.add_row(
+            verdict.rule.id,
+            str(verdict.rule.level),
+            Text(str(verdict.outcome), STYLES[verdict.outcome]),
+            _detail(verdict),
+            verdict.rule.citation,
+        )
+    console.print(table)
+    if deselected:
+        console.print(f"[dim]{len(deselected)} rules deselected by --only/--skip[/]")
+    for note in report.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    counts = Counter(v.outcome for v in report.verdicts if v.reason != DESELECTED)
+    overall = worst(counts)
+    summary = ", ".join(f"{counts[o]} {o}" for o in Outcome if counts[o])
+    console.print(
+        Text(f"{overall}: ", STYLES[overall]).append(
+            f"{summary} — {report.requests} requests in {report.seconds:.1f}s"
+        )
+    )
+
+
+def to_json(report: Report, strict: bool) -> dict[str, Any]:
+    """The report as a JSON document valid against ``report.schema.json``."""
+    counts = Counter(v.outcome for v in report.verdicts)
+    judged = Counter(v.outcome for v in report.verdicts if v.reason != DESELECTED)
+    return {
+        "lrokit": __version__,
+        "target": report.target,
+        "profile": report.profile,
+        "strict": strict,
+        "outcome": str(worst(judged)),
+        "exitCode": exit_code(report.verdicts),
+        "seconds": round(report.seconds, 3),
+        "requests": report.requests,
+        "summary": {str(o): counts[o] for o in Outcome},
+        "notes": list(report.notes),
+        "rules": [
+            {
+                "id": v.rule.id,
+                "family": FAMILIES[v.rule.family],
+                "level": str(v.rule.level),
+                "basis": str(v.rule.basis),
+                "text": v.rule.text,
+                "citation": v.rule.citation,
+                "quote": v.rule.quote,
+                "outcome": str(v.outcome),
+                "reason": v.reason,
+                "violations": [
+                    {"received": x.received, "expected": x.expected, "where": x.where}
+                    for x in v.violations
+                ],
+            }
+            for v in report.verdicts
+        ],
+    }
+
+
+def to_junit(report: Report) -> bytes:
+    """JUnit XML: a test suite per rule family, a test case per rule. A WARN passes with the
+    warning in ``system-out``; SKIP and DISABLED are skipped with their reason."""
+    suites = ET.Element("testsuites", name="lrokit", time=f"{report.seconds:.3f}")
+    for family, title in FAMILIES.items():
+        verdicts = [v for v in report.verdicts if v.rule.family == family]
+        counts = Counter(v.outcome for v in verdicts)
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name=f"lrokit.{family} {title}",
+            tests=str(len(verdicts)),
+            failures=str(counts[Outcome.FAIL]),
+            errors=str(counts[Outcome.ERROR]),
+            skipped=str(counts[Outcome.SKIP] + counts[Outcome.DISABLED]),
+        )
+        for verdict in verdicts:
+            rule = verdict.rule
+            case = ET.SubElement(
+                suite, "testcase", classname=f"lrokit.{family}", name=f"{rule.id} {rule.text}"
+            )
+            text = "\n".join(
+                f"received: {x.received}\nexpected: {x.expected}\nwhere: {x.where}"
+                for x in verdict.violations
+            )
+            message = f"{rule.level} {rule.id} ({rule.citation})"
+            if verdict.outcome is Outcome.FAIL:
+                ET.SubElement(case, "failure", message=message).text = text
+            elif verdict.outcome is Outcome.ERROR:
+                ET.SubElement(case, "error", message=verdict.reason)
+            elif verdict.outcome in (Outcome.SKIP, Outcome.DISABLED):
+                ET.SubElement(case, "skipped", message=f"{verdict.outcome}: {verdict.reason}")
+            elif verdict.outcome is Outcome.WARN:
+                ET.SubElement(case, "system-out").text = f"WARN {message}\n{text}"
+    document: bytes = ET.tostring(suites, encoding="utf-8", xml_declaration=True)
+    return document

@@ -1,0 +1,108 @@
+"""``lrokit check URL`` end to end: verdicts, exit codes, JUnit and JSON reports."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from importlib.resources import files
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from lrokit.cli import main
+from tests.conftest import TEST_ROWS
+from tests.fauxservers.server import FauxServer
+from tests.live import LiveServer, ThreadServer
+
+pytestmark = pytest.mark.e2e
+
+SCHEMA = json.loads((files("lrokit") / "schemas" / "report.schema.json").read_text())
+
+
+def test_reference_server_passes(
+    tmp_path: Path, dataset_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_json, out_xml = tmp_path / "report.json", tmp_path / "junit.xml"
+    with LiveServer(tmp_path, dataset_path, "--pace", "1", rows=TEST_ROWS) as server:
+        code = main(["check", server.url, "--json", str(out_json), "--junit", str(out_xml)])
+    output = capsys.readouterr().out
+    assert code == 0, output
+    assert "PASS: 44 PASS" in output
+    report = json.loads(out_json.read_text())
+    jsonschema.validate(report, SCHEMA)
+    assert report["outcome"] == "PASS"
+    assert report["exitCode"] == 0
+    assert report["summary"]["PASS"] == 44
+    suites = ET.parse(out_xml).getroot()
+    cases = suites.findall(".//testcase")
+    assert len(cases) == 44
+    assert not suites.findall(".//failure")
+    assert not suites.findall(".//error")
+
+
+def test_broken_server_fails_with_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_json, out_xml = tmp_path / "report.json", tmp_path / "junit.xml"
+    with ThreadServer(FauxServer(breaks="PROBLEM-3")) as url:
+        code = main(
+            ["check", url, "--time-scale", "0", "--json", str(out_json), "--junit", str(out_xml)]
+        )
+    output = capsys.readouterr().out
+    assert code == 1, output
+    report = json.loads(out_json.read_text())
+    jsonschema.validate(report, SCHEMA)
+    failed = [rule["id"] for rule in report["rules"] if rule["outcome"] == "FAIL"]
+    assert failed == ["PROBLEM-3"]
+    (rule,) = [r for r in report["rules"] if r["id"] == "PROBLEM-3"]
+    assert rule["violations"][0]["received"] == "status member 400"
+    assert rule["violations"][0]["expected"] == "404"
+    failures = ET.parse(out_xml).getroot().findall(".//failure")
+    assert len(failures) == 1
+    assert "PROBLEM-3" in failures[0].attrib["message"]
+    assert "PROBLEM-3" in output
+
+
+def test_should_failure_warns_and_fails_only_when_strict(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with ThreadServer(FauxServer(breaks="HTTP-1")) as url:
+        assert main(["check", url, "--time-scale", "0"]) == 0
+        assert "WARN" in capsys.readouterr().out
+        assert main(["check", url, "--time-scale", "0", "--strict"]) == 1
+
+
+def test_unreachable_target_is_a_tester_error(tmp_path: Path) -> None:
+    out_json = tmp_path / "report.json"
+    assert main(["check", "http://127.0.0.1:9", "--max-wait", "1", "--json", str(out_json)]) == 2
+    report = json.loads(out_json.read_text())
+    assert report["outcome"] == "ERROR"
+    assert report["summary"]["ERROR"] == 44
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["check", "ftp://example"], "absolute http(s) URL"),
+        (["check", "http://127.0.0.1:9", "--only", "NOPE-1"], "unknown rule or family: NOPE-1"),
+        (["check", "http://127.0.0.1:9", "--profile", "nosuch"], "no profile 'nosuch'"),
+        (["check", "http://127.0.0.1:9", "--header", "no-colon"], "is not NAME:VALUE"),
+        (
+            ["check", "http://127.0.0.1:9", "--spec", "/no/such/spec.yaml"],
+            "cannot read the contract",
+        ),
+    ],
+)
+def test_usage_errors(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lrokit: error: ")
+    assert message in err
+    assert err.count("\n") == 1
+
+
+def test_rules_lists_every_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "--markdown"]) == 0
+    text = capsys.readouterr().out
+    assert text == (Path(__file__).resolve().parents[1] / "docs" / "rules.md").read_text()
