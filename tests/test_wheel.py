@@ -102,6 +102,28 @@ def test_installed_wheel_serves_the_packaged_contract(tmp_path: Path, dataset_pa
         )
         assert accepted.status_code == 202
         assert (elsewhere / "jobs.sqlite3").exists()
+        # The tester from the wheel finds its profile, contract and report schema there too.
+        check = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                code,
+                "check",
+                f"http://127.0.0.1:{port}",
+                "--only",
+                "ACCEPT,PROBLEM,MONITOR-2",
+                "--json",
+                "report.json",
+            ],
+            cwd=elsewhere,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert check.returncode == 0, check.stdout + check.stderr
+        assert '"outcome": "PASS"' in (elsewhere / "report.json").read_text()
     finally:
         server.terminate()
         server.wait(15)
