@@ -17,8 +17,10 @@ def cancel_running_job(rec: Recording, profile: Profile) -> Iterator[Violation]:
     trace = rec.cancelled
     if rec.cancel.status == 409 and trace.final_state in (profile.success, profile.failure):
         raise NotApplicable("the job finished before the cancel arrived")
+    if trace.unreadable:
+        raise NotApplicable("the cancelled job's monitor could not be read")
     if rec.cancel.status not in (200, 202, 204):
-        yield Violation(f"status {rec.cancel.status}", "200 or 202", rec.cancel.describe())
+        yield Violation(rec.cancel.answer, "200 or 202", rec.cancel.describe())
     elif trace.final_state != profile.cancelled:
         last = trace.polls[-1] if trace.polls else rec.cancel
         yield Violation(f"final state {trace.final_state}", profile.cancelled, last.describe())

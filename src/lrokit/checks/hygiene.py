@@ -11,7 +11,7 @@ from lrokit.checks.headers import retry_after_delay
 from lrokit.runner.profile import Profile
 from lrokit.runner.scenarios import Recording
 
-_MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*\"?([0-9]+)", re.IGNORECASE)
+_MAX_AGE = re.compile(r"(?:^|,)\s*(?:max-age|s-maxage)\s*=\s*\"?([0-9]+)", re.IGNORECASE)
 
 
 @check("HTTP-1")
@@ -24,7 +24,7 @@ def monitor_not_cached_stale(rec: Recording, profile: Profile) -> Iterator[Viola
         control = ",".join(poll.header_lines("cache-control")).lower()
         if "no-store" in control or "no-cache" in control:
             continue
-        ages = [int(a) for a in _MAX_AGE.findall(control)]
+        ages = [float(a) for a in _MAX_AGE.findall(control)]
         wait = retry_after_delay(poll.header("retry-after") or "")
         if ages and all(age <= (wait or 0) for age in ages):
             continue

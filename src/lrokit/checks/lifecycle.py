@@ -62,10 +62,12 @@ def progress_monotonic(rec: Recording, profile: Profile) -> Iterator[Violation]:
     if profile.progress_field is None:
         raise NotApplicable(f"profile {profile.name} has no progress field")
     last: dict[int, int] = {}
+    judged = False
     for trace, poll, _ in monitor_reads(rec, profile):
         value = field(poll, profile.progress_field)
         if value is None:
             continue
+        judged = True
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100:
             yield Violation(repr(value), "an integer from 0 to 100", poll.describe())
             continue
@@ -74,15 +76,18 @@ def progress_monotonic(rec: Recording, profile: Profile) -> Iterator[Violation]:
                 f"{last[id(trace)]} then {value}", "progress that never decreases", poll.describe()
             )
         last[id(trace)] = max(value, last.get(id(trace), 0))
+    if not judged:
+        raise NotApplicable(f"no monitor read carried {profile.progress_field!r}")
 
 
 def _time(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    return parsed if parsed.tzinfo is not None else None  # RFC 3339 requires an offset
 
 
 @check("LIFECYCLE-4")
@@ -91,7 +96,10 @@ def timestamps_ordered(rec: Recording, profile: Profile) -> Iterator[Violation]:
     names = [n for n in (profile.created_field, profile.started_field, profile.finished_field) if n]
     if not names:
         raise NotApplicable(f"profile {profile.name} has no timestamp fields")
-    for _, poll, state in monitor_reads(rec, profile):
+    reads = list(monitor_reads(rec, profile))
+    if not reads:
+        raise NotApplicable("no monitor read carried a state")
+    for _, poll, state in reads:
         times = [(n, _time(field(poll, n))) for n in names if field(poll, n) is not None]
         for name, value in times:
             if value is None:
@@ -115,8 +123,11 @@ def timestamps_ordered(rec: Recording, profile: Profile) -> Iterator[Violation]:
 
 @check("LIFECYCLE-5")
 def terminal_within_budget(rec: Recording, profile: Profile) -> Iterator[Violation]:
-    """A job MUST reach a terminal state within the wait budget."""
-    judged = [t for t in followed(rec) if t.polls]
+    """A job MUST reach a terminal state within the wait budget (a monitor that could not be
+    read is MONITOR-1's and MONITOR-2's)."""
+    judged = [t for t in followed(rec) if not t.unreadable]
+    if not judged:
+        raise NotApplicable("no monitor could be read to the end")
     for trace in judged:
         if trace.timed_out:
             last = trace.polls[-1]

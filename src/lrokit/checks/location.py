@@ -62,7 +62,7 @@ def monitor_readable_at_once(rec: Recording, profile: Profile) -> Iterator[Viola
     for trace in followed(rec):
         first = trace.first_read
         if first is not None and first.status != 200:
-            yield Violation(f"status {first.status}", "200 at once", first.describe())
+            yield Violation(first.answer, "200 at once", first.describe())
 
 
 @check("LOCATION-5")

@@ -18,11 +18,7 @@ def monitor_answers_200(rec: Recording, profile: Profile) -> Iterator[Violation]
     for trace in followed(rec):
         for poll in [*trace.polls[1:], *trace.after_terminal]:
             if poll.status != 200:
-                yield Violation(
-                    f"status {poll.status}" if poll.status else f"no response: {poll.error}",
-                    "200",
-                    poll.describe(),
-                )
+                yield Violation(poll.answer, "200", poll.describe())
 
 
 @check("MONITOR-2")
@@ -33,7 +29,10 @@ def monitor_body_schema(rec: Recording, profile: Profile) -> Iterator[Violation]
         raise NotApplicable("no monitor read answered 200")
     for poll in reads:
         body = poll.json()
-        if not isinstance(body, dict):
+        if poll.truncated:
+            got = f"a body over the {len(poll.body)}-byte limit"
+            yield Violation(got, "a JSON object of sane size", poll.describe())
+        elif not isinstance(body, dict):
             yield Violation("not a JSON object", "a JSON object", poll.describe())
         elif state_of(profile, poll) is None:
             yield Violation(

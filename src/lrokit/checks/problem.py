@@ -127,11 +127,25 @@ def not_acceptable_406(rec: Recording, profile: Profile) -> Iterator[Violation]:
     yield from _expect(rec, "not-acceptable", 406)
 
 
+def _strings(document: object) -> Iterator[str]:
+    """Every string in a JSON document, unescaped."""
+    todo = [document]
+    while todo:
+        value = todo.pop()
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict):
+            todo.extend(value.values())
+        elif isinstance(value, list):
+            todo.extend(value)
+
+
 @check("PROBLEM-9")
 def no_internals(rec: Recording, profile: Profile) -> Iterator[Violation]:
     """Error bodies SHOULD NOT expose stack traces."""
     for error in _errors(rec):
-        match = _INTERNALS.search(error.body.decode("utf-8", "replace"))
+        texts = [error.body.decode("utf-8", "replace"), *_strings(error.json())]
+        match = next(filter(None, map(_INTERNALS.search, texts)), None)
         if match:
             yield Violation(
                 f"{match.group(0)!r} in the body", "no implementation internals", error.describe()

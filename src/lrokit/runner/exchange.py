@@ -50,6 +50,11 @@ class Exchange:
             self._json.append(value)
         return self._json[0]
 
+    @property
+    def answer(self) -> str:
+        """What came back, for reports: ``status 404`` or ``no response (timed out)``."""
+        return f"status {self.status}" if self.status is not None else f"no response ({self.error})"
+
     def describe(self) -> str:
         """One line for reports: ``GET /reports/1 -> 200``."""
         answer = str(self.status) if self.status is not None else f"no response ({self.error})"

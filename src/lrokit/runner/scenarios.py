@@ -10,7 +10,7 @@ import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urldefrag, urlsplit, urlunsplit
 
@@ -44,7 +44,8 @@ class Trace:
     polls: list[Exchange] = field(default_factory=list)  # every GET of the monitor
     after_terminal: list[Exchange] = field(default_factory=list)
     final_state: str | None = None
-    timed_out: bool = False
+    timed_out: bool = False  # still not terminal when the wait budget ran out
+    unreadable: bool = False  # given up after repeated unusable monitor answers
 
     @property
     def first_read(self) -> Exchange | None:
@@ -86,9 +87,11 @@ def state_of(profile: Profile, exchange: Exchange) -> str | None:
 def response_date(exchange: Exchange) -> datetime | None:
     value = exchange.header("date")
     try:
-        return parsedate_to_datetime(value) if value else None
+        when = parsedate_to_datetime(value) if value else None
     except (TypeError, ValueError):
         return None
+    # An HTTP-date is UTC; a zone-less (or -0000) Date parses naive: never subtract it from UTC.
+    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
 
 
 def advised_wait(exchange: Exchange) -> float:
@@ -177,6 +180,7 @@ class Scenarios:
                 self.rec.notes.append(
                     f"{submission.label}: {MAX_UNUSABLE} unusable monitor answers"
                 )
+                trace.unreadable = True
                 return trace
             if state in self.profile.terminal:
                 trace.final_state = state

@@ -112,9 +112,18 @@ class Target:
         )
         started = self.elapsed
         try:
-            exchange = await asyncio.wait_for(
-                self._send(label, request, recorded_url, sent, started), self.config.timeout
-            )
+            try:
+                exchange = await asyncio.wait_for(
+                    self._send(label, request, recorded_url, sent, started), self.config.timeout
+                )
+            except httpx.RemoteProtocolError:
+                # The server closed a kept-alive connection as it was reused; an idempotent
+                # request may be retried once on a new one (RFC 9112 §9.3.1).
+                if method not in ("GET", "HEAD"):
+                    raise
+                exchange = await asyncio.wait_for(
+                    self._send(label, request, recorded_url, sent, started), self.config.timeout
+                )
         except (httpx.HTTPError, TimeoutError) as exc:
             reason = (
                 "timed out" if isinstance(exc, TimeoutError | httpx.TimeoutException) else str(exc)

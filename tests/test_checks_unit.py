@@ -1,0 +1,650 @@
+"""The checks, one by one, on recordings built by hand: edge cases no fauxserver sends.
+
+Each test builds the few exchanges a check judges and asserts the exact violations (or that
+there are none); a check that has nothing to judge must raise ``NotApplicable``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from lrokit.checks import NotApplicable, Violation, load_all
+from lrokit.runner.exchange import Exchange
+from lrokit.runner.profile import load_profile
+from lrokit.runner.scenarios import Recording, Scenarios, Trace, advised_wait
+from lrokit.runner.target import Target, TargetConfig
+
+PROFILE = load_profile("canonical")
+CHECKS = load_all()
+BASE = "http://h"
+SUBMIT = f"{BASE}/reports"
+MONITOR = f"{BASE}/reports/r1"
+DATE = "Thu, 01 Jan 2026 12:00:00 GMT"
+T = "2026-01-01T00:00:0{}Z"
+PROBLEM = "application/problem+json"
+
+
+# -- builders ------------------------------------------------------------------------------
+
+
+def exchange(
+    method: str,
+    url: str,
+    status: int | None,
+    *headers: tuple[str, str],
+    body: object = None,
+    label: str = "",
+    error: str | None = None,
+) -> Exchange:
+    """One recorded exchange; ``body`` is bytes as is, anything else JSON-encoded."""
+    raw = body if isinstance(body, bytes) else b"" if body is None else orjson.dumps(body)
+    return Exchange(
+        label or method.lower(),
+        method,
+        url,
+        (),
+        status,
+        tuple((name.lower(), value) for name, value in headers),
+        raw,
+        error=error,
+    )
+
+
+def doc(state: str, **members: Any) -> dict[str, Any]:
+    """A monitor document of job r1."""
+    return {"id": "r1", "status": state, "createdAt": T.format(0), **members}
+
+
+def poll(body: object, *headers: tuple[str, str], status: int = 200) -> Exchange:
+    return exchange(
+        "GET", MONITOR, status, ("content-type", "application/json"), *headers, body=body
+    )
+
+
+def accepted(*headers: tuple[str, str], url: str = SUBMIT, status: int = 202) -> Exchange:
+    return exchange(
+        "POST",
+        url,
+        status,
+        ("content-type", "application/json"),
+        ("retry-after", "1"),
+        *headers,
+        body=doc("PENDING"),
+        label="submit",
+    )
+
+
+def problem(status: int, body: object, *headers: tuple[str, str], url: str = MONITOR) -> Exchange:
+    return exchange("GET", url, status, ("content-type", PROBLEM), *headers, body=body)
+
+
+def followed(*polls: Exchange, final: str | None = None) -> Recording:
+    """A recording of one job, submitted and polled."""
+    submission = accepted(("location", "/reports/r1"))
+    trace = Trace(submission, monitor=MONITOR, polls=list(polls), final_state=final)
+    return Recording(main=trace, exchanges=[submission, *polls])
+
+
+def recorded(*exchanges: Exchange) -> Recording:
+    return Recording(exchanges=list(exchanges))
+
+
+def submitted(submission: Exchange) -> Recording:
+    """A recording of one plain submission, not followed."""
+    return Recording(plain=submission, exchanges=[submission])
+
+
+def violations(rule_id: str, rec: Recording) -> list[Violation]:
+    return list(CHECKS[rule_id].run(rec, PROFILE))
+
+
+def received(rule_id: str, rec: Recording) -> list[str]:
+    return [v.received for v in violations(rule_id, rec)]
+
+
+# -- LOCATION ------------------------------------------------------------------------------
+
+
+def test_location_one_relative_reference_passes() -> None:
+    rec = submitted(accepted(("location", "/reports/r1")))
+    for rule in ("LOCATION-1", "LOCATION-2", "LOCATION-3"):
+        assert violations(rule, rec) == [], rule
+
+
+def test_location_missing() -> None:
+    sub = accepted()
+    assert violations("LOCATION-1", submitted(sub)) == [
+        Violation("no Location", "a Location header", "POST http://h/reports -> 202")
+    ]
+
+
+def test_location_on_several_field_lines() -> None:
+    sub = accepted(("location", "/reports/r1"), ("location", "/reports/r2"))
+    assert violations("LOCATION-2", submitted(sub)) == [
+        Violation(
+            "2 field lines: ['/reports/r1', '/reports/r2']",
+            "exactly one",
+            "POST http://h/reports -> 202",
+        )
+    ]
+    assert violations("LOCATION-1", submitted(sub)) == []
+
+
+@pytest.mark.parametrize(
+    "value", ["/reports/r1, /reports/r2", "http://h/reports/r1, http://h/reports/r2"]
+)
+def test_location_comma_separated_list(value: str) -> None:
+    assert violations("LOCATION-2", submitted(accepted(("location", value)))) == [
+        Violation(repr(value), "a single URI-reference (RFC 3986)", "POST http://h/reports -> 202")
+    ]
+
+
+@pytest.mark.parametrize("value", ["/reports/r 1", "/reports/%zz", "/r\u00e9ports/1", ""])
+def test_location_not_a_uri_reference(value: str) -> None:
+    assert received("LOCATION-2", submitted(accepted(("location", value)))) == [repr(value)]
+
+
+@pytest.mark.parametrize(
+    ("request_url", "location"),
+    [
+        ("http://h/api/v1/reports", "../reports/7"),  # -> http://h/api/reports/7
+        ("http://h/api/v1/reports", "reports/7"),
+        ("http://h/api/v1/reports", "/reports/7"),
+        ("http://h/reports", "HTTP://H:80/reports/7"),  # the same origin, spelled otherwise
+        ("https://h/reports", "https://h:443/reports/7"),
+        ("http://h:8080/reports", "//h:8080/reports/7"),
+    ],
+)
+def test_location_resolved_against_the_request_uri_stays_on_origin(
+    request_url: str, location: str
+) -> None:
+    assert (
+        violations("LOCATION-3", submitted(accepted(("location", location), url=request_url))) == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("request_url", "location", "resolved", "origin"),
+    [
+        ("http://h/reports", "http://other.test/reports/7", "http://other.test/reports/7", "h:80"),
+        ("http://h/reports", "//other.test/reports/7", "http://other.test/reports/7", "h:80"),
+        ("http://h/reports", "http://h:8080/reports/7", "http://h:8080/reports/7", "h:80"),
+        # a downgrade from https to http is another origin, and an insecure one
+        ("https://h/reports", "http://h/reports/7", "http://h/reports/7", "h:443"),
+    ],
+)
+def test_location_on_another_origin(
+    request_url: str, location: str, resolved: str, origin: str
+) -> None:
+    sub = accepted(("location", location), url=request_url)
+    assert violations("LOCATION-3", submitted(sub)) == [
+        Violation(resolved, f"a URL on {origin}", f"POST {request_url} -> 202")
+    ]
+
+
+def test_location_with_a_fragment() -> None:
+    sub = accepted(("location", "/reports/r1#status"))
+    assert violations("LOCATION-3", submitted(sub)) == [
+        Violation("/reports/r1#status", "no fragment", "POST http://h/reports -> 202")
+    ]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("location", "monitor"),
+    [  # RFC 3986 §5.4.1, base http://a/b/c/d;p?q (the fragment is dropped before following)
+        ("g", "http://a/b/c/g"),
+        ("./g", "http://a/b/c/g"),
+        ("g/", "http://a/b/c/g/"),
+        ("/g", "http://a/g"),
+        ("?y", "http://a/b/c/d;p?y"),
+        ("g?y", "http://a/b/c/g?y"),
+        ("g#s", "http://a/b/c/g"),
+        (";x", "http://a/b/c/;x"),
+        ("..", "http://a/b/"),
+        ("../g", "http://a/b/g"),
+        ("../..", "http://a/"),
+        ("../../g", "http://a/g"),
+        ("../../../g", "http://a/g"),  # abnormal: more .. than segments
+        (" ../g ", "http://a/b/g"),  # OWS around the field value is no part of it
+    ],
+)
+async def test_monitor_url_is_resolved_per_rfc_3986(location: str, monitor: str) -> None:
+    target = Target(TargetConfig("http://a/"), httpx.MockTransport(lambda _: httpx.Response(500)))
+    try:
+        sub = accepted(("location", location), url="http://a/b/c/d;p?q")
+        assert Scenarios(target, PROFILE).monitor_of(sub) == (monitor, None)
+    finally:
+        await target.aclose()
+
+
+@pytest.mark.anyio
+async def test_monitor_on_another_origin_is_not_followed() -> None:
+    target = Target(TargetConfig("https://h/"), httpx.MockTransport(lambda _: httpx.Response(500)))
+    try:
+        sub = accepted(("location", "http://h/reports/7"), url="https://h/reports")
+        assert Scenarios(target, PROFILE).monitor_of(sub) == (
+            None,
+            "Location http://h/reports/7 is on another origin",
+        )
+    finally:
+        await target.aclose()
+
+
+# -- RETRY ---------------------------------------------------------------------------------
+
+
+def test_retry_after_on_two_field_lines() -> None:
+    rec = recorded(poll(doc("PENDING"), ("retry-after", "1"), ("retry-after", "2")))
+    assert violations("RETRY-1", rec) == [
+        Violation("2 field lines: ['1', '2']", "one value", "GET http://h/reports/r1 -> 200")
+    ]
+
+
+@pytest.mark.parametrize("value", ["1.5", "-1", "/bar", "5s", "Sunday, 06-Nov-94 08:49:37 GMT"])
+def test_retry_after_not_in_the_grammar(value: str) -> None:
+    rec = recorded(poll(doc("PENDING"), ("retry-after", value), ("date", DATE)))
+    assert violations("RETRY-1", rec) == [
+        Violation(
+            repr(value),
+            "delay-seconds (1*DIGIT) or an IMF-fixdate",
+            "GET http://h/reports/r1 -> 200",
+        )
+    ]
+    assert violations("RETRY-4", rec) == []  # an invalid value is RETRY-1's alone
+
+
+@pytest.mark.parametrize("value", ["0", "1", "600", "Thu, 01 Jan 2026 12:00:30 GMT", DATE])
+def test_retry_after_sane(value: str) -> None:
+    rec = recorded(poll(doc("PENDING"), ("retry-after", value), ("date", DATE)))
+    assert violations("RETRY-1", rec) == []
+    assert violations("RETRY-4", rec) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [("601", "601"), ("86400", "86400"), ("9" * 30, "1000000000000000019884624838656")],
+)
+def test_retry_after_too_long(value: str, shown: str) -> None:
+    rec = recorded(poll(doc("PENDING"), ("retry-after", value), ("date", DATE)))
+    assert violations("RETRY-1", rec) == []
+    assert violations("RETRY-4", rec) == [
+        Violation(f"{value!r} ({shown} s)", "at most 600 s", "GET http://h/reports/r1 -> 200")
+    ]
+
+
+def test_retry_after_beyond_any_float_is_too_long_and_waits_are_finite_per_budget() -> None:
+    value = "9" * 400  # float("9" * 400) is inf
+    answer = poll(doc("PENDING"), ("retry-after", value), ("date", DATE))
+    assert received("RETRY-4", recorded(answer)) == [f"{value!r} (inf s)"]
+    assert advised_wait(answer) == float("inf")  # the runner caps it at the wait budget
+
+
+def test_retry_after_http_date_in_the_past() -> None:
+    value = "Thu, 01 Jan 2026 11:00:00 GMT"
+    rec = recorded(poll(doc("PENDING"), ("retry-after", value), ("date", DATE)))
+    assert violations("RETRY-1", rec) == []
+    assert violations("RETRY-4", rec) == [
+        Violation(
+            f"{value!r}, 3600 s before Date",
+            "a date in the future",
+            "GET http://h/reports/r1 -> 200",
+        )
+    ]
+    assert advised_wait(rec.exchanges[0]) == 0.0  # the runner polls at once
+
+
+def test_retry_after_http_date_a_second_early_is_tolerated() -> None:
+    one = "Thu, 01 Jan 2026 11:59:59 GMT"
+    two = "Thu, 01 Jan 2026 11:59:58 GMT"
+    assert violations("RETRY-4", recorded(poll({}, ("retry-after", one), ("date", DATE)))) == []
+    assert received("RETRY-4", recorded(poll({}, ("retry-after", two), ("date", DATE)))) == [
+        f"{two!r}, 2 s before Date"
+    ]
+
+
+@pytest.mark.parametrize(
+    "date", ["Thu, 01 Jan 2026 12:00:00 -0000", "Thu, 01 Jan 2026 12:00:00", "not a date"]
+)
+def test_retry_after_http_date_with_a_date_field_lacking_a_zone(date: str) -> None:
+    """A Date without a zone (or unreadable) must not crash the tester (naive - aware)."""
+    value = "Thu, 01 Jan 2026 11:00:00 GMT"
+    answer = poll(doc("PENDING"), ("retry-after", value), ("date", date))
+    found = received("RETRY-4", recorded(answer))
+    assert len(found) == 1
+    assert found[0].startswith(f"{value!r}, ")
+    assert advised_wait(answer) == 0.0
+
+
+def test_retry_after_while_running_and_not_when_terminal() -> None:
+    running = poll(doc("PROCESSING"))
+    done = poll(doc("DONE"), ("retry-after", "1"))
+    rec = followed(running, done, final="DONE")
+    assert violations("RETRY-2", rec) == [
+        Violation(
+            "PROCESSING without Retry-After",
+            "Retry-After while not terminal",
+            "GET http://h/reports/r1 -> 200",
+        )
+    ]
+    assert violations("RETRY-3", rec) == [
+        Violation("DONE with Retry-After: 1", "no Retry-After", "GET http://h/reports/r1 -> 200")
+    ]
+
+
+# -- LIFECYCLE -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("progress", "shown"),
+    [(50.5, "50.5"), (50.0, "50.0"), (True, "True"), ("50", "'50'"), (101, "101"), (-1, "-1")],
+)
+def test_progress_must_be_an_integer_percentage(progress: object, shown: str) -> None:
+    rec = followed(poll(doc("PROCESSING", progress=progress), ("retry-after", "1")))
+    assert violations("LIFECYCLE-3", rec) == [
+        Violation(shown, "an integer from 0 to 100", "GET http://h/reports/r1 -> 200")
+    ]
+
+
+def test_progress_in_range_passes_and_may_be_absent() -> None:
+    polls = [poll(doc("PENDING")), poll(doc("PROCESSING", progress=0))]
+    polls += [poll(doc("PROCESSING", progress=100)), poll(doc("DONE", progress=100))]
+    assert violations("LIFECYCLE-3", followed(*polls, final="DONE")) == []
+
+
+def test_progress_never_decreases() -> None:
+    rec = followed(poll(doc("PROCESSING", progress=60)), poll(doc("PROCESSING", progress=30)))
+    assert violations("LIFECYCLE-3", rec) == [
+        Violation("60 then 30", "progress that never decreases", "GET http://h/reports/r1 -> 200")
+    ]
+
+
+def test_timestamps_ordered_with_time_zones() -> None:
+    done = doc("DONE", startedAt="2026-01-01T01:00:01+01:00", finishedAt=T.format(2))
+    assert violations("LIFECYCLE-4", followed(poll(done), final="DONE")) == []
+
+
+def test_timestamps_compared_as_instants_not_as_text() -> None:
+    # 01:00:00+01:00 is 00:00:00Z: before createdAt 00:00:05Z, though it sorts after it as text
+    running = doc("PROCESSING", createdAt=T.format(5), startedAt="2026-01-01T01:00:00+01:00")
+    assert violations("LIFECYCLE-4", followed(poll(running))) == [
+        Violation(
+            "startedAt 2026-01-01T01:00:00+01:00 before createdAt 2026-01-01T00:00:05+00:00",
+            "createdAt ≤ startedAt",
+            "GET http://h/reports/r1 -> 200",
+        )
+    ]
+
+
+@pytest.mark.parametrize("value", ["2026-01-01T00:00:01", "2026-01-01", "20260101T000001"])
+def test_timestamps_without_a_time_zone(value: str) -> None:
+    """RFC 3339 date-times carry an offset; a local time cannot be ordered against UTC."""
+    running = doc("PROCESSING", startedAt=value)
+    assert violations("LIFECYCLE-4", followed(poll(running))) == [
+        Violation(f"startedAt={value!r}", "an RFC 3339 date-time", "GET http://h/reports/r1 -> 200")
+    ]
+
+
+@pytest.mark.parametrize("value", ["yesterday", "2026-13-01T00:00:00Z", "", 1767225600])
+def test_timestamps_unparsable(value: object) -> None:
+    running = doc("PROCESSING", startedAt=value)
+    assert violations("LIFECYCLE-4", followed(poll(running))) == [
+        Violation(f"startedAt={value!r}", "an RFC 3339 date-time", "GET http://h/reports/r1 -> 200")
+    ]
+
+
+def test_finished_before_terminal() -> None:
+    running = doc("PROCESSING", startedAt=T.format(1), finishedAt=T.format(2))
+    assert violations("LIFECYCLE-4", followed(poll(running))) == [
+        Violation(
+            "finishedAt while PROCESSING",
+            "finishedAt only once terminal",
+            "GET http://h/reports/r1 -> 200",
+        )
+    ]
+
+
+def test_terminal_not_reached_within_the_budget() -> None:
+    rec = followed(poll(doc("PENDING")), poll(doc("PENDING")))
+    assert rec.main is not None
+    assert violations("LIFECYCLE-5", rec) == []
+    rec.main.timed_out = True
+    assert violations("LIFECYCLE-5", rec) == [
+        Violation(
+            "still PENDING after 2 polls",
+            "a terminal state within --max-wait",
+            "GET http://h/reports/r1 -> 200",
+        )
+    ]
+
+
+# -- MONITOR -------------------------------------------------------------------------------
+
+
+def test_monitor_unanswered_names_the_timeout() -> None:
+    hung = exchange("GET", MONITOR, None, error="timed out")
+    rec = followed(poll(doc("PENDING")), hung)
+    assert violations("MONITOR-1", rec) == [
+        Violation(
+            "no response (timed out)", "200", "GET http://h/reports/r1 -> no response (timed out)"
+        )
+    ]
+
+
+def test_monitor_body_that_is_not_json() -> None:
+    rec = followed(poll(b"\x00\xffnot json{"), poll(b'{"status": "PEN'))
+    assert received("MONITOR-2", rec) == ["not a JSON object", "not a JSON object"]
+    assert received("MONITOR-1", rec) == []  # a 200 is a 200
+
+
+def test_monitor_body_truncated_is_not_read_as_json() -> None:
+    body = orjson.dumps(doc("PENDING"))
+    cut = Exchange("poll", "GET", MONITOR, (), 200, (), body, True)
+    assert received("MONITOR-2", followed(cut)) == [f"a body over the {len(body)}-byte limit"]
+
+
+# -- PROBLEM -------------------------------------------------------------------------------
+
+
+def title(status: int, **members: object) -> dict[str, object]:
+    return {"type": "/problems/not-found", "title": "Not found", "status": status, **members}
+
+
+def test_problem_well_formed_passes() -> None:
+    rec = recorded(problem(404, title(404, detail="No report r1.", instance="/reports/r1")))
+    for rule in ("PROBLEM-1", "PROBLEM-2", "PROBLEM-3", "PROBLEM-9"):
+        assert violations(rule, rec) == [], rule
+
+
+def test_problem_status_as_a_string() -> None:
+    rec = recorded(problem(404, title(404) | {"status": "404"}))
+    assert violations("PROBLEM-2", rec) == [
+        Violation("status='404'", "an integer", "GET http://h/reports/r1 -> 404")
+    ]
+
+
+@pytest.mark.parametrize(("status", "shown"), [(404.5, "404.5"), (True, "True"), (None, "None")])
+def test_problem_status_of_another_type(status: object, shown: str) -> None:
+    rec = recorded(problem(404, title(404) | {"status": status}))
+    assert received("PROBLEM-2", rec) == [f"status={shown}"]
+
+
+def test_problem_status_mismatched() -> None:
+    rec = recorded(problem(404, title(400)))
+    assert violations("PROBLEM-2", rec) == []
+    assert violations("PROBLEM-3", rec) == [
+        Violation("status member 400", "404", "GET http://h/reports/r1 -> 404")
+    ]
+
+
+def test_problem_members_of_the_wrong_type() -> None:
+    body = title(404, detail=["x"], instance="not a uri") | {"type": 7, "title": None}
+    assert received("PROBLEM-2", recorded(problem(404, body))) == [
+        "type=7",
+        "instance='not a uri'",
+        "title=None",
+        "detail=['x']",
+    ]
+
+
+def test_error_that_is_not_a_problem() -> None:
+    rec = recorded(exchange("GET", MONITOR, 500, ("content-type", "text/html"), body=b"<h1>"))
+    assert received("PROBLEM-1", rec) == ["text/html"]
+    with pytest.raises(NotApplicable):
+        violations("PROBLEM-2", rec)
+
+
+JAVA_TRACE = (
+    'java.lang.NullPointerException: Cannot invoke "Report.id()"\n'
+    "\tat com.example.reports.ReportService.find(ReportService.java:42)\n"
+    "\tat com.example.reports.ReportController.get$lambda$0(ReportController.java:17)\n"
+)
+
+
+def test_java_stack_trace_in_a_problem_detail() -> None:
+    """Inside a JSON string the trace's tabs and quotes are escaped: it must still be seen."""
+    rec = recorded(problem(500, title(500, detail=JAVA_TRACE)))
+    assert violations("PROBLEM-9", rec) == [
+        Violation(
+            "'at com.example.reports.ReportService.find(ReportService.java:42)' in the body",
+            "no implementation internals",
+            "GET http://h/reports/r1 -> 500",
+        )
+    ]
+
+
+def test_java_stack_trace_in_a_plain_body() -> None:
+    crash = 'Exception in thread "main" ' + JAVA_TRACE
+    rec = recorded(
+        exchange("GET", MONITOR, 500, ("content-type", "text/plain"), body=crash.encode())
+    )
+    assert received("PROBLEM-9", rec) == ["'Exception in thread' in the body"]
+
+
+def test_python_traceback_lines_in_a_problem_member() -> None:
+    body = title(500, errors=[{"trace": 'File "/srv/app/reports.py", line 7, in find'}])
+    assert received("PROBLEM-9", recorded(problem(500, body))) == [
+        "'File \"/srv/app/reports.py\", line 7' in the body"
+    ]
+
+
+def test_no_stack_trace_for_words_that_merely_look_alike() -> None:
+    detail = "Look at the report (report.json) at 10:42; retry at will."
+    assert violations("PROBLEM-9", recorded(problem(404, title(404, detail=detail)))) == []
+
+
+def wrong_method(status: int, *allow: str, url: str = SUBMIT) -> Recording:
+    probe = problem(status, title(status), *(("allow", a) for a in allow), url=url)
+    probe = Exchange("wrong-method", "PATCH", url, (), probe.status, probe.headers, probe.body)
+    return Recording(errors={"wrong-method": probe}, exchanges=[probe])
+
+
+def test_405_with_allow_passes() -> None:
+    assert violations("PROBLEM-6", wrong_method(405, "POST")) == []
+    assert violations("PROBLEM-6", wrong_method(405, "GET, HEAD", "POST")) == []  # two lines
+
+
+def test_405_whose_allow_lists_the_refused_method() -> None:
+    assert violations("PROBLEM-6", wrong_method(405, "GET, PATCH, POST")) == [
+        Violation(
+            "Allow: GET, PATCH, POST",
+            "an Allow listing POST and not PATCH",
+            "PATCH http://h/reports -> 405",
+        )
+    ]
+
+
+def test_405_without_allow_or_without_the_supported_method() -> None:
+    assert received("PROBLEM-6", wrong_method(405)) == ["Allow: (none)"]
+    assert received("PROBLEM-6", wrong_method(405, "GET")) == ["Allow: GET"]
+    assert received("PROBLEM-6", wrong_method(400, "POST")) == ["status 400"]
+
+
+# -- HTTP ----------------------------------------------------------------------------------
+
+
+def cached(control: str, retry_after: str = "10") -> Recording:
+    fields = [("retry-after", retry_after), ("date", DATE)]
+    return followed(poll(doc("PROCESSING"), ("cache-control", control), *fields))
+
+
+@pytest.mark.parametrize(
+    "control",
+    ["no-store", "no-cache", "max-age=5", "max-age=10", "private, max-age=0", 'max-age="5"'],
+)
+def test_cache_control_within_retry_after(control: str) -> None:
+    assert violations("HTTP-1", cached(control)) == []
+
+
+@pytest.mark.parametrize(
+    "control", ["max-age=30", "public", "max-age=5, s-maxage=30", "s-maxage=3600"]
+)
+def test_cache_control_beyond_retry_after(control: str) -> None:
+    assert violations("HTTP-1", cached(control)) == [
+        Violation(
+            f"Cache-Control: {control}",
+            "no-store, no-cache, or max-age ≤ Retry-After",
+            "GET http://h/reports/r1 -> 200",
+        )
+    ]
+
+
+def test_cache_control_with_an_absurd_max_age_is_judged_not_an_error() -> None:
+    control = "max-age=" + "9" * 5000  # int() refuses more than 4300 digits
+    assert received("HTTP-1", cached(control)) == [f"Cache-Control: {control}"]
+
+
+def test_cache_control_absent() -> None:
+    rec = followed(poll(doc("PROCESSING"), ("retry-after", "10")))
+    assert received("HTTP-1", rec) == ["Cache-Control: (none)"]
+
+
+def test_date_missing() -> None:
+    rec = recorded(poll(doc("DONE"), ("date", DATE)), poll(doc("DONE")), problem(500, title(500)))
+    assert violations("HTTP-5", rec) == [
+        Violation("no Date", "a Date field", "GET http://h/reports/r1 -> 200")
+    ]
+
+
+# -- nothing to judge ----------------------------------------------------------------------
+
+
+def test_every_check_is_not_applicable_to_an_empty_recording() -> None:
+    judged = []
+    for rule_id, check in CHECKS.items():
+        try:
+            list(check.run(Recording(), PROFILE))
+        except NotApplicable:
+            continue
+        judged.append(rule_id)
+    assert judged == []
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "rec", "reason"),
+    [
+        ("LOCATION-1", submitted(accepted(status=400)), "no submission was accepted"),
+        ("LOCATION-5", submitted(accepted(("location", "/r/1"))), "fewer than two monitors"),
+        ("RETRY-1", recorded(poll(doc("PENDING"))), "no response carried Retry-After"),
+        ("RETRY-3", followed(poll(doc("PENDING"))), "no terminal state was read"),
+        ("MONITOR-1", Recording(main=Trace(accepted())), "no monitor could be followed"),
+        ("MONITOR-2", followed(poll(b"", status=503)), "no monitor read answered 200"),
+        ("MONITOR-3", followed(poll({"id": "r1"})), "no monitor read carried a state"),
+        ("LIFECYCLE-2", followed(poll(doc("DONE")), final="DONE"), "no terminal state was read"),
+        ("LIFECYCLE-3", followed(poll(doc("PENDING"))), "no monitor read carried .progress."),
+        ("LIFECYCLE-4", followed(poll(b"", status=503)), "no monitor read carried a state"),
+        ("HTTP-1", followed(poll(doc("DONE"))), "no non-terminal monitor read"),
+        ("PROBLEM-1", recorded(poll(doc("DONE"))), "no error response was recorded"),
+        ("PROBLEM-4", recorded(problem(404, title(404))), "the unknown-id probe was not sent"),
+        ("RESULT-1", followed(poll(doc("ERROR")), final="ERROR"), "did not reach DONE"),
+    ],
+)
+def test_not_applicable_when_the_recording_lacks_it(
+    rule_id: str, rec: Recording, reason: str
+) -> None:
+    with pytest.raises(NotApplicable, match=reason):
+        violations(rule_id, rec)

@@ -1,0 +1,65 @@
+"""The bounded HTTP client of the tester: retries, redaction, budget, origin."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from lrokit.runner.target import BudgetExhausted, Target, TargetConfig
+
+pytestmark = pytest.mark.anyio
+
+
+def transport(answers: list[Exception | httpx.Response]) -> httpx.MockTransport:
+    def handle(request: httpx.Request) -> httpx.Response:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    return httpx.MockTransport(handle)
+
+
+async def test_a_dropped_keep_alive_connection_is_retried_once_for_get() -> None:
+    dropped = httpx.RemoteProtocolError("Server disconnected without sending a response.")
+    target = Target(TargetConfig("http://t.test"), transport([dropped, httpx.Response(200)]))
+    exchange = await target.request("poll", "GET", "http://t.test/reports/1")
+    await target.aclose()
+    assert exchange.status == 200
+
+
+async def test_a_dropped_connection_is_not_retried_for_post() -> None:
+    dropped = httpx.RemoteProtocolError("Server disconnected without sending a response.")
+    target = Target(TargetConfig("http://t.test"), transport([dropped, httpx.Response(202)]))
+    exchange = await target.request("submit", "POST", "http://t.test/reports")
+    await target.aclose()
+    assert exchange.status is None
+    assert exchange.answer == "no response (Server disconnected without sending a response.)"
+
+
+async def test_secrets_are_redacted_in_what_is_recorded() -> None:
+    config = TargetConfig(
+        "http://t.test",
+        headers={"Authorization": "Bearer s3cret", "X-Tenant": "acme"},
+        query={"api-key": "k3y", "api-version": "2024-01-01"},
+    )
+    target = Target(config, transport([httpx.Response(200)]))
+    exchange = await target.request("poll", "GET", "http://t.test/reports/1")
+    await target.aclose()
+    sent = dict(exchange.request_headers)
+    assert sent["authorization"] == "[redacted]"
+    assert sent["x-tenant"] == "[redacted]"  # every header the user passed counts as secret
+    assert "k3y" not in exchange.url
+    assert "api-version=2024-01-01" in exchange.url
+
+
+async def test_the_request_budget_and_the_origin_are_enforced() -> None:
+    target = Target(TargetConfig("http://t.test", max_requests=1), transport([httpx.Response(200)]))
+    await target.request("poll", "GET", "http://t.test/a")
+    with pytest.raises(BudgetExhausted):
+        await target.request("poll", "GET", "http://t.test/b")
+    other = Target(TargetConfig("http://t.test"), transport([]))
+    with pytest.raises(ValueError, match="another origin"):
+        await other.request("poll", "GET", "http://elsewhere.test/a")
+    await target.aclose()
+    await other.aclose()
