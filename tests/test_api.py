@@ -320,6 +320,22 @@ async def test_every_error_is_a_problem(
 
 
 @pytest.mark.parametrize(
+    ("url", "instance"),
+    [
+        ("/problems/%C2%84", "/problems/%C2%84"),
+        ("/reports/a%20b", "/reports/a%20b"),
+        ("/no/such/%E2%9C%93", "/no/such/%E2%9C%93"),
+    ],
+)
+async def test_problem_instance_is_a_uri_reference(
+    client: httpx.AsyncClient, url: str, instance: str
+) -> None:
+    response = await client.get(url)
+    assert response.status_code >= 400
+    assert response.json()["instance"] == instance
+
+
+@pytest.mark.parametrize(
     ("url", "allow"),
     [
         ("/reports", "GET, POST, HEAD"),

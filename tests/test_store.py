@@ -44,8 +44,8 @@ async def test_finish_writes_the_outcome_exactly_once(store: SQLiteJobStore) -> 
     claim = await store.claim("w1", 10)
     assert claim is not None
     assert claim.job.state is JobState.PROCESSING
-    assert await store.finish(claim, JobState.DONE, result={"rows": []})
-    assert not await store.finish(claim, JobState.ERROR, error={"code": "X"})
+    assert await store.finish(claim, JobState.DONE, result={"rows": []}) is JobState.DONE
+    assert await store.finish(claim, JobState.ERROR, error={"code": "X"}) is None
     job = await store.get("j1")
     assert job is not None
     assert job.state is JobState.DONE
@@ -67,9 +67,9 @@ async def test_an_expired_lease_passes_the_job_to_another_worker(
     assert second is not None
     assert second.job.attempts == 2
     assert await store.heartbeat(first, 50, None, 5) is None  # the first worker lost it
-    assert not await store.finish(first, JobState.DONE, result={})
+    assert await store.finish(first, JobState.DONE, result={}) is None
     assert await store.heartbeat(second, 10, None, 5) is False
-    assert await store.finish(second, JobState.DONE, result={})
+    assert await store.finish(second, JobState.DONE, result={}) is JobState.DONE
 
 
 async def test_progress_never_decreases(store: SQLiteJobStore) -> None:
@@ -112,7 +112,7 @@ async def test_cancel_outcomes(store: SQLiteJobStore) -> None:
     assert job is not None
     assert job.cancel_requested
     assert await store.heartbeat(claim, 10, None, 60) is True
-    assert await store.finish(claim, JobState.CANCELLED)
+    assert await store.finish(claim, JobState.CANCELLED) is JobState.CANCELLED
     _, outcome = await store.cancel("running") or (None, None)
     assert outcome is CancelOutcome.ALREADY_CANCELLED
 
@@ -155,3 +155,16 @@ async def test_list_pages(store: SQLiteJobStore) -> None:
     assert [j.id for j in page.jobs] == ["j0"]
     assert page.next_after is None
     assert (await store.list([JobState.DONE], 10, None)).jobs == []
+
+
+async def test_a_cancel_requested_before_the_outcome_wins(store: SQLiteJobStore) -> None:
+    """The worker finished after its last heartbeat, but a cancel was answered 202 meanwhile."""
+    await store.create(new())
+    claim = await store.claim("w1", 60)
+    assert claim is not None
+    await store.cancel("j1")
+    assert await store.finish(claim, JobState.DONE, result={"rows": [1]}) is JobState.CANCELLED
+    job = await store.get("j1")
+    assert job is not None
+    assert job.state is JobState.CANCELLED
+    assert await store.get_result("j1") is None

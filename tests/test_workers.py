@@ -33,7 +33,7 @@ class FlakyStore(SQLiteJobStore):
             raise OSError("disk I/O error")
         return await super().claim(worker_id, lease_seconds)
 
-    async def finish(self, claim: Claim, state: JobState, **kw: Any) -> bool:
+    async def finish(self, claim: Claim, state: JobState, **kw: Any) -> JobState | None:
         if self.finish_failures:
             self.finish_failures -= 1
             raise OSError("disk I/O error")

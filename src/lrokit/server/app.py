@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException
 
 from lrokit.server.handlers import ReportsAPI
 from lrokit.server.middleware import BodyGuard, Negotiation
-from lrokit.server.problems import PROBLEM_JSON, problem_body
+from lrokit.server.problems import PROBLEM_JSON, instance_of, problem_body
 from lrokit.server.settings import Settings
 from lrokit.server.sqlite_store import SQLiteJobStore
 from lrokit.server.store import JobStore
@@ -95,7 +95,7 @@ def _problem(
 
 
 def _instance(request: ConnexionRequest) -> str:
-    return str(request.scope.get("root_path", "")) + str(request.scope["path"])
+    return instance_of(request.scope)
 
 
 def create_app(

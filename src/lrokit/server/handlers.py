@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import mimeparse
 import orjson
@@ -23,7 +23,7 @@ from starlette.responses import Response
 
 from lrokit.server.jobs import Job, JobState, NewJob
 from lrokit.server.preferences import parse_prefer
-from lrokit.server.problems import PROBLEM_TYPES, problem_response, render_html
+from lrokit.server.problems import PROBLEM_TYPES, instance_of, problem_response, render_html
 from lrokit.server.reports import plan_report, result_to_csv
 from lrokit.server.settings import Settings
 from lrokit.server.store import CancelOutcome, IdempotencyKeyReused, JobStore
@@ -45,6 +45,11 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 def _headers() -> Headers:
     return Headers(scope=current_scope)
+
+
+def _instance() -> str:
+    """The current request's target, for a problem's ``instance``."""
+    return instance_of(current_scope)
 
 
 def _root() -> str:
@@ -147,7 +152,7 @@ class ReportsAPI:
         try:
             plan_report(report_type, parameters)  # semantic validation only; no work here
         except ValueError as exc:
-            return problem_response("invalid-report-parameters", str(exc), "/reports")
+            return problem_response("invalid-report-parameters", str(exc), _instance())
         raw_key = headers.get("idempotency-key")
         key = idempotency_key(raw_key) if raw_key is not None else None
         fingerprint = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
@@ -159,7 +164,7 @@ class ReportsAPI:
                 "idempotency-key-reused",
                 f"Idempotency-Key {key!r} was used for report {exc.existing.id} with another "
                 "request body.",
-                "/reports",
+                _instance(),
             )
         if created:
             log.info(
@@ -207,7 +212,7 @@ class ReportsAPI:
             return problem_response(
                 "report-finished",
                 f"Report {job.id} is {job.state} and cannot be cancelled.",
-                f"{_root()}/reports/{job.id}",
+                _instance(),
             )
         if what is CancelOutcome.REQUESTED:
             return self.status_response(job, 202, Location=f"{_root()}/reports/{job.id}")
@@ -218,7 +223,7 @@ class ReportsAPI:
         job = await self.store.get(report_id)
         if job is None:
             return self._not_found(report_id)
-        instance = f"{_root()}/reports/{job.id}/download"
+        instance = _instance()
         if job.state is not JobState.DONE:
             slug, why = {
                 JobState.ERROR: ("report-failed", "ended in ERROR; see its status document"),
@@ -257,7 +262,7 @@ class ReportsAPI:
             return problem_response(
                 "not-found",
                 f"No problem type {problem_type!r}.",
-                f"{_root()}/problems/{quote(problem_type, safe='')}",
+                _instance(),
             )
         return Response(render_html(kind), media_type="text/html; charset=utf-8")
 
@@ -265,5 +270,5 @@ class ReportsAPI:
         return problem_response(
             "report-not-found",
             f"No report has id {report_id!r}.",
-            f"{_root()}/reports/{quote(report_id, safe='')}",
+            _instance(),
         )

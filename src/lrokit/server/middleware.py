@@ -15,7 +15,7 @@ import orjson
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lrokit.server.problems import problem_response
+from lrokit.server.problems import instance_of, problem_response
 
 ROUTING = "connexion_routing"
 
@@ -41,7 +41,7 @@ class BodyGuard:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        instance = scope.get("root_path", "") + scope["path"]
+        instance = instance_of(scope)
         too_large = problem_response(
             "request-too-large",
             f"The request body exceeds {self.max_bytes} bytes.",
@@ -105,7 +105,7 @@ class Negotiation:
                 response = problem_response(
                     "not-acceptable",
                     f"Accept {accept!r} admits none of: {', '.join(offered)}.",
-                    scope.get("root_path", "") + scope["path"],
+                    instance_of(scope),
                 )
                 await response(scope, receive, send)
                 return

@@ -12,11 +12,13 @@ import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from starlette.responses import Response
 
 PROBLEM_JSON = "application/problem+json"
+_PATH_SAFE = "/!$&'()*+,;=:@-._~"
 TYPE_PREFIX = "/problems/"
 
 
@@ -152,6 +154,12 @@ _TYPES = (
 )
 
 PROBLEM_TYPES: Mapping[str, ProblemType] = {t.slug: t for t in _TYPES}
+
+
+def instance_of(scope: Mapping[str, Any]) -> str:
+    """The request target as a full-path URI reference (RFC 9457 §3.1.5): ASGI gives the path
+    percent-decoded, so it is encoded again (RFC 3986 §2.1)."""
+    return quote(str(scope.get("root_path", "")) + str(scope["path"]), safe=_PATH_SAFE)
 
 
 def problem_body(

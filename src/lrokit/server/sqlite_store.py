@@ -311,17 +311,21 @@ class SQLiteJobStore:
         *,
         result: dict[str, Any] | None = None,
         error: dict[str, Any] | None = None,
-    ) -> bool:
+    ) -> JobState | None:
         if not state.terminal:
             raise ValueError(f"finish needs a terminal state, not {state}")
         now = self.clock()
 
-        def run(conn: sqlite3.Connection) -> bool:
-            cursor = conn.execute(
-                "UPDATE jobs SET state = ?, finished_at = ?, updated_at = ?,"
-                " progress = CASE WHEN ? = 'DONE' THEN 100 ELSE progress END,"
-                " expected_finish_at = NULL, lease_expires_at = NULL, result = ?, error = ?"
-                " WHERE id = ? AND state = 'PROCESSING' AND worker_id = ?",
+        def run(conn: sqlite3.Connection) -> JobState | None:
+            row = conn.execute(
+                "UPDATE jobs SET state = CASE WHEN cancel_requested THEN 'CANCELLED' ELSE ? END,"
+                " finished_at = ?, updated_at = ?,"
+                " progress = CASE WHEN ? = 'DONE' AND NOT cancel_requested THEN 100"
+                "   ELSE progress END,"
+                " result = CASE WHEN cancel_requested THEN NULL ELSE ? END,"
+                " error = CASE WHEN cancel_requested THEN NULL ELSE ? END,"
+                " expected_finish_at = NULL, lease_expires_at = NULL"
+                " WHERE id = ? AND state = 'PROCESSING' AND worker_id = ? RETURNING state",
                 (
                     str(state),
                     now,
@@ -332,7 +336,7 @@ class SQLiteJobStore:
                     claim.job.id,
                     claim.worker_id,
                 ),
-            )
-            return cursor.rowcount == 1
+            ).fetchone()
+            return JobState(row[0]) if row is not None else None
 
         return await self._write(run)

@@ -110,6 +110,8 @@ class JobStore(Protocol):
         *,
         result: dict[str, Any] | None = None,
         error: dict[str, Any] | None = None,
-    ) -> bool:
-        """Write the terminal state once; False if the claim was lost (nothing written)."""
+    ) -> JobState | None:
+        """Write the terminal state once and return it; None if the claim was lost (nothing
+        written). A cancel requested meanwhile wins: the job ends CANCELLED, without result
+        or error, as the 202 answer to the cancel promised."""
         ...

@@ -200,11 +200,13 @@ class WorkerPool:
         error: dict[str, Any] | None = None,
     ) -> None:
         job = claim.job
-        if await self.store.finish(claim, state, result=result, error=error):
-            took = self.clock() - (job.started_at or job.created_at)
-            if error is not None:
-                log.info("job %s ERROR %s at %s", job.id, error["code"], error["failedStep"])
-            else:
-                log.info("job %s %s after %.2fs", job.id, state, took)
-        else:
+        written = await self.store.finish(claim, state, result=result, error=error)
+        took = self.clock() - (job.started_at or job.created_at)
+        if written is None:
             log.warning("job %s: outcome %s not written, the claim was lost", job.id, state)
+        elif written is not state:
+            log.info("job %s CANCELLED after %.2fs (cancelled before its %s)", job.id, took, state)
+        elif error is not None:
+            log.info("job %s ERROR %s at %s", job.id, error["code"], error["failedStep"])
+        else:
+            log.info("job %s %s after %.2fs", job.id, state, took)
