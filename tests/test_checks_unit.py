@@ -465,6 +465,7 @@ def test_problem_status_as_a_string() -> None:
     assert violations("PROBLEM-2", rec) == [
         Violation("status='404'", "an integer", "GET http://h/reports/r1 -> 404")
     ]
+    assert violations("PROBLEM-3", rec) == []  # one breach, reported once
 
 
 @pytest.mark.parametrize(("status", "shown"), [(404.5, "404.5"), (True, "True"), (None, "None")])

@@ -41,6 +41,11 @@ def head_matches_get(rec: Recording, profile: Profile) -> Iterator[Violation]:
     head, get = rec.head, rec.head_get
     if head is None or get is None:
         raise NotApplicable("the monitor was not followed")
+    if get.status is None:
+        raise NotApplicable(f"the GET to compare with got {get.answer}")
+    if head.status is None:
+        yield Violation(head.answer, f"status {get.status}, as for GET", head.describe())
+        return
     if head.body:
         yield Violation(f"{len(head.body)} bytes of content", "no content", head.describe())
     if head.status != get.status:

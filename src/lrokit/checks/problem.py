@@ -66,9 +66,11 @@ def problem_member_types(rec: Recording, profile: Profile) -> Iterator[Violation
 
 @check("PROBLEM-3")
 def problem_status_matches(rec: Recording, profile: Profile) -> Iterator[Violation]:
-    """A problem's status member MUST equal the HTTP status."""
+    """A problem's status member MUST equal the HTTP status (a status that is no integer is
+    PROBLEM-2's)."""
     for error, body in _problems(rec):
-        if "status" in body and body["status"] != error.status:
+        status = body.get("status")
+        if isinstance(status, int) and not isinstance(status, bool) and status != error.status:
             yield Violation(
                 f"status member {body['status']!r}", f"{error.status}", error.describe()
             )

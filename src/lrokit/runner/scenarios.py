@@ -201,8 +201,9 @@ class Scenarios:
         link = dig(poll.json(), self.profile.result_link)
         if isinstance(link, str):
             url = self.target.url(link, base=poll.url)
-        else:  # no link yet: the canonical place, beside the monitor
-            url = poll.url.rstrip("/") + "/download"
+        else:  # no link yet: the canonical place, below the monitor (keeping its query)
+            parts = urlsplit(poll.url)
+            url = urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/download"))
         if self.target.same_origin(url):
             self.rec.early_result = await self.target.request("early-result", "GET", url)
 
