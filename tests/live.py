@@ -95,29 +95,46 @@ class LiveServer:
 
 
 class ThreadServer:
-    """``with ThreadServer(app) as url``: an ASGI app under a real uvicorn in a thread."""
+    """``with ThreadServer(app) as url``: an ASGI app under a real uvicorn on 127.0.0.1 (a free
+    port) in a background thread; stopped, and its thread joined, on exit. The app sends its
+    own Date (fauxservers do, or omit it to break HTTP-5), so uvicorn adds none."""
 
     def __init__(self, app: object) -> None:
         import threading
 
         import uvicorn
 
-        self.port = free_port()
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+            app,  # type: ignore[arg-type]
+            host="127.0.0.1",
+            port=0,
+            http="h11",
+            ws="none",
+            lifespan="off",
+            log_level="critical",
+            access_log=False,
+            date_header=False,
+            server_header=False,
+            timeout_keep_alive=60,  # no race with a kept-alive connection closed under a poll
+            timeout_graceful_shutdown=2,
         )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(target=self.server.run, name="test-uvicorn", daemon=True)
 
     def __enter__(self) -> str:
         self.thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started:
             if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        return f"http://127.0.0.1:{self.port}"
+                self.__exit__()
+                raise RuntimeError("uvicorn did not start within 10 s")
+            time.sleep(0.01)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
 
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
-        self.thread.join(10)
+        self.thread.join(15)
+        if self.thread.is_alive():
+            self.server.force_exit = True
+            self.thread.join(5)

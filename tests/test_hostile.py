@@ -32,9 +32,9 @@ from tests.hostile.servers import (
     RedirectLoop,
     RetryAfterADay,
     SlowDrip,
-    ThreadedUvicorn,
     ZonelessDate,
 )
+from tests.live import ThreadServer
 
 pytestmark = pytest.mark.anyio
 
@@ -164,7 +164,7 @@ async def test_a_date_without_zone_and_an_http_date_retry_after() -> None:
 async def test_a_monitor_answering_50_mb() -> None:
     """At most max_body is read of each answer, marked truncated; memory stays far below
     the 50 MB of a single answer (the whole run, server included, is traced)."""
-    with ThreadedUvicorn(HugeBody()) as url:
+    with ThreadServer(HugeBody()) as url:
         tracing = tracemalloc.is_tracing()  # already, e.g. under python -X tracemalloc
         if tracing:
             tracemalloc.reset_peak()
@@ -198,7 +198,7 @@ def assert_timed_out(run_: HostileRun) -> None:
 async def test_a_monitor_dripping_its_body() -> None:
     """Bytes keep coming (no read timeout fires), but the request's own deadline does."""
     app = SlowDrip()
-    with ThreadedUvicorn(app) as url:
+    with ThreadServer(app) as url:
         run_ = await conformance(base_url=url, request_timeout=1.0)
     # three jobs in parallel, each: three polls of 1 s, then for the main job one more GET
     assert run_.seconds < 10.0, run_.summary()
@@ -209,7 +209,7 @@ async def test_a_monitor_dripping_its_body() -> None:
 
 
 async def test_a_monitor_that_never_answers() -> None:
-    with ThreadedUvicorn(Hang()) as url:
+    with ThreadServer(Hang()) as url:
         run_ = await conformance(base_url=url, request_timeout=1.0)
     assert run_.seconds < 10.0, run_.summary()
     assert_timed_out(run_)

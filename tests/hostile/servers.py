@@ -1,7 +1,7 @@
 """Small ASGI apps, each hostile in one way and otherwise the conformant fauxserver.
 
 The apps that misbehave at the transport (the 50 MB body, the drip, the hang) are meant to run
-under a real uvicorn on 127.0.0.1 (:class:`ThreadedUvicorn`): httpx's in-process
+under a real uvicorn on 127.0.0.1 (``tests.live.ThreadServer``): httpx's in-process
 ``ASGITransport`` buffers a whole response before it returns one, so in process a drip looks
 like a hang and 50 MB sit in the test's memory. Every loop here is bounded in count and time,
 and stops as soon as the client goes away.
@@ -9,14 +9,11 @@ and stops as soon as the client goes away.
 
 from __future__ import annotations
 
-import threading
 import time
 from email.utils import formatdate
-from types import TracebackType
 from typing import Any
 
 import anyio
-import uvicorn
 from starlette.responses import Response
 
 from tests.fauxservers.server import FauxServer
@@ -211,48 +208,3 @@ class Hang(HostileMonitor):
 
 
 # -- a real server -------------------------------------------------------------------------
-
-
-class ThreadedUvicorn:
-    """``with ThreadedUvicorn(app) as url``: ``app`` under uvicorn on 127.0.0.1 (a free port),
-    in a background thread; stopped, and its thread joined, on exit."""
-
-    def __init__(self, app: Any) -> None:
-        config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=0,
-            loop="asyncio",
-            http="h11",
-            ws="none",
-            lifespan="off",
-            log_level="critical",
-            access_log=False,
-            timeout_keep_alive=60,  # no keep-alive race: a reused connection closed under a poll
-            timeout_graceful_shutdown=2,
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="hostile-uvicorn", daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        for _ in range(1000):  # 10 s at most
-            if self.server.started or not self.thread.is_alive():
-                break
-            time.sleep(0.01)
-        if not self.server.started:
-            self.__exit__(None, None, None)
-            raise RuntimeError("uvicorn did not start within 10 s")
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.server.should_exit = True
-        self.thread.join(15)
-        if self.thread.is_alive():
-            self.server.force_exit = True
-            self.thread.join(5)
-        if self.thread.is_alive():
-            raise RuntimeError("uvicorn did not stop within 20 s")

@@ -1,0 +1,66 @@
+"""One test per rule of lrokit's registry, judged from the session's recorded conformance run.
+
+PASS passes; FAIL fails with what was received, what the rule expects and where; WARN (a
+SHOULD not met) passes with a :class:`ShouldWarning` (fails under ``--strict``); SKIP and
+DISABLED skip with the reason; ERROR (the tester's or the network's fault) fails as a tester
+error. Every test is marked with its rule's family and level: ``-m retry``, ``-m must``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from lrokit.rules import RULES, Rule
+from lrokit.runner.run import Report
+from lrokit.runner.verdicts import Outcome, Verdict
+
+#: Violations shown per rule; the rest are counted.
+SHOWN = 5
+
+
+class ShouldWarning(pytest.PytestWarning):
+    """A SHOULD rule the target does not meet: not a failure, unless ``--strict``."""
+
+
+def _param(rule: Rule) -> object:
+    marks = [getattr(pytest.mark, rule.family.lower()), getattr(pytest.mark, rule.level.lower())]
+    return pytest.param(rule.id, id=rule.id, marks=marks)
+
+
+def explain(verdict: Verdict) -> str:
+    """The verdict as a readable message: the rule, its source, and every violation."""
+    rule = verdict.rule
+    lines = [
+        f"{rule.id} ({rule.level}, {rule.basis}): {rule.text}",
+        f"  source: {rule.citation}: “{rule.quote}”",
+    ]
+    for number, violation in enumerate(verdict.violations[:SHOWN], 1):
+        lines += [
+            f"  violation {number}:",
+            f"    received: {violation.received}",
+            f"    expected: {violation.expected}",
+        ]
+        if violation.where:
+            lines.append(f"    where:    {violation.where}")
+    if len(verdict.violations) > SHOWN:
+        lines.append(f"  … and {len(verdict.violations) - SHOWN} more violations")
+    return "\n".join(lines)
+
+
+@pytest.mark.rules
+@pytest.mark.parametrize("rule_id", [_param(rule) for rule in RULES.values()])
+def test_rule(rule_id: str, lrokit_report: Report) -> None:
+    verdict = next(v for v in lrokit_report.verdicts if v.rule.id == rule_id)
+    outcome = verdict.outcome
+    if outcome is Outcome.PASS:
+        return
+    if outcome is Outcome.WARN:
+        warnings.warn(explain(verdict), ShouldWarning, stacklevel=1)
+        return
+    if outcome in (Outcome.SKIP, Outcome.DISABLED):
+        pytest.skip(f"{outcome}: {verdict.reason}")
+    if outcome is Outcome.ERROR:
+        pytest.fail(f"tester error: {rule_id}: {verdict.reason}", pytrace=False)
+    pytest.fail(explain(verdict), pytrace=False)
