@@ -25,10 +25,28 @@ def test_reference_server_passes(
 ) -> None:
     out_json, out_xml = tmp_path / "report.json", tmp_path / "junit.xml"
     with LiveServer(tmp_path, dataset_path, "--pace", "1", rows=TEST_ROWS) as server:
-        code = main(["check", server.url, "--json", str(out_json), "--junit", str(out_xml)])
+        code = main(
+            [
+                "check",
+                server.url,
+                "--json",
+                str(out_json),
+                "--junit",
+                str(out_xml),
+                "--deep",
+                "--time-scale",
+                "0.2",
+            ]
+        )
     output = capsys.readouterr().out
     assert code == 0, output
     assert "PASS: 44 PASS" in output
+    # --deep: the suite's generative layers ran after the rules, with their own JUnit file.
+    layers = ET.parse(tmp_path / "junit-layers.xml").getroot()
+    names = {case.get("name") for case in layers.iter("testcase")}
+    assert names == {"test_schema", "test_lifecycle"}, names
+    assert not layers.findall(".//failure")
+    assert not layers.findall(".//skipped")
     report = json.loads(out_json.read_text())
     jsonschema.validate(report, SCHEMA)
     assert report["outcome"] == "PASS"

@@ -253,6 +253,12 @@ def _rule_names(values: tuple[str, ...]) -> set[str]:
 @click.option(
     "--allow-cross-origin", is_flag=True, help="Follow monitor and result links to other origins."
 )
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="Then run the pytest suite's generative layers too: schemathesis over the contract "
+    "and the lifecycle state machine.",
+)
 def check(
     url: str,
     profile: str,
@@ -269,6 +275,7 @@ def check(
     only: tuple[str, ...],
     skip: tuple[str, ...],
     allow_cross_origin: bool,
+    deep: bool,
 ) -> None:
     """Check the asynchronous request-reply behaviour of the server at URL.
 
@@ -327,7 +334,53 @@ def check(
             json_path.write_bytes(orjson.dumps(to_json(report, strict), option=orjson.OPT_INDENT_2))
     except OSError as exc:
         raise click.UsageError(f"cannot write the report: {exc}") from exc
-    raise click.exceptions.Exit(exit_code(report.verdicts))
+    code = exit_code(report.verdicts)
+    if deep:
+        layers = [url, "--profile", profile, "--max-wait", str(max_wait)]
+        layers += ["--time-scale", str(time_scale), *(["--spec", spec] if spec else [])]
+        layers += [arg for h in headers for arg in ("--header", h)]
+        layers += [arg for q in query for arg in ("--query", q)]
+        if strict:
+            layers.append("--strict")
+        if junit is not None:
+            layers.append(f"--junitxml={junit.with_name(f'{junit.stem}-layers{junit.suffix}')}")
+        code = max(code, _generative_layers(layers))
+    raise click.exceptions.Exit(code)
+
+
+def _generative_layers(args: list[str]) -> int:
+    """Run the conformance suite's schemathesis and lifecycle layers with pytest, isolated
+    from any pytest configuration of the working directory; map pytest's exit status."""
+    import tempfile
+
+    import pytest
+
+    from lrokit import conformance
+
+    url, rest = args[0], args[1:]
+    with tempfile.TemporaryDirectory(prefix="lrokit-") as scratch:
+        ini = Path(scratch) / "pytest.ini"
+        ini.write_text("[pytest]\n", encoding="utf-8")
+        status = pytest.main(
+            [
+                conformance.__path__[0],
+                "-c",
+                str(ini),
+                "--rootdir",
+                scratch,
+                "-p",
+                "no:cacheprovider",
+                "-q",
+                "-k",
+                "test_schema or test_lifecycle",
+                "--target-url",
+                url,
+                *rest,
+            ]
+        )
+    if status == pytest.ExitCode.OK:
+        return 0
+    return 1 if status == pytest.ExitCode.TESTS_FAILED else 2
 
 
 @cli.command()
