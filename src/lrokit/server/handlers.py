@@ -21,13 +21,12 @@ from connexion.context import scope as current_scope
 from starlette.datastructures import Headers
 from starlette.responses import Response
 
-from lrokit.server.jobs import Job, JobState, NewJob
+from lrokit.server.jobs import Job, JobState, NewJob, isoformat
 from lrokit.server.preferences import parse_prefer
 from lrokit.server.problems import PROBLEM_TYPES, instance_of, problem_response, render_html
 from lrokit.server.reports import plan_report, result_to_csv
 from lrokit.server.settings import Settings
 from lrokit.server.store import CancelOutcome, IdempotencyKeyReused, JobStore
-from lrokit.server.workers import isoformat
 
 log = logging.getLogger("lrokit.jobs")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -69,3 +70,8 @@ class NewJob:
     parameters: dict[str, Any]
     idempotency_key: str | None = None
     fingerprint: str | None = None
+
+
+def isoformat(ts: float) -> str:
+    """RFC 3339 UTC timestamp with millisecond precision, as the contract's ``date-time``."""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

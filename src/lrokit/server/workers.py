@@ -16,22 +16,16 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from lrokit.server.dataset import connect_readonly, ensure_dataset
-from lrokit.server.jobs import JobState
+from lrokit.server.jobs import JobState, isoformat
 from lrokit.server.problems import problem_body
 from lrokit.server.reports import ReportError, plan_report
 from lrokit.server.settings import Settings
 from lrokit.server.store import Claim, JobStore
 
 log = logging.getLogger("lrokit.jobs")
-
-
-def isoformat(ts: float) -> str:
-    """RFC 3339 UTC timestamp with millisecond precision, as the contract's ``date-time``."""
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class _LostClaim(Exception):
