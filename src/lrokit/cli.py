@@ -183,7 +183,13 @@ def _rule_names(values: tuple[str, ...]) -> set[str]:
     default="canonical",
     show_default=True,
     envvar="LROKIT_PROFILE",
-    help="A built-in profile name or a profile file (TOML).",
+    help="A built-in profile name (lrokit profiles lists them) or a profile file (TOML).",
+)
+@click.option(
+    "--profile-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A profile of your own (TOML, see lrokit/schemas/profile.schema.json); wins over "
+    "--profile.",
 )
 @click.option(
     "--spec",
@@ -262,6 +268,7 @@ def _rule_names(values: tuple[str, ...]) -> set[str]:
 def check(
     url: str,
     profile: str,
+    profile_file: Path | None,
     spec: str | None,
     headers: tuple[str, ...],
     query: tuple[str, ...],
@@ -298,6 +305,8 @@ def check(
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise click.UsageError(f"URL must be an absolute http(s) URL, not {url!r}")
     try:
+        if profile_file is not None:
+            profile = str(profile_file)
         chosen = load_profile(profile)
         source = spec or chosen.spec_source
         contract = load_contract(source) if source else None
@@ -381,6 +390,29 @@ def _generative_layers(args: list[str]) -> int:
     if status == pytest.ExitCode.OK:
         return 0
     return 1 if status == pytest.ExitCode.TESTS_FAILED else 2
+
+
+@cli.command()
+def profiles() -> None:
+    """List the built-in profiles (dialects) that check --profile takes."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from lrokit.runner.profile import builtin_profiles, load_profile
+
+    table = Table(expand=True)
+    for column in ("profile", "initiation", "monitor pointer", "states", "description"):
+        table.add_column(column)
+    for name in sorted(builtin_profiles()):
+        dialect = load_profile(name)
+        table.add_row(
+            name,
+            " or ".join(map(str, dialect.initiation_status)),
+            dialect.monitor_header,
+            ", ".join(dialect.states),
+            dialect.description,
+        )
+    Console().print(table)
 
 
 @cli.command()

@@ -12,18 +12,23 @@ from lrokit.runner.scenarios import Recording, state_of
 
 @check("RESULT-1")
 def result_resolves(rec: Recording, profile: Profile) -> Iterator[Violation]:
-    """A done job MUST link its result, and the link MUST resolve to a non-empty 2xx."""
+    """A done job MUST offer its result: embedded where the profile says, or linked, and the
+    link MUST resolve to a non-empty 2xx."""
     trace = rec.main
     if trace is None or trace.final_state != profile.success:
         raise NotApplicable(f"the main job did not reach {profile.success}")
     final = trace.polls[-1]
+    if profile.result_field is not None:
+        if field(final, profile.result_field) in (None, "", [], {}):
+            yield Violation(f"no {profile.result_field}", "the embedded result", final.describe())
+        return
     if not isinstance(field(final, profile.result_link), str):
         yield Violation(f"no {profile.result_link}", "a result link", final.describe())
     elif rec.result is None:
         raise NotApplicable("the result link was not followed (another origin)")
     elif rec.result.status is None or not 200 <= rec.result.status < 300 or not rec.result.body:
         yield Violation(
-            f"status {rec.result.status}, {len(rec.result.body)} bytes",
+            f"{rec.result.answer}, {len(rec.result.body)} bytes",
             "a 2xx with content",
             rec.result.describe(),
         )
@@ -31,7 +36,8 @@ def result_resolves(rec: Recording, profile: Profile) -> Iterator[Violation]:
 
 @check("RESULT-2")
 def failure_is_structured(rec: Recording, profile: Profile) -> Iterator[Violation]:
-    """A failed job MUST expose an error with type, title and a code, and no result."""
+    """A failed job MUST expose an error with the profile's members (type, title and code by
+    default), and no result."""
     trace = rec.failing
     if trace is None or trace.final_state != profile.failure:
         got = trace.final_state if trace else None
@@ -41,13 +47,14 @@ def failure_is_structured(rec: Recording, profile: Profile) -> Iterator[Violatio
     if not isinstance(error, dict):
         yield Violation(f"{profile.error_field}={error!r}", "an error object", final.describe())
         return
-    for member in ("type", "title", profile.error_code_field):
+    for member in profile.error_members:
         if not isinstance(error.get(member), str) or not error[member]:
             yield Violation(
                 f"{member}={error.get(member)!r}", f"a non-empty string {member}", final.describe()
             )
-    if field(final, profile.result_link) is not None:
-        yield Violation("a result link on a failed job", "no result", final.describe())
+    for place in (profile.result_link, profile.result_field):
+        if field(final, place) is not None:
+            yield Violation(f"{place} on a failed job", "no result", final.describe())
 
 
 @check("RESULT-3")

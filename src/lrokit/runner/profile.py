@@ -7,12 +7,19 @@ cancel, and which optional features the server has (a disabled feature reports D
 
 from __future__ import annotations
 
+import json
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+from lrokit.rules import RULES, Level, Rule
 
 
 class ProfileError(ValueError):
@@ -27,6 +34,7 @@ class Profile:
     description: str
     submit_method: str
     submit_path: str
+    submit_headers: Mapping[str, str]
     body: Any
     failing_body: Any
     other_body: Any
@@ -39,8 +47,9 @@ class Profile:
     started_field: str | None
     finished_field: str | None
     error_field: str
-    error_code_field: str
+    error_members: tuple[str, ...]
     result_link: str | None
+    result_field: str | None
     media_type: str
     states: tuple[str, ...]
     success: str
@@ -51,6 +60,24 @@ class Profile:
     retry_after_max: int
     features: frozenset[str] = field(default_factory=frozenset)
     spec: str | None = None
+    # Per rule id: the dialect's level (None: the rule does not apply) and wording.
+    overrides: Mapping[str, Mapping[str, str | None]] = field(default_factory=dict)
+
+    def rule(self, rule: Rule) -> Rule | None:
+        """``rule`` as this dialect states it, or None when it does not apply here."""
+        override = self.overrides.get(rule.id)
+        if not override:
+            return rule
+        if override.get("level") == "off":
+            return None
+        level = override.get("level")
+        return replace(
+            rule,
+            level=Level(level) if level else rule.level,
+            text=override.get("text") or rule.text,
+            citation=override.get("citation") or rule.citation,
+            quote=override.get("quote") or rule.quote,
+        )
 
     @property
     def spec_source(self) -> str | None:
@@ -88,7 +115,8 @@ def builtin_profiles() -> dict[str, Path]:
 
 
 def load_profile(name_or_path: str) -> Profile:
-    """A built-in profile by name, or a profile file by path."""
+    """A built-in profile by name, or a profile file by path; validated against
+    ``lrokit/schemas/profile.schema.json`` and for consistency, with a one-line error."""
     path = builtin_profiles().get(name_or_path) or Path(name_or_path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -97,10 +125,20 @@ def load_profile(name_or_path: str) -> Profile:
         raise ProfileError(f"no profile {name_or_path!r} (built in: {known})") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ProfileError(f"cannot read profile {path}: {exc}") from None
+    error = best_match(_validator().iter_errors(data))
+    if error is not None:
+        where = "/".join(map(str, error.absolute_path)) or "(top level)"
+        raise ProfileError(f"profile {path} is invalid at {where}: {error.message}")
     try:
         return _from_data(data)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ProfileError(f"profile {path} is invalid: {exc!r}") from None
+    except ValueError as exc:
+        raise ProfileError(f"profile {path} is invalid: {exc}") from None
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    schema = json.loads((files("lrokit") / "schemas" / "profile.schema.json").read_text())
+    return Draft202012Validator(schema)
 
 
 def _from_data(data: Mapping[str, Any]) -> Profile:
@@ -114,12 +152,18 @@ def _from_data(data: Mapping[str, Any]) -> Profile:
     for key in ("success", "failure", "cancelled"):
         if mon[key] not in states or transitions[mon[key]]:
             raise ValueError(f"monitor.{key} must be a terminal state")
+    overrides: dict[str, dict[str, str | None]] = {}
+    for rule_id, value in data.get("rules", {}).items():
+        if rule_id not in RULES:
+            raise ValueError(f"rules.{rule_id}: no such rule")
+        overrides[rule_id] = {"level": value} if isinstance(value, str) else dict(value)
     features = frozenset(k for k, v in data.get("features", {}).items() if v is True)
     return Profile(
         name=str(data["name"]),
         description=str(data.get("description", "")),
         submit_method=str(submit.get("method", "POST")).upper(),
         submit_path=str(submit["path"]),
+        submit_headers=dict(submit.get("headers", {})),
         body=submit["body"],
         failing_body=submit.get("failing_body"),
         other_body=submit.get("other_body"),
@@ -132,8 +176,9 @@ def _from_data(data: Mapping[str, Any]) -> Profile:
         started_field=mon.get("started_field"),
         finished_field=mon.get("finished_field"),
         error_field=str(mon.get("error_field", "error")),
-        error_code_field=str(mon.get("error_code_field", "code")),
+        error_members=tuple(mon.get("error_members", ("type", "title", "code"))),
         result_link=mon.get("result_link"),
+        result_field=mon.get("result_field"),
         media_type=str(mon.get("media_type", "application/json")),
         states=states,
         success=str(mon["success"]),
@@ -144,6 +189,7 @@ def _from_data(data: Mapping[str, Any]) -> Profile:
         retry_after_max=int(data.get("retry_after", {}).get("max", 600)),
         features=features,
         spec=data.get("spec"),
+        overrides=overrides,
     )
 
 

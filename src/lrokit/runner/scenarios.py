@@ -139,7 +139,7 @@ class Scenarios:
             self.profile.submit_method,
             self.submit_url,
             content=orjson.dumps(body),
-            headers={"Content-Type": "application/json", **headers},
+            headers={"Content-Type": "application/json", **self.profile.submit_headers, **headers},
         )
 
     def monitor_of(self, submission: Exchange) -> tuple[str | None, str | None]:

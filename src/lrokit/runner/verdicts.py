@@ -60,8 +60,13 @@ def judge(
     """Run every rule's check over the recording."""
     checks = load_all()
     verdicts = []
-    for rule in RULES.values():
-        check = checks[rule.id]
+    for registered in RULES.values():
+        check = checks[registered.id]
+        rule = profile.rule(registered)  # as the dialect states it
+        if rule is None:
+            reason = f"not a rule of the {profile.name} dialect"
+            verdicts.append(Verdict(registered, Outcome.DISABLED, reason=reason))
+            continue
         if not selected(rule, only, skip):
             verdicts.append(Verdict(rule, Outcome.SKIP, reason=DESELECTED))
             continue
@@ -79,7 +84,7 @@ def judge(
             continue
         if not violations:
             verdicts.append(Verdict(rule, Outcome.PASS))
-        elif rule.level is Level.MUST or strict:
+        elif rule.level is Level.MUST or (strict and rule.level is Level.SHOULD):
             verdicts.append(Verdict(rule, Outcome.FAIL, violations))
         else:
             verdicts.append(Verdict(rule, Outcome.WARN, violations))
