@@ -205,8 +205,8 @@ _RULES = (
         "MONITOR-4",
         M,
         PROFILE,
-        "The job's id MUST be stable across polls and MUST equal the monitor URL's last "
-        "path segment.",
+        "The job's id MUST be stable across polls and MUST equal the id in the monitor URL "
+        "(its last path segment, unless the profile places it elsewhere).",
         "Azure #lro-status-monitor-includes-all-fields; ARM operation resource",
         "id ... should match what is used to GET the operation resource",
     ),

@@ -23,7 +23,7 @@ def cancel_running_job(rec: Recording, profile: Profile) -> Iterator[Violation]:
         yield Violation(rec.cancel.answer, "200 or 202", rec.cancel.describe())
     elif trace.final_state != profile.cancelled:
         last = trace.polls[-1] if trace.polls else rec.cancel
-        yield Violation(f"final state {trace.final_state}", profile.cancelled, last.describe())
+        yield Violation(f"final state {trace.final_state}", str(profile.cancelled), last.describe())
 
 
 @check("CANCEL-2", feature="cancel")
@@ -35,7 +35,9 @@ def cancel_repeated_harmless(rec: Recording, profile: Profile) -> Iterator[Viola
     if again.status is None or not 200 <= again.status < 300:
         yield Violation(f"status {again.status}", "a 2xx", again.describe())
     elif again.json() is not None and state_of(profile, again) not in (None, profile.cancelled):
-        yield Violation(f"state {state_of(profile, again)}", profile.cancelled, again.describe())
+        yield Violation(
+            f"state {state_of(profile, again)}", str(profile.cancelled), again.describe()
+        )
 
 
 @check("CANCEL-3", feature="cancel")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from urllib.parse import unquote, urlsplit
 
 from lrokit.checks import NotApplicable, Violation, check
 from lrokit.checks._util import field, followed, monitor_reads
@@ -61,18 +60,18 @@ def state_vocabulary(rec: Recording, profile: Profile) -> Iterator[Violation]:
 
 @check("MONITOR-4")
 def identity_stable(rec: Recording, profile: Profile) -> Iterator[Violation]:
-    """The job id MUST be stable and equal the monitor URL's last path segment."""
+    """The job id MUST be stable and equal the id in the monitor URL."""
     if profile.id_field is None:
         raise NotApplicable(f"profile {profile.name} names no id field")
     reads = list(monitor_reads(rec, profile))
     if not reads:
         raise NotApplicable("no monitor read carried a state")
     for trace, poll, _ in reads:
-        segment = unquote(urlsplit(trace.monitor or "").path.rstrip("/").rsplit("/", 1)[-1])
+        segment = profile.job_id(trace.monitor or "")
         value = field(poll, profile.id_field)
         if value != segment:
             yield Violation(
                 f"{profile.id_field}={value!r}",
-                f"{segment!r}, the URL's last segment",
+                f"{segment!r}, the id in the monitor URL",
                 poll.describe(),
             )

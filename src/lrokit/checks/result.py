@@ -44,14 +44,16 @@ def failure_is_structured(rec: Recording, profile: Profile) -> Iterator[Violatio
         raise NotApplicable(f"the failing request did not end {profile.failure} (got {got})")
     final = next(p for p in reversed(trace.polls) if state_of(profile, p) == profile.failure)
     error = field(final, profile.error_field)
-    if not isinstance(error, dict):
+    if not profile.error_members:  # the dialect's error may be a message or any object
+        if not error or not isinstance(error, str | dict):
+            yield Violation(f"{profile.error_field}={error!r}", "an error", final.describe())
+    elif not isinstance(error, dict):
         yield Violation(f"{profile.error_field}={error!r}", "an error object", final.describe())
-        return
-    for member in profile.error_members:
-        if not isinstance(error.get(member), str) or not error[member]:
-            yield Violation(
-                f"{member}={error.get(member)!r}", f"a non-empty string {member}", final.describe()
-            )
+    else:
+        for member in profile.error_members:
+            if not isinstance(error.get(member), str) or not error[member]:
+                got = f"{member}={error.get(member)!r}"
+                yield Violation(got, f"a non-empty string {member}", final.describe())
     for place in (profile.result_link, profile.result_field):
         if field(final, place) is not None:
             yield Violation(f"{place} on a failed job", "no result", final.describe())

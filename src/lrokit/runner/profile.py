@@ -15,6 +15,7 @@ from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
@@ -40,6 +41,7 @@ class Profile:
     other_body: Any
     initiation_status: tuple[int, ...]
     monitor_header: str
+    id_segment: int  # where the job id is in the monitor URL's path, from the end (-1: last)
     state_field: str
     id_field: str | None
     progress_field: str | None
@@ -50,11 +52,12 @@ class Profile:
     error_members: tuple[str, ...]
     result_link: str | None
     result_field: str | None
+    result_template: str | None  # where the result will be, e.g. "{monitor}/download"
     media_type: str
     states: tuple[str, ...]
     success: str
     failure: str
-    cancelled: str
+    cancelled: str | None  # None for a dialect that cannot cancel
     transitions: Mapping[str, tuple[str, ...]]
     cancel_method: str | None
     retry_after_max: int
@@ -78,6 +81,26 @@ class Profile:
             citation=override.get("citation") or rule.citation,
             quote=override.get("quote") or rule.quote,
         )
+
+    def job_id(self, monitor: str) -> str:
+        """The job id in a monitor URL (percent-decoded)."""
+        segments = urlsplit(monitor).path.rstrip("/").split("/")
+        return unquote(segments[self.id_segment]) if len(segments) > -self.id_segment else ""
+
+    def with_job_id(self, monitor: str, job_id: str) -> str:
+        """The monitor URL of another job id (no fragment)."""
+        parts = urlsplit(monitor)
+        segments = parts.path.rstrip("/").split("/")
+        segments[self.id_segment] = quote(job_id, safe="")
+        return urlunsplit(parts._replace(path="/".join(segments), fragment=""))
+
+    def result_url(self, monitor: str) -> str | None:
+        """Where the result of the job at ``monitor`` will be, if the dialect fixes it."""
+        if self.result_template is None:
+            return None
+        parts = urlsplit(monitor)
+        path = self.result_template.replace("{monitor}", parts.path.rstrip("/"))
+        return urlunsplit(parts._replace(path=path, fragment=""))
 
     @property
     def spec_source(self) -> str | None:
@@ -150,8 +173,10 @@ def _from_data(data: Mapping[str, Any]) -> Profile:
     ):
         raise ValueError("monitor.transitions must name exactly the monitor.states")
     for key in ("success", "failure", "cancelled"):
-        if mon[key] not in states or transitions[mon[key]]:
+        if key in mon and (mon[key] not in states or transitions[mon[key]]):
             raise ValueError(f"monitor.{key} must be a terminal state")
+    if data.get("features", {}).get("cancel") and "cancelled" not in mon:
+        raise ValueError("features.cancel needs monitor.cancelled, the state a cancel ends in")
     overrides: dict[str, dict[str, str | None]] = {}
     for rule_id, value in data.get("rules", {}).items():
         if rule_id not in RULES:
@@ -169,6 +194,7 @@ def _from_data(data: Mapping[str, Any]) -> Profile:
         other_body=submit.get("other_body"),
         initiation_status=tuple(int(s) for s in init["status"]),
         monitor_header=str(init["monitor_header"]),
+        id_segment=int(init.get("id_segment", -1)),
         state_field=str(mon["state_field"]),
         id_field=mon.get("id_field"),
         progress_field=mon.get("progress_field"),
@@ -179,11 +205,12 @@ def _from_data(data: Mapping[str, Any]) -> Profile:
         error_members=tuple(mon.get("error_members", ("type", "title", "code"))),
         result_link=mon.get("result_link"),
         result_field=mon.get("result_field"),
+        result_template=mon.get("result_template"),
         media_type=str(mon.get("media_type", "application/json")),
         states=states,
         success=str(mon["success"]),
         failure=str(mon["failure"]),
-        cancelled=str(mon["cancelled"]),
+        cancelled=mon.get("cancelled"),
         transitions=transitions,
         cancel_method=data.get("cancel", {}).get("method"),
         retry_after_max=int(data.get("retry_after", {}).get("max", 600)),

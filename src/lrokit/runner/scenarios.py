@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from urllib.parse import urldefrag, urlsplit, urlunsplit
+from urllib.parse import urldefrag
 
 import orjson
 
@@ -200,11 +200,10 @@ class Scenarios:
     async def _early_result(self, poll: Exchange) -> None:
         link = dig(poll.json(), self.profile.result_link)
         if isinstance(link, str):
-            url = self.target.url(link, base=poll.url)
-        else:  # no link yet: the canonical place, below the monitor (keeping its query)
-            parts = urlsplit(poll.url)
-            url = urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/download"))
-        if self.target.same_origin(url):
+            url: str | None = self.target.url(link, base=poll.url)
+        else:  # no link yet: where the dialect says the result will be, if it says
+            url = self.profile.result_url(poll.url)
+        if url is not None and self.target.same_origin(url):
             self.rec.early_result = await self.target.request("early-result", "GET", url)
 
     # -- scenarios -------------------------------------------------------------------------
@@ -276,15 +275,13 @@ class Scenarios:
             headers={"Content-Type": "text/plain"},
         )
         errors["wrong-method"] = await self.target.request("wrong-method", "PATCH", submit_url)
-        # A monitor URL for an id nobody created: the main job's, with its last segment replaced.
+        # A monitor URL for an id nobody created: this job's, with its id replaced.
         probe = self.rec.plain = await self.submit("submit-for-unknown", self.profile.body)
         monitor, why = self.monitor_of(probe)
         if monitor is None:
             self.rec.notes.append(f"unknown id: not attempted: {why}")
             return
-        parts = urlsplit(monitor)
-        path = parts.path.rstrip("/").rsplit("/", 1)[0] + "/" + uuid.uuid4().hex
-        unknown = urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+        unknown = self.profile.with_job_id(monitor, uuid.uuid4().hex)
         errors["unknown-id"] = await self.target.request("unknown-id", "GET", unknown)
         errors["not-acceptable"] = await self.target.request(
             "not-acceptable", "GET", monitor, headers={"Accept": "application/x-lrokit-none"}
