@@ -17,37 +17,23 @@ from __future__ import annotations
 
 import json
 import uuid
-from email.utils import formatdate
 from typing import Any
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tests.dialects._base import DialectServer
+
 RUNNING = ("NotStarted", "Running")
 
 
-class AzureServer:
-    def __init__(self, breaks: str | None = None, *, slow: bool = False) -> None:
-        self.breaks = breaks
-        self.slow = slow
-        self.operations: dict[str, dict[str, Any]] = {}
-        self.app = Starlette(
-            routes=[
-                Route("/analyze", self.submit, methods=["POST"]),
-                Route("/operations/{id}", self.monitor, methods=["GET"]),
-            ]
-        )
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        async def dated(message: Any) -> None:  # what the HTTP server in front adds
-            if message["type"] == "http.response.start":
-                date = (b"date", formatdate(usegmt=True).encode())
-                message = {**message, "headers": [date, *message["headers"]]}
-            await send(message)
-
-        await self.app(scope, receive, dated if scope["type"] == "http" else send)
+class AzureServer(DialectServer):
+    def routes(self) -> list[Route]:
+        return [
+            Route("/analyze", self.submit, methods=["POST"]),
+            Route("/operations/{id}", self.monitor, methods=["GET"]),
+        ]
 
     @staticmethod
     def error(status: int, code: str, message: str) -> Response:
@@ -69,8 +55,7 @@ class AzureServer:
         headers = {"Cache-Control": "no-store"}
         if operation["status"] in RUNNING and not (self.breaks == "RETRY-2" and code == 200):
             headers["Retry-After"] = "/bar" if self.breaks == "RETRY-1" else "1"
-        body = json.dumps(self.document(operation, code))
-        return Response(body, code, headers=headers, media_type="application/json")
+        return self.json(self.document(operation, code), code, **headers)
 
     async def submit(self, request: Request) -> Response:
         if not request.headers.get("content-type", "").startswith("application/json"):
@@ -84,10 +69,9 @@ class AzureServer:
         operation = {
             "id": uuid.uuid4().hex,
             "status": "NotStarted",
-            "reads": 0,
             "outcome": "Failed" if body["input"] == "fail" else "Succeeded",
         }
-        self.operations[operation["id"]] = operation
+        self.jobs[operation["id"]] = operation
         monitor = str(request.url_for("monitor", id=operation["id"]))
         if "api-version" in request.query_params:
             monitor += f"?api-version={request.query_params['api-version']}"
@@ -97,17 +81,15 @@ class AzureServer:
         return response
 
     async def monitor(self, request: Request) -> Response:
-        operation = self.operations.get(request.path_params["id"])
+        operation = self.jobs.get(request.path_params["id"])
         if operation is None:
             return self.error(404, "NotFound", "No such operation.")
-        accept = request.headers.get("accept", "*/*")
-        if "json" not in accept and "*/*" not in accept:
+        if not self.acceptable(request):
             return self.error(406, "NotAcceptable", "Only application/json is available.")
-        if request.method == "GET":
-            operation["reads"] += 1
-            reads = operation["reads"] // 2 if self.slow else operation["reads"]
-            if self.breaks == "LIFECYCLE-5":
-                operation["status"] = "Running"
-            elif operation["status"] in RUNNING:
-                operation["status"] = ("NotStarted", "Running", operation["outcome"])[min(reads, 2)]
+        if self.breaks == "LIFECYCLE-5":
+            operation["status"] = "Running"
+        elif operation["status"] in RUNNING:
+            operation["status"] = self.step(
+                operation, ("NotStarted", "Running", operation["outcome"])
+            )
         return self.status(operation)
