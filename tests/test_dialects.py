@@ -14,6 +14,7 @@ from lrokit.runner.run import Report, run
 from lrokit.runner.target import TargetConfig
 from lrokit.runner.verdicts import Outcome
 from tests.dialects._base import DialectServer
+from tests.dialects.aip151 import AipServer
 from tests.dialects.azure import AzureServer
 from tests.dialects.seeds import SeedEmbedded, SeedStatus
 
@@ -24,6 +25,11 @@ BAD = {Outcome.FAIL, Outcome.WARN, Outcome.ERROR}
 #: Per profile: its faithful server, the SHOULD rules the dialect's own text leaves unmet
 #: (WARN on the faithful server), and the rules it must pass there.
 DIALECTS: dict[str, tuple[type[DialectServer], set[str], set[str]]] = {
+    "aip151": (
+        AipServer,
+        set(),
+        {"ACCEPT-1", "MONITOR-2", "MONITOR-4", "RESULT-1", "RESULT-2", "CANCEL-1", "CANCEL-2"},
+    ),
     "azure": (
         AzureServer,
         set(),
@@ -43,6 +49,11 @@ DIALECTS: dict[str, tuple[type[DialectServer], set[str], set[str]]] = {
 
 #: (profile, rule broken, a fragment of the citation the report must give)
 BREAKS = [
+    ("aip151", "ACCEPT-1", "AIP-151"),
+    ("aip151", "MONITOR-2", "operations.proto Operation"),
+    ("aip151", "RESULT-2", "AIP-151 Errors"),
+    ("aip151", "LIFECYCLE-2", "operations.proto"),
+    ("aip151", "CANCEL-1", "CancelOperation"),
     ("azure", "ACCEPT-1", "#lro-returns-202"),
     ("azure", "LOCATION-1", "#lro-returns-operation-location"),
     ("azure", "RETRY-1", "RFC 9110"),

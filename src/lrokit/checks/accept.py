@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from lrokit.checks import NotApplicable, Violation, check
 from lrokit.checks._util import plain_submissions, submissions
-from lrokit.runner.profile import Profile, dig
+from lrokit.runner.profile import Profile
 from lrokit.runner.scenarios import Recording
 
 
@@ -26,9 +26,11 @@ def initiation_describes_status(rec: Recording, profile: Profile) -> Iterator[Vi
     if not accepted:
         raise NotApplicable("no submission was accepted")
     for sub in accepted:
-        if not isinstance(dig(sub.json(), profile.state_field), str):
-            got = "no JSON body" if sub.json() is None else f"no string {profile.state_field!r}"
-            yield Violation(got, f"a JSON body with {profile.state_field!r}", sub.describe())
+        if profile.state(sub.json()) is None:
+            got = "no JSON body" if sub.json() is None else "no job state"
+            yield Violation(
+                got, f"a JSON body with the job state ({profile.state_field})", sub.describe()
+            )
 
 
 @check("ACCEPT-3")

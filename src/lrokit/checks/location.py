@@ -68,12 +68,12 @@ def monitor_readable_at_once(rec: Recording, profile: Profile) -> Iterator[Viola
 @check("LOCATION-5")
 def monitor_per_submission(rec: Recording, profile: Profile) -> Iterator[Violation]:
     """Each submission MUST get its own monitor URL."""
-    pointed = [s for s in _accepted(rec, profile) if s.header_lines(profile.monitor_header)]
+    pointed = [s for s in _accepted(rec, profile) if profile.pointer(s) is not None]
     if len(pointed) < 2:
         raise NotApplicable("fewer than two monitors to compare")
     seen: set[str] = set()
     for sub in pointed:
-        url = sub.header_lines(profile.monitor_header)[0].strip()
+        url = str(profile.pointer(sub))
         if url in seen:
             yield Violation(f"{url} twice", "a new monitor URL per submission", sub.describe())
         seen.add(url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import unquote, urlsplit
 
 from lrokit.checks import NotApplicable, Violation, check
 from lrokit.checks._util import field, followed, monitor_reads
@@ -35,7 +36,7 @@ def monitor_body_schema(rec: Recording, profile: Profile) -> Iterator[Violation]
             yield Violation("not a JSON object", "a JSON object", poll.describe())
         elif state_of(profile, poll) is None:
             yield Violation(
-                f"no string {profile.state_field!r}", "the state field", poll.describe()
+                "no job state", f"the job state ({profile.state_field})", poll.describe()
             )
         elif rec.validate is not None:
             for path, message in rec.validate(poll):
@@ -60,7 +61,8 @@ def state_vocabulary(rec: Recording, profile: Profile) -> Iterator[Violation]:
 
 @check("MONITOR-4")
 def identity_stable(rec: Recording, profile: Profile) -> Iterator[Violation]:
-    """The job id MUST be stable and equal the id in the monitor URL."""
+    """The job id MUST be stable and equal the id in the monitor URL (a resource name such as
+    ``operations/abc`` ends the monitor's path)."""
     if profile.id_field is None:
         raise NotApplicable(f"profile {profile.name} names no id field")
     reads = list(monitor_reads(rec, profile))
@@ -69,7 +71,9 @@ def identity_stable(rec: Recording, profile: Profile) -> Iterator[Violation]:
     for trace, poll, _ in reads:
         segment = profile.job_id(trace.monitor or "")
         value = field(poll, profile.id_field)
-        if value != segment:
+        path = unquote(urlsplit(trace.monitor or "").path).rstrip("/")
+        named = isinstance(value, str) and "/" in value and path.endswith("/" + value.strip("/"))
+        if value != segment and not named:
             yield Violation(
                 f"{profile.id_field}={value!r}",
                 f"{segment!r}, the id in the monitor URL",

@@ -23,7 +23,7 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urldefrag, urlsplit, urlunsplit
+from urllib.parse import urldefrag
 
 import orjson
 import pytest
@@ -123,7 +123,9 @@ class Lifecycle(RuleBasedStateMachine):
                     if not self._terminal(job):
                         with contextlib.suppress(BudgetExhausted, ValueError):  # best effort
                             self.loop.run_until_complete(
-                                self.target.request("cleanup", method, job.monitor)
+                                self.target.request(
+                                    "cleanup", method, self.profile.cancel_url(job.monitor)
+                                )
                             )
         finally:
             self.loop.run_until_complete(self.target.aclose())
@@ -184,7 +186,7 @@ class Lifecycle(RuleBasedStateMachine):
             profile.submit_method,
             self.target.url(profile.submit_path),
             content=orjson.dumps(body),
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", **profile.submit_headers},
         )
         require(
             exchange.status in profile.initiation_status,
@@ -193,11 +195,14 @@ class Lifecycle(RuleBasedStateMachine):
         )
         pointers = exchange.header_lines(profile.monitor_header)
         require(
-            len(pointers) == 1,
+            len(pointers) == 1 or (not pointers and profile.monitor_template is not None),
             f"LOCATION-1/2: {len(pointers)} {profile.monitor_header} field lines, expected one "
             f"({exchange.describe()})",
         )
-        monitor = urldefrag(self.target.url(pointers[0].strip(), base=exchange.url)).url
+        reference = profile.pointer(exchange)
+        require(reference is not None, f"no monitor in the answer ({exchange.describe()})")
+        assert reference is not None
+        monitor = urldefrag(self.target.url(reference, base=exchange.url)).url
         if not self.target.same_origin(monitor):
             pytest.skip(
                 f"the monitor {monitor} is on another origin; the lifecycle layer stays on it"
@@ -275,7 +280,7 @@ class Lifecycle(RuleBasedStateMachine):
         job = self.jobs[monitor]
         self.cancels += 1
         method = self.profile.cancel_method or "DELETE"
-        exchange = self._send("cancel", method, monitor)
+        exchange = self._send("cancel", method, self.profile.cancel_url(monitor))
         status = exchange.status or 0
         require(status < 500, f"a cancel was answered {status} ({exchange.describe()})")
         if 200 <= status < 300:
@@ -291,9 +296,7 @@ class Lifecycle(RuleBasedStateMachine):
         if self._spent():
             return
         self.unknown_polls += 1
-        parts = urlsplit(monitor)
-        path = parts.path.rstrip("/").rsplit("/", 1)[0] + "/" + ident
-        unknown = urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+        unknown = self.profile.with_job_id(monitor, ident)
         if unknown in self.jobs:
             return
         exchange = self._send("poll-unknown", "GET", unknown)

@@ -8,6 +8,7 @@ cancel, and which optional features the server has (a disabled feature reports D
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -21,10 +22,28 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from lrokit.rules import RULES, Level, Rule
+from lrokit.runner.exchange import Exchange
+
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 
 
 class ProfileError(ValueError):
     """A profile file is missing, unreadable or wrong; the message says where."""
+
+
+@dataclass(frozen=True)
+class StateRule:
+    """A state read from other fields: it holds when ``present`` is in the document and
+    every ``equals`` field has its value (for dialects without a state field, like AIP-151)."""
+
+    state: str
+    present: str | None = None
+    equals: Mapping[str, Any] = field(default_factory=dict)
+
+    def holds(self, document: Any) -> bool:
+        if self.present is not None and dig(document, self.present) is None:
+            return False
+        return all(dig(document, name) == value for name, value in self.equals.items())
 
 
 @dataclass(frozen=True)
@@ -41,6 +60,7 @@ class Profile:
     other_body: Any
     initiation_status: tuple[int, ...]
     monitor_header: str
+    monitor_template: str | None  # a monitor path from the initiating body: "/v1/{name}"
     id_segment: int  # where the job id is in the monitor URL's path, from the end (-1: last)
     state_field: str
     id_field: str | None
@@ -60,9 +80,11 @@ class Profile:
     cancelled: str | None  # None for a dialect that cannot cancel
     transitions: Mapping[str, tuple[str, ...]]
     cancel_method: str | None
+    cancel_template: str  # where a cancel goes, from the monitor path: "{monitor}:cancel"
     retry_after_max: int
     features: frozenset[str] = field(default_factory=frozenset)
     spec: str | None = None
+    state_rules: tuple[StateRule, ...] = ()  # when given, the state comes from these
     # Per rule id: the dialect's level (None: the rule does not apply) and wording.
     overrides: Mapping[str, Mapping[str, str | None]] = field(default_factory=dict)
 
@@ -81,6 +103,36 @@ class Profile:
             citation=override.get("citation") or rule.citation,
             quote=override.get("quote") or rule.quote,
         )
+
+    def state(self, document: Any) -> str | None:
+        """The job state a monitor document reports: the first state rule that holds, or the
+        state field's string; None when it reports none."""
+        if self.state_rules:
+            return next((r.state for r in self.state_rules if r.holds(document)), None)
+        value = dig(document, self.state_field)
+        return value if isinstance(value, str) else None
+
+    def pointer(self, submission: Exchange) -> str | None:
+        """The monitor reference of an initiating response: its pointer header, or else the
+        dialect's template filled from the body (``{name}`` is the body's ``name``)."""
+        lines = submission.header_lines(self.monitor_header)
+        if lines:
+            return lines[0].strip()
+        if self.monitor_template is None:
+            return None
+        body = submission.json()
+        values = {name: dig(body, name) for name in _PLACEHOLDER.findall(self.monitor_template)}
+        if not all(isinstance(v, str | int) and str(v) for v in values.values()):
+            return None
+        return _PLACEHOLDER.sub(
+            lambda m: quote(str(values[m.group(1)]), safe="/"), self.monitor_template
+        )
+
+    def cancel_url(self, monitor: str) -> str:
+        """Where to send a cancel for the job at ``monitor``."""
+        parts = urlsplit(monitor)
+        path = self.cancel_template.replace("{monitor}", parts.path)
+        return urlunsplit(parts._replace(path=path, fragment=""))
 
     def job_id(self, monitor: str) -> str:
         """The job id in a monitor URL (percent-decoded)."""
@@ -172,6 +224,9 @@ def _from_data(data: Mapping[str, Any]) -> Profile:
         set(v) <= set(states) for v in transitions.values()
     ):
         raise ValueError("monitor.transitions must name exactly the monitor.states")
+    for rule in mon.get("state_rules", ()):
+        if rule["state"] not in states:
+            raise ValueError(f"monitor.state_rules: {rule['state']!r} is not in monitor.states")
     for key in ("success", "failure", "cancelled"):
         if key in mon and (mon[key] not in states or transitions[mon[key]]):
             raise ValueError(f"monitor.{key} must be a terminal state")
@@ -194,6 +249,7 @@ def _from_data(data: Mapping[str, Any]) -> Profile:
         other_body=submit.get("other_body"),
         initiation_status=tuple(int(s) for s in init["status"]),
         monitor_header=str(init["monitor_header"]),
+        monitor_template=init.get("monitor_template"),
         id_segment=int(init.get("id_segment", -1)),
         state_field=str(mon["state_field"]),
         id_field=mon.get("id_field"),
@@ -213,10 +269,15 @@ def _from_data(data: Mapping[str, Any]) -> Profile:
         cancelled=mon.get("cancelled"),
         transitions=transitions,
         cancel_method=data.get("cancel", {}).get("method"),
+        cancel_template=str(data.get("cancel", {}).get("template", "{monitor}")),
         retry_after_max=int(data.get("retry_after", {}).get("max", 600)),
         features=features,
         spec=data.get("spec"),
         overrides=overrides,
+        state_rules=tuple(
+            StateRule(str(r["state"]), r.get("present"), dict(r.get("equals", {})))
+            for r in mon.get("state_rules", ())
+        ),
     )
 
 

@@ -80,8 +80,7 @@ class Recording:
 
 def state_of(profile: Profile, exchange: Exchange) -> str | None:
     """The job state in a monitor response, if it has one."""
-    value = dig(exchange.json(), profile.state_field)
-    return value if isinstance(value, str) else None
+    return profile.state(exchange.json())
 
 
 def response_date(exchange: Exchange) -> datetime | None:
@@ -148,11 +147,11 @@ class Scenarios:
             return None, f"the submission got no response ({submission.error})"
         if submission.status not in self.profile.initiation_status:
             return None, f"the submission was answered {submission.status}"
-        lines = submission.header_lines(self.profile.monitor_header)
-        if not lines:
+        reference = self.profile.pointer(submission)
+        if reference is None:
             return None, f"the {submission.status} carries no {self.profile.monitor_header}"
         # A fragment is the client's business (RFC 9110 §10.2.2): drop it before following.
-        url = urldefrag(self.target.url(lines[0].strip(), base=submission.url)).url
+        url = urldefrag(self.target.url(reference, base=submission.url)).url
         if not self.target.same_origin(url) and not self.target.config.allow_cross_origin:
             return None, f"{self.profile.monitor_header} {url} is on another origin"
         return url, None
@@ -235,7 +234,9 @@ class Scenarios:
             and "cancel" in self.profile.features
         ):
             self.rec.cancel_finished = await self.target.request(
-                "cancel-finished", self.profile.cancel_method, trace.monitor
+                "cancel-finished",
+                self.profile.cancel_method,
+                self.profile.cancel_url(trace.monitor),
             )
             self.rec.after_cancel_finished = await self.target.request(
                 "re-poll", "GET", trace.monitor
@@ -252,10 +253,11 @@ class Scenarios:
             self.rec.notes.append(f"cancel: not attempted: {why}")
             return
         method = self.profile.cancel_method or "DELETE"
-        self.rec.cancel = await self.target.request("cancel", method, monitor)
+        cancel_url = self.profile.cancel_url(monitor)
+        self.rec.cancel = await self.target.request("cancel", method, cancel_url)
         trace = self.rec.cancelled = await self.follow(submission)
         if trace.final_state is not None:
-            self.rec.cancel_again = await self.target.request("cancel-again", method, monitor)
+            self.rec.cancel_again = await self.target.request("cancel-again", method, cancel_url)
 
     async def _errors(self) -> None:
         errors = self.rec.errors
