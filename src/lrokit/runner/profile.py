@@ -8,6 +8,7 @@ cancel, and which optional features the server has (a disabled feature reports D
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 import tomllib
 from collections.abc import Mapping
@@ -130,9 +131,7 @@ class Profile:
 
     def cancel_url(self, monitor: str) -> str:
         """Where to send a cancel for the job at ``monitor``."""
-        parts = urlsplit(monitor)
-        path = self.cancel_template.replace("{monitor}", parts.path)
-        return urlunsplit(parts._replace(path=path, fragment=""))
+        return _from_monitor(self.cancel_template, monitor)
 
     def job_id(self, monitor: str) -> str:
         """The job id in a monitor URL (percent-decoded)."""
@@ -150,9 +149,7 @@ class Profile:
         """Where the result of the job at ``monitor`` will be, if the dialect fixes it."""
         if self.result_template is None:
             return None
-        parts = urlsplit(monitor)
-        path = self.result_template.replace("{monitor}", parts.path.rstrip("/"))
-        return urlunsplit(parts._replace(path=path, fragment=""))
+        return _from_monitor(self.result_template, monitor)
 
     @property
     def spec_source(self) -> str | None:
@@ -177,6 +174,14 @@ class Profile:
                     seen.add(following)
                     todo.append(following)
         return seen
+
+
+def _from_monitor(template: str, monitor: str) -> str:
+    """``template`` with ``{monitor}`` the monitor's path, dot segments removed
+    (``{monitor}/../cancel``), the monitor's query kept."""
+    parts = urlsplit(monitor)
+    path = posixpath.normpath(template.replace("{monitor}", parts.path.rstrip("/")))
+    return urlunsplit(parts._replace(path=path, fragment=""))
 
 
 def builtin_profiles() -> dict[str, Path]:
