@@ -16,6 +16,7 @@ from lrokit.runner.verdicts import Outcome
 from tests.dialects._base import DialectServer
 from tests.dialects.aip151 import AipServer
 from tests.dialects.azure import AzureServer
+from tests.dialects.ogc import OgcServer
 from tests.dialects.seeds import SeedEmbedded, SeedStatus
 from tests.dialects.wes import WesServer
 
@@ -36,6 +37,24 @@ DIALECTS: dict[str, tuple[type[DialectServer], set[str], set[str]]] = {
         AzureServer,
         set(),
         {"ACCEPT-1", "LOCATION-1", "RETRY-2", "MONITOR-3", "RESULT-1", "RESULT-2"},
+    ),
+    "ogc": (
+        OgcServer,
+        set(),
+        {
+            "ACCEPT-1",
+            "LOCATION-1",
+            "MONITOR-3",
+            "MONITOR-4",
+            "LIFECYCLE-3",
+            "LIFECYCLE-4",
+            "RESULT-1",
+            "RESULT-3",
+            "CANCEL-1",
+            "PROBLEM-1",
+            "PROBLEM-4",
+            "HTTP-3",
+        },
     ),
     "seed-embedded": (
         SeedEmbedded,
@@ -70,6 +89,10 @@ BREAKS = [
     ("ga4gh-wes", "LIFECYCLE-1", "AIP-216"),
     ("ga4gh-wes", "MONITOR-3", "WES 1.1.0 State"),
     ("ga4gh-wes", "CANCEL-1", "CancelRun"),
+    ("ogc", "ACCEPT-1", "/req/core/process-execute-success-async"),
+    ("ogc", "LOCATION-1", "/req/core/process-execute-success-async"),
+    ("ogc", "MONITOR-3", "statusCode.yaml"),
+    ("ogc", "RESULT-3", "result-not-ready"),
     ("seed-embedded", "ACCEPT-1", "RFC 9110"),
     ("seed-embedded", "RETRY-1", "RFC 9110"),
     ("seed-embedded", "MONITOR-2", "openapi.yaml"),

@@ -21,7 +21,9 @@ class DialectServer:
         self.breaks = breaks
         self.slow = slow
         self.jobs: dict[str, dict[str, Any]] = {}
-        self.app = Starlette(routes=self.routes())
+        self.app = Starlette(
+            routes=self.routes(), exception_handlers={405: self._method_not_allowed}
+        )
 
     def routes(self) -> list[Route]:
         raise NotImplementedError
@@ -34,6 +36,14 @@ class DialectServer:
             await send(message)
 
         await self.app(scope, receive, dated if scope["type"] == "http" else send)
+
+    async def _method_not_allowed(self, request: Request, exc: Exception) -> Response:
+        allow = dict(getattr(exc, "headers", None) or {}).get("Allow", "")
+        return self.method_not_allowed(request, allow)
+
+    def method_not_allowed(self, request: Request, allow: str) -> Response:
+        """A 405 in the dialect's error shape, with Allow (RFC 9110 §15.5.6)."""
+        return self.json({"error": f"{request.method} is not allowed."}, 405, Allow=allow)
 
     def step(self, job: dict[str, Any], script: tuple[str, ...]) -> str:
         """Advance ``job`` one read along ``script`` (its last state is terminal)."""

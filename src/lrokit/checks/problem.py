@@ -11,7 +11,6 @@ from lrokit.runner.exchange import Exchange
 from lrokit.runner.profile import Profile
 from lrokit.runner.scenarios import Recording
 
-PROBLEM_JSON = "application/problem+json"
 _INTERNALS = re.compile(
     r"Traceback \(most recent call last\)|\bat [\w$.]+\([\w$]+\.java:\d+\)|Exception in thread"
     r"|File \"[^\"]+\.py\", line \d+"
@@ -25,20 +24,23 @@ def _errors(rec: Recording) -> list[Exchange]:
     return found
 
 
-def _problems(rec: Recording) -> list[tuple[Exchange, dict[str, object]]]:
-    found = [(e, e.json()) for e in _errors(rec) if e.media_type == PROBLEM_JSON]
+def _problems(rec: Recording, profile: Profile) -> list[tuple[Exchange, dict[str, object]]]:
+    """The error responses in the dialect's error media type whose body is an object."""
+    media = profile.error_media_type
+    found = [(e, e.json()) for e in _errors(rec) if e.media_type == media]
     found = [(e, body) for e, body in found if isinstance(body, dict)]
     if not found:
-        raise NotApplicable("no problem+json object was recorded")
+        raise NotApplicable(f"no {media} object was recorded")
     return found
 
 
 @check("PROBLEM-1")
 def errors_are_problems(rec: Recording, profile: Profile) -> Iterator[Violation]:
-    """Every 4xx and 5xx MUST be application/problem+json."""
+    """Every 4xx and 5xx MUST be application/problem+json (or the dialect's error type)."""
+    media = profile.error_media_type
     for error in _errors(rec):
-        if error.media_type != PROBLEM_JSON:
-            yield Violation(error.media_type or "no Content-Type", PROBLEM_JSON, error.describe())
+        if error.media_type != media:
+            yield Violation(error.media_type or "no Content-Type", media, error.describe())
         elif error.method != "HEAD" and not isinstance(error.json(), dict):
             yield Violation(
                 "a body that is not a JSON object", "a problem object", error.describe()
@@ -48,7 +50,7 @@ def errors_are_problems(rec: Recording, profile: Profile) -> Iterator[Violation]
 @check("PROBLEM-2")
 def problem_member_types(rec: Recording, profile: Profile) -> Iterator[Violation]:
     """Problem members MUST have their RFC 9457 types."""
-    for error, body in _problems(rec):
+    for error, body in _problems(rec, profile):
         for name in ("type", "instance"):
             value = body.get(name)
             if name in body and not (isinstance(value, str) and is_uri_reference(value)):
@@ -68,7 +70,7 @@ def problem_member_types(rec: Recording, profile: Profile) -> Iterator[Violation
 def problem_status_matches(rec: Recording, profile: Profile) -> Iterator[Violation]:
     """A problem's status member MUST equal the HTTP status (a status that is no integer is
     PROBLEM-2's)."""
-    for error, body in _problems(rec):
+    for error, body in _problems(rec, profile):
         status = body.get("status")
         if isinstance(status, int) and not isinstance(status, bool) and status != error.status:
             yield Violation(

@@ -22,8 +22,10 @@ def result_resolves(rec: Recording, profile: Profile) -> Iterator[Violation]:
         if field(final, profile.result_field) in (None, "", [], {}):
             yield Violation(f"no {profile.result_field}", "the embedded result", final.describe())
         return
-    if not isinstance(field(final, profile.result_link), str):
+    if profile.result_link is not None and not isinstance(field(final, profile.result_link), str):
         yield Violation(f"no {profile.result_link}", "a result link", final.describe())
+    elif rec.result is None and profile.result_link is None and profile.result_template is None:
+        raise NotApplicable(f"profile {profile.name} says nowhere where results are")
     elif rec.result is None:
         raise NotApplicable("the result link was not followed (another origin)")
     elif rec.result.status is None or not 200 <= rec.result.status < 300 or not rec.result.body:
@@ -67,7 +69,6 @@ def no_result_before_done(rec: Recording, profile: Profile) -> Iterator[Violatio
         raise NotApplicable("the job was done at its first read")
     if early.status is None or not 400 <= early.status < 500:
         yield Violation(f"status {early.status}", "a 4xx", early.describe())
-    elif early.media_type != "application/problem+json":
-        yield Violation(
-            early.media_type or "no media type", "application/problem+json", early.describe()
-        )
+    elif early.media_type != profile.error_media_type:
+        got = early.media_type or "no media type"
+        yield Violation(got, profile.error_media_type, early.describe())

@@ -75,6 +75,7 @@ class Profile:
     result_field: str | None
     result_template: str | None  # where the result will be, e.g. "{monitor}/download"
     media_type: str
+    error_media_type: str  # what 4xx and 5xx answers are: application/problem+json (RFC 9457)
     states: tuple[str, ...]
     success: str
     failure: str
@@ -268,6 +269,7 @@ def _from_data(data: Mapping[str, Any]) -> Profile:
         result_field=mon.get("result_field"),
         result_template=mon.get("result_template"),
         media_type=str(mon.get("media_type", "application/json")),
+        error_media_type=str(data.get("errors", {}).get("media_type", "application/problem+json")),
         states=states,
         success=str(mon["success"]),
         failure=str(mon["failure"]),

@@ -17,6 +17,7 @@ from urllib.parse import urldefrag
 import orjson
 
 from lrokit.checks.headers import retry_after_delay
+from lrokit.rules import RULES
 from lrokit.runner.exchange import Exchange
 from lrokit.runner.profile import Profile, dig
 from lrokit.runner.target import BudgetExhausted, Target
@@ -222,16 +223,20 @@ class Scenarios:
         if trace.final_state == self.profile.success:
             final = trace.after_terminal[-1] if trace.after_terminal else trace.polls[-1]
             link = dig(final.json(), self.profile.result_link)
-            if isinstance(link, str):
-                url = self.target.url(link, base=final.url)
-                if self.target.same_origin(url):
-                    self.rec.result = await self.target.request("result", "GET", url)
-                else:
-                    self.rec.notes.append(f"result link {url} is on another origin")
+            url = (
+                self.target.url(link, base=final.url)
+                if isinstance(link, str)
+                else self.profile.result_url(trace.monitor)
+            )
+            if url is not None and self.target.same_origin(url):
+                self.rec.result = await self.target.request("result", "GET", url)
+            elif url is not None:
+                self.rec.notes.append(f"result link {url} is on another origin")
         if (
             trace.final_state is not None
             and self.profile.cancel_method
             and "cancel" in self.profile.features
+            and self.profile.rule(RULES["CANCEL-3"]) is not None  # a dialect may remove instead
         ):
             self.rec.cancel_finished = await self.target.request(
                 "cancel-finished",
