@@ -9,16 +9,19 @@ from typing import Any
 import httpx
 import pytest
 
+from lrokit.rules import RULES, Level
 from lrokit.runner.profile import load_profile
 from lrokit.runner.run import Report, run
 from lrokit.runner.target import TargetConfig
 from lrokit.runner.verdicts import Outcome
 from tests.dialects._base import DialectServer
 from tests.dialects.aip151 import AipServer
+from tests.dialects.arm import ArmServer
 from tests.dialects.azure import AzureServer
 from tests.dialects.ogc import OgcServer
 from tests.dialects.seeds import SeedEmbedded, SeedStatus
 from tests.dialects.wes import WesServer
+from tests.test_conformance_fauxservers import canonical_rules
 
 pytestmark = pytest.mark.anyio
 
@@ -61,6 +64,22 @@ DIALECTS: dict[str, tuple[type[DialectServer], set[str], set[str]]] = {
         {"RETRY-2"},
         {"ACCEPT-1", "LOCATION-1", "MONITOR-4", "RESULT-1", "RESULT-2"},
     ),
+    "arm": (
+        ArmServer,
+        set(),
+        {
+            "ACCEPT-1",
+            "LOCATION-1",
+            "LOCATION-6",
+            "RETRY-2",
+            "RETRY-3",
+            "RETRY-4",
+            "MONITOR-1",
+            "LIFECYCLE-1",
+            "RESULT-2",
+            "PROBLEM-1",
+        },
+    ),
     "ga4gh-wes": (
         WesServer,
         {"LOCATION-1", "ACCEPT-2"},
@@ -80,6 +99,10 @@ BREAKS = [
     ("aip151", "RESULT-2", "AIP-151 Errors"),
     ("aip151", "LIFECYCLE-2", "operations.proto"),
     ("aip151", "CANCEL-1", "CancelOperation"),
+    ("arm", "ACCEPT-1", "ARM async API"),
+    ("arm", "LOCATION-6", "step 4"),
+    ("arm", "RETRY-4", "ARM async API: Retry-After"),
+    ("arm", "LIFECYCLE-5", "RFC 9110"),
     ("azure", "ACCEPT-1", "#lro-returns-202"),
     ("azure", "LOCATION-1", "#lro-returns-operation-location"),
     ("azure", "RETRY-1", "RFC 9110"),
@@ -150,3 +173,11 @@ async def test_a_server_breaking_its_dialect_fails_the_rule_in_its_words(
     assert [v.rule.id for v in failed] == [rule_id], bad(report)
     assert citation in failed[0].rule.citation
     assert failed[0].outcome is (Outcome.FAIL if failed[0].rule.level == "MUST" else Outcome.WARN)
+
+
+def test_every_rule_is_proven_by_a_broken_server() -> None:
+    """Each MUST and SHOULD rule has a server breaking it: the canonical fauxserver for the
+    canonical profile's rules, a dialect server for the rest."""
+    proven = set(canonical_rules()) | {rule_id for _, rule_id, _ in BREAKS}
+    needed = {r.id for r in RULES.values() if r.level in (Level.MUST, Level.SHOULD)}
+    assert needed - proven == set()

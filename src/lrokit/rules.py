@@ -138,6 +138,16 @@ _RULES = (
         "OData 4.01 §11.6",
         "The status monitor resource URL MUST differ from any other resource URL.",
     ),
+    Rule(
+        "LOCATION-6",
+        M,
+        PROFILE,
+        "Where the monitor answers 202 while the job runs, every such answer MUST carry the "
+        "pointer again; the client follows the newest.",
+        "OData 4.01 §11.6; ARM async API step 4",
+        "If the asynchronous processing has not finished, the service responds with 202 "
+        "Accepted and MUST again include a Location header",
+    ),
     # -- Retry-After -----------------------------------------------------------------------
     Rule(
         "RETRY-1",
@@ -169,7 +179,7 @@ _RULES = (
         "RETRY-4",
         S,
         PROFILE,
-        "Retry-After SHOULD advise a sane wait: at most the profile's bound (600 s by "
+        "Retry-After SHOULD advise a sane wait: within the profile's bounds (0 to 600 s by "
         "default), and an HTTP-date SHOULD NOT lie in the past.",
         "ARM async API (10 s to 10 min); JSON:API asynchronous processing",
         "Retry-After ... with a minimum of 10 seconds and a maximum of 10 minutes.",

@@ -27,7 +27,7 @@ def monitor_reads(rec: Recording, profile: Profile) -> Iterator[tuple[Trace, Exc
     """Every 200 monitor read that carries a state, with its trace and state."""
     for trace in traces(rec):
         for poll in [*trace.polls, *trace.after_terminal]:
-            state = state_of(profile, poll) if poll.status == 200 else None
+            state = state_of(profile, poll)
             if state is not None:
                 yield trace, poll, state
 

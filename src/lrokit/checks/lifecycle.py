@@ -19,7 +19,7 @@ def legal_transitions(rec: Recording, profile: Profile) -> Iterator[Violation]:
     for trace in followed(rec):
         before: str | None = None
         for poll in trace.polls:
-            state = state_of(profile, poll) if poll.status == 200 else None
+            state = state_of(profile, poll)
             if state not in profile.states:
                 continue
             if before is not None and state not in profile.reachable(before):
@@ -42,7 +42,7 @@ def terminal_absorbing(rec: Recording, profile: Profile) -> Iterator[Violation]:
         if trace is rec.main and rec.after_cancel_finished is not None:
             later.append(rec.after_cancel_finished)
         for poll in later:
-            if poll.status != 200:
+            if poll.status not in profile.read_statuses:
                 continue  # an unreadable answer is MONITOR-1's
             judged = True
             for name in (profile.state_field, profile.error_field, profile.finished_field):

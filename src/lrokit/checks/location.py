@@ -10,7 +10,7 @@ from lrokit.checks._util import followed, submissions
 from lrokit.checks.headers import is_uri_reference
 from lrokit.runner.exchange import Exchange
 from lrokit.runner.profile import Profile
-from lrokit.runner.scenarios import Recording
+from lrokit.runner.scenarios import Recording, state_of
 from lrokit.runner.target import origin
 
 
@@ -61,8 +61,9 @@ def monitor_readable_at_once(rec: Recording, profile: Profile) -> Iterator[Viola
     """A GET of the monitor right after the initiating response MUST answer 200."""
     for trace in followed(rec):
         first = trace.first_read
-        if first is not None and first.status != 200:
-            yield Violation(first.answer, "200 at once", first.describe())
+        if first is not None and first.status not in profile.read_statuses:
+            expected = " or ".join(map(str, sorted(profile.read_statuses)))
+            yield Violation(first.answer, f"{expected} at once", first.describe())
 
 
 @check("LOCATION-5")
@@ -77,3 +78,20 @@ def monitor_per_submission(rec: Recording, profile: Profile) -> Iterator[Violati
         if url in seen:
             yield Violation(f"{url} twice", "a new monitor URL per submission", sub.describe())
         seen.add(url)
+
+
+@check("LOCATION-6", feature="repoint")
+def pointer_on_every_running_answer(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """Every 202 the monitor answers while the job runs MUST carry the pointer again."""
+    running = [
+        poll
+        for trace in followed(rec)
+        for poll in trace.polls
+        if poll.status == 202 and state_of(profile, poll) not in (None, *profile.terminal)
+    ]
+    if not running:
+        raise NotApplicable("the monitor never answered 202 while the job ran")
+    for poll in running:
+        if not poll.header_lines(profile.monitor_header):
+            got = f"a 202 without {profile.monitor_header}"
+            yield Violation(got, f"{profile.monitor_header} again", poll.describe())

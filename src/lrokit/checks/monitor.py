@@ -17,14 +17,20 @@ def monitor_answers_200(rec: Recording, profile: Profile) -> Iterator[Violation]
     LOCATION-4's)."""
     for trace in followed(rec):
         for poll in [*trace.polls[1:], *trace.after_terminal]:
-            if poll.status != 200:
-                yield Violation(poll.answer, "200", poll.describe())
+            if poll.status not in profile.read_statuses:
+                expected = " or ".join(map(str, sorted(profile.read_statuses)))
+                yield Violation(poll.answer, expected, poll.describe())
 
 
 @check("MONITOR-2")
 def monitor_body_schema(rec: Recording, profile: Profile) -> Iterator[Violation]:
     """Monitor bodies MUST be JSON objects valid against the status schema."""
-    reads = [p for t in followed(rec) for p in [*t.polls, *t.after_terminal] if p.status == 200]
+    reads = [
+        p
+        for t in followed(rec)
+        for p in [*t.polls, *t.after_terminal]
+        if p.status in profile.read_statuses
+    ]
     if not reads:
         raise NotApplicable("no monitor read answered 200")
     for poll in reads:

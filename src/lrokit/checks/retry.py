@@ -8,7 +8,7 @@ from lrokit.checks import NotApplicable, Violation, check
 from lrokit.checks._util import monitor_reads, submissions
 from lrokit.checks.headers import http_date, retry_after_delay
 from lrokit.runner.profile import Profile
-from lrokit.runner.scenarios import Recording, response_date, state_of
+from lrokit.runner.scenarios import Recording, response_date
 
 
 @check("RETRY-1")
@@ -35,7 +35,7 @@ def retry_after_while_running(rec: Recording, profile: Profile) -> Iterator[Viol
     for sub in submissions(rec):
         if (
             sub.status in profile.initiation_status
-            and state_of(profile, sub) not in profile.terminal
+            and profile.state(sub.json()) not in profile.terminal
         ):
             judged += 1
             if sub.header("retry-after") is None:
@@ -72,7 +72,7 @@ def no_retry_after_when_terminal(rec: Recording, profile: Profile) -> Iterator[V
 
 @check("RETRY-4")
 def retry_after_sane(rec: Recording, profile: Profile) -> Iterator[Violation]:
-    """Retry-After SHOULD be at most the profile's bound and never a date in the past."""
+    """Retry-After SHOULD be within the profile's bounds and never a date in the past."""
     carrying = [e for e in rec.exchanges if e.header("retry-after") is not None]
     if not carrying:
         raise NotApplicable("no response carried Retry-After")
@@ -81,7 +81,10 @@ def retry_after_sane(rec: Recording, profile: Profile) -> Iterator[Violation]:
         delay = retry_after_delay(value, response_date(exchange))
         if delay is None:
             continue  # RETRY-1's business
-        if delay > profile.retry_after_max:
+        if delay < profile.retry_after_min and http_date(value.strip()) is None:
+            got = f"{value!r} ({delay:.0f} s)"
+            yield Violation(got, f"at least {profile.retry_after_min} s", exchange.describe())
+        elif delay > profile.retry_after_max:
             yield Violation(
                 f"{value!r} ({delay:.0f} s)",
                 f"at most {profile.retry_after_max} s",

@@ -142,7 +142,10 @@ class Lifecycle(RuleBasedStateMachine):
         return bool(job.seen) and job.seen[-1].state in self.profile.terminal
 
     def _observe(self, job: Job, exchange: Exchange, *, monitor_read: bool) -> str | None:
-        state = state_of(self.profile, exchange)
+        # A monitor read's state may come from its status; a submission's or cancel's body
+        # reports the job whatever its status.
+        body = exchange.json()
+        state = state_of(self.profile, exchange) if monitor_read else self.profile.state(body)
         if state is None:
             return None
         require(
@@ -227,7 +230,7 @@ class Lifecycle(RuleBasedStateMachine):
                 break
             exchange = self._send("poll", "GET", monitor)
             require(
-                exchange.status == 200,
+                exchange.status in self.profile.read_statuses,
                 f"MONITOR-1: a monitor read of a job that exists was answered "
                 f"{exchange.status} ({exchange.describe()})",
             )

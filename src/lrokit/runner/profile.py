@@ -40,8 +40,11 @@ class StateRule:
     state: str
     present: str | None = None
     equals: Mapping[str, Any] = field(default_factory=dict)
+    status: tuple[int, ...] = ()  # the HTTP statuses of the read (202-until-done dialects)
 
-    def holds(self, document: Any) -> bool:
+    def holds(self, document: Any, status: int | None) -> bool:
+        if self.status and status not in self.status:
+            return False
         if self.present is not None and dig(document, self.present) is None:
             return False
         return all(dig(document, name) == value for name, value in self.equals.items())
@@ -84,6 +87,7 @@ class Profile:
     cancel_method: str | None
     cancel_template: str  # where a cancel goes, from the monitor path: "{monitor}:cancel"
     retry_after_max: int
+    retry_after_min: int
     features: frozenset[str] = field(default_factory=frozenset)
     spec: str | None = None
     state_rules: tuple[StateRule, ...] = ()  # when given, the state comes from these
@@ -106,11 +110,19 @@ class Profile:
             quote=override.get("quote") or rule.quote,
         )
 
-    def state(self, document: Any) -> str | None:
-        """The job state a monitor document reports: the first state rule that holds, or the
+    @property
+    def read_statuses(self) -> frozenset[int]:
+        """The HTTP statuses of a monitor answer that reports the job: 200, unless the state
+        rules read the state from the status itself (202 while running, then the outcome)."""
+        return frozenset(s for r in self.state_rules for s in r.status) or frozenset({200})
+
+    def state(self, document: Any, status: int | None = 200) -> str | None:
+        """The job state a monitor answer reports: the first state rule that holds, or the
         state field's string; None when it reports none."""
+        if status not in self.read_statuses:
+            return None
         if self.state_rules:
-            return next((r.state for r in self.state_rules if r.holds(document)), None)
+            return next((r.state for r in self.state_rules if r.holds(document, status)), None)
         value = dig(document, self.state_field)
         return value if isinstance(value, str) else None
 
@@ -278,11 +290,17 @@ def _from_data(data: Mapping[str, Any]) -> Profile:
         cancel_method=data.get("cancel", {}).get("method"),
         cancel_template=str(data.get("cancel", {}).get("template", "{monitor}")),
         retry_after_max=int(data.get("retry_after", {}).get("max", 600)),
+        retry_after_min=int(data.get("retry_after", {}).get("min", 0)),
         features=features,
         spec=data.get("spec"),
         overrides=overrides,
         state_rules=tuple(
-            StateRule(str(r["state"]), r.get("present"), dict(r.get("equals", {})))
+            StateRule(
+                str(r["state"]),
+                r.get("present"),
+                dict(r.get("equals", {})),
+                tuple(int(s) for s in r.get("status", ())),
+            )
             for r in mon.get("state_rules", ())
         ),
     )

@@ -81,7 +81,7 @@ class Recording:
 
 def state_of(profile: Profile, exchange: Exchange) -> str | None:
     """The job state in a monitor response, if it has one."""
-    return profile.state(exchange.json())
+    return profile.state(exchange.json(), exchange.status)
 
 
 def response_date(exchange: Exchange) -> datetime | None:
@@ -174,7 +174,9 @@ class Scenarios:
                 await self.target.wait(wait, limit=remaining)
             poll = await self.target.request("poll", "GET", trace.monitor)
             trace.polls.append(poll)
-            state = state_of(self.profile, poll) if poll.status == 200 else None
+            if "repoint" in self.profile.features:
+                trace.monitor = self._newest(poll, trace.monitor)
+            state = state_of(self.profile, poll)
             unusable = unusable + 1 if state is None else 0
             if unusable >= MAX_UNUSABLE:
                 self.rec.notes.append(
@@ -196,6 +198,15 @@ class Scenarios:
         for _ in range(AFTER_TERMINAL):
             trace.after_terminal.append(await self.target.request("re-poll", "GET", trace.monitor))
         return trace
+
+    def _newest(self, poll: Exchange, monitor: str) -> str:
+        """The monitor to read next: the pointer a running 202 carries again, if it carries
+        one the tester may follow (OData 4.01 §11.6: the values may change), else the same."""
+        lines = poll.header_lines(self.profile.monitor_header)
+        if poll.status != 202 or not lines:
+            return monitor
+        url = urldefrag(self.target.url(lines[0].strip(), base=poll.url)).url
+        return url if self.target.same_origin(url) else monitor
 
     async def _early_result(self, poll: Exchange) -> None:
         link = dig(poll.json(), self.profile.result_link)

@@ -17,16 +17,17 @@ DESELECTED = "deselected (--only/--skip)"
 class Outcome(enum.StrEnum):
     """A rule's outcome. ERROR is the tester's or the network's failure, never the server's."""
 
-    PASS = "PASS"  # noqa: S105 - an outcome, not a password
-    DISABLED = "DISABLED"  # the profile says the server does not offer the feature
+    DISABLED = "DISABLED"  # not a rule of the dialect, or a feature the server lacks
     SKIP = "SKIP"  # nothing to judge, or deselected; the reason says which
+    PASS = "PASS"  # noqa: S105 - an outcome, not a password
     WARN = "WARN"  # a SHOULD not met (FAIL under --strict)
     ERROR = "ERROR"
     FAIL = "FAIL"
 
     @property
     def rank(self) -> int:
-        """Badness: a group's outcome is its worst member's."""
+        """Badness: a group's outcome is its worst member's. A rule without a verdict
+        (DISABLED, SKIP) does not make a passing group look worse."""
         return list(Outcome).index(self)
 
 
