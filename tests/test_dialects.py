@@ -18,6 +18,7 @@ from tests.dialects._base import DialectServer
 from tests.dialects.aip151 import AipServer
 from tests.dialects.arm import ArmServer
 from tests.dialects.azure import AzureServer
+from tests.dialects.jsonapi import JsonApiServer
 from tests.dialects.ogc import OgcServer
 from tests.dialects.seeds import SeedEmbedded, SeedStatus
 from tests.dialects.wes import WesServer
@@ -40,6 +41,20 @@ DIALECTS: dict[str, tuple[type[DialectServer], set[str], set[str]]] = {
         AzureServer,
         set(),
         {"ACCEPT-1", "LOCATION-1", "RETRY-2", "MONITOR-3", "RESULT-1", "RESULT-2"},
+    ),
+    "jsonapi": (
+        JsonApiServer,
+        set(),
+        {
+            "ACCEPT-1",
+            "ACCEPT-2",
+            "LOCATION-1",
+            "MONITOR-1",
+            "MONITOR-4",
+            "RESULT-1",
+            "PROBLEM-1",
+            "PROBLEM-4",
+        },
     ),
     "ogc": (
         OgcServer,
@@ -112,6 +127,9 @@ BREAKS = [
     ("ga4gh-wes", "LIFECYCLE-1", "AIP-216"),
     ("ga4gh-wes", "MONITOR-3", "WES 1.1.0 State"),
     ("ga4gh-wes", "CANCEL-1", "CancelRun"),
+    ("jsonapi", "ACCEPT-1", "RFC 9110"),
+    ("jsonapi", "LOCATION-1", "JSON:API"),
+    ("jsonapi", "RESULT-1", "JSON:API"),
     ("ogc", "ACCEPT-1", "/req/core/process-execute-success-async"),
     ("ogc", "LOCATION-1", "/req/core/process-execute-success-async"),
     ("ogc", "MONITOR-3", "statusCode.yaml"),

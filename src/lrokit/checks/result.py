@@ -22,9 +22,14 @@ def result_resolves(rec: Recording, profile: Profile) -> Iterator[Violation]:
         if field(final, profile.result_field) in (None, "", [], {}):
             yield Violation(f"no {profile.result_field}", "the embedded result", final.describe())
         return
-    if profile.result_link is not None and not isinstance(field(final, profile.result_link), str):
+    if profile.result_header is not None and final.header(profile.result_header) is None:
+        got = f"no {profile.result_header}"
+        yield Violation(got, f"{profile.result_header} naming the result", final.describe())
+    elif profile.result_link is not None and not isinstance(field(final, profile.result_link), str):
         yield Violation(f"no {profile.result_link}", "a result link", final.describe())
-    elif rec.result is None and profile.result_link is None and profile.result_template is None:
+    elif rec.result is None and not (
+        profile.result_link or profile.result_template or profile.result_header
+    ):
         raise NotApplicable(f"profile {profile.name} says nowhere where results are")
     elif rec.result is None:
         raise NotApplicable("the result link was not followed (another origin)")
@@ -41,6 +46,8 @@ def failure_is_structured(rec: Recording, profile: Profile) -> Iterator[Violatio
     """A failed job MUST expose an error with the profile's members (type, title and code by
     default), and no result."""
     trace = rec.failing
+    if profile.failure is None:
+        raise NotApplicable(f"profile {profile.name} names no failure state")
     if trace is None or trace.final_state != profile.failure:
         got = trace.final_state if trace else None
         raise NotApplicable(f"the failing request did not end {profile.failure} (got {got})")

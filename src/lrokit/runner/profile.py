@@ -77,11 +77,12 @@ class Profile:
     result_link: str | None
     result_field: str | None
     result_template: str | None  # where the result will be, e.g. "{monitor}/download"
+    result_header: str | None  # a header of the final read naming the result (303 Location)
     media_type: str
     error_media_type: str  # what 4xx and 5xx answers are: application/problem+json (RFC 9457)
     states: tuple[str, ...]
     success: str
-    failure: str
+    failure: str | None  # None for a dialect that names no failure outcome
     cancelled: str | None  # None for a dialect that cannot cancel
     transitions: Mapping[str, tuple[str, ...]]
     cancel_method: str | None
@@ -280,11 +281,12 @@ def _from_data(data: Mapping[str, Any]) -> Profile:
         result_link=mon.get("result_link"),
         result_field=mon.get("result_field"),
         result_template=mon.get("result_template"),
+        result_header=mon.get("result_header"),
         media_type=str(mon.get("media_type", "application/json")),
         error_media_type=str(data.get("errors", {}).get("media_type", "application/problem+json")),
         states=states,
         success=str(mon["success"]),
-        failure=str(mon["failure"]),
+        failure=mon.get("failure"),
         cancelled=mon.get("cancelled"),
         transitions=transitions,
         cancel_method=data.get("cancel", {}).get("method"),

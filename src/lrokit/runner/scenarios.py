@@ -234,6 +234,8 @@ class Scenarios:
         if trace.final_state == self.profile.success:
             final = trace.after_terminal[-1] if trace.after_terminal else trace.polls[-1]
             link = dig(final.json(), self.profile.result_link)
+            if self.profile.result_header is not None:
+                link = final.header(self.profile.result_header)
             url = (
                 self.target.url(link, base=final.url)
                 if isinstance(link, str)
@@ -283,7 +285,7 @@ class Scenarios:
             self.profile.submit_method,
             submit_url,
             content=b'{"lrokit": "malformed',
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", **self.profile.submit_headers},
         )
         errors["unsupported-media-type"] = await self.target.request(
             "unsupported-media-type",
