@@ -17,6 +17,7 @@ from lrokit.runner.verdicts import Outcome
 from tests.dialects._base import DialectServer
 from tests.dialects.aip151 import AipServer
 from tests.dialects.arm import ArmServer
+from tests.dialects.arm_asyncoperation import ArmAsyncOperationServer
 from tests.dialects.azure import AzureServer
 from tests.dialects.jsonapi import JsonApiServer
 from tests.dialects.ogc import OgcServer
@@ -36,6 +37,22 @@ DIALECTS: dict[str, tuple[type[DialectServer], set[str], set[str]]] = {
         AipServer,
         set(),
         {"ACCEPT-1", "MONITOR-2", "MONITOR-4", "RESULT-1", "RESULT-2", "CANCEL-1", "CANCEL-2"},
+    ),
+    "arm-asyncoperation": (
+        ArmAsyncOperationServer,
+        set(),
+        {
+            "ACCEPT-1",
+            "LOCATION-1",
+            "RETRY-2",
+            "RETRY-4",
+            "MONITOR-1",
+            "MONITOR-3",
+            "MONITOR-4",
+            "LIFECYCLE-3",
+            "LIFECYCLE-4",
+            "RESULT-2",
+        },
     ),
     "azure": (
         AzureServer,
@@ -118,6 +135,9 @@ BREAKS = [
     ("arm", "LOCATION-6", "step 4"),
     ("arm", "RETRY-4", "ARM async API: Retry-After"),
     ("arm", "LIFECYCLE-5", "RFC 9110"),
+    ("arm-asyncoperation", "LOCATION-1", "Azure-AsyncOperation Resource format"),
+    ("arm-asyncoperation", "MONITOR-1", "Azure-AsyncOperation Resource format"),
+    ("arm-asyncoperation", "RESULT-2", "Azure-AsyncOperation Resource format"),
     ("azure", "ACCEPT-1", "#lro-returns-202"),
     ("azure", "LOCATION-1", "#lro-returns-operation-location"),
     ("azure", "RETRY-1", "RFC 9110"),

@@ -408,7 +408,9 @@ def profiles() -> None:
         table.add_row(
             name,
             " or ".join(map(str, dialect.initiation_status)),
-            dialect.monitor_header,
+            dialect.monitor_header
+            if dialect.monitor_template is None
+            else f"{dialect.monitor_header}, else {dialect.monitor_template}",
             ", ".join(dialect.states),
             dialect.description,
         )
