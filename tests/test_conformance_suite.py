@@ -23,6 +23,9 @@ from lrokit.checks import adapters
 from lrokit.rules import RULES
 from lrokit.runner.exchange import Exchange
 from tests.conftest import TEST_ROWS
+from tests.dialects._base import DialectServer
+from tests.dialects.aip151 import AipServer
+from tests.dialects.arm import ArmServer
 from tests.fauxservers.server import FauxServer
 from tests.live import LiveServer, ThreadServer
 from tests.test_conformance_fauxservers import canonical_rules
@@ -293,3 +296,29 @@ def test_adapters_are_schemathesis_checks() -> None:
     with pytest.raises(AssertionError, match=r"^HTTP-5: "):
         adapters.CHECKS["HTTP-5"](None, broken, None)
     assert adapters.to_exchange(broken).describe() == "GET http://127.0.0.1/reports/x -> 404"
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    ("profile", "server"), [("arm", ArmServer), ("aip151", AipServer)], ids=["arm", "aip151"]
+)
+def test_the_suite_speaks_other_dialects(
+    tmp_path: Path, profile: str, server: type[DialectServer]
+) -> None:
+    """The rules and the lifecycle state machine follow a dialect's own shape: a monitor read
+    by its HTTP status (ARM), a monitor named in the body and cancelled at {monitor}:cancel
+    (AIP-151)."""
+    with ThreadServer(server()) as url:
+        run = run_suite(
+            tmp_path,
+            "--target-url",
+            url,
+            "--profile",
+            profile,
+            "--time-scale",
+            "0.01",
+            "--max-wait",
+            "20",
+        )
+    assert run.returncode == 0, run.output
+    assert "test_lifecycle" in run.named("passed"), run.output

@@ -26,7 +26,7 @@ def initiation_describes_status(rec: Recording, profile: Profile) -> Iterator[Vi
     if not accepted:
         raise NotApplicable("no submission was accepted")
     for sub in accepted:
-        if profile.state(sub.json()) is None:
+        if profile.body_state(sub.json()) is None:
             got = "no JSON body" if sub.json() is None else "no job state"
             yield Violation(
                 got, f"a JSON body with the job state ({profile.state_field})", sub.describe()

@@ -35,7 +35,7 @@ def retry_after_while_running(rec: Recording, profile: Profile) -> Iterator[Viol
     for sub in submissions(rec):
         if (
             sub.status in profile.initiation_status
-            and profile.state(sub.json()) not in profile.terminal
+            and profile.body_state(sub.json()) not in profile.terminal
         ):
             judged += 1
             if sub.header("retry-after") is None:

@@ -145,7 +145,7 @@ class Lifecycle(RuleBasedStateMachine):
         # A monitor read's state may come from its status; a submission's or cancel's body
         # reports the job whatever its status.
         body = exchange.json()
-        state = state_of(self.profile, exchange) if monitor_read else self.profile.state(body)
+        state = state_of(self.profile, exchange) if monitor_read else self.profile.body_state(body)
         if state is None:
             return None
         require(

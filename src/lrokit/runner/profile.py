@@ -117,13 +117,22 @@ class Profile:
         rules read the state from the status itself (202 while running, then the outcome)."""
         return frozenset(s for r in self.state_rules for s in r.status) or frozenset({200})
 
-    def state(self, document: Any, status: int | None = 200) -> str | None:
+    def state(self, document: Any, status: int | None) -> str | None:
         """The job state a monitor answer reports: the first state rule that holds, or the
         state field's string; None when it reports none."""
         if status not in self.read_statuses:
             return None
         if self.state_rules:
             return next((r.state for r in self.state_rules if r.holds(document, status)), None)
+        value = dig(document, self.state_field)
+        return value if isinstance(value, str) else None
+
+    def body_state(self, document: Any) -> str | None:
+        """The job state a document reports by its content alone (an initiating or cancel
+        answer): state rules that need an HTTP status do not apply to it."""
+        if self.state_rules:
+            rules = [r for r in self.state_rules if not r.status]
+            return next((r.state for r in rules if r.holds(document, None)), None)
         value = dig(document, self.state_field)
         return value if isinstance(value, str) else None
 
