@@ -151,11 +151,19 @@ class Scenarios:
         reference = self.profile.pointer(submission)
         if reference is None:
             return None, f"the {submission.status} carries no {self.profile.monitor_header}"
-        # A fragment is the client's business (RFC 9110 §10.2.2): drop it before following.
-        url = urldefrag(self.target.url(reference, base=submission.url)).url
-        if not self.target.same_origin(url) and not self.target.config.allow_cross_origin:
-            return None, f"{self.profile.monitor_header} {url} is on another origin"
+        url = self._followable(reference, submission.url)
+        if url is None:
+            resolved = urldefrag(self.target.url(reference, base=submission.url)).url
+            return None, f"{self.profile.monitor_header} {resolved} is on another origin"
         return url, None
+
+    def _followable(self, reference: str, base: str) -> str | None:
+        """``reference`` resolved against ``base``, without its fragment (the client's
+        business, RFC 9110 §10.2.2); None when it leaves the target's origin uninvited."""
+        url = urldefrag(self.target.url(reference, base=base)).url
+        if self.target.same_origin(url) or self.target.config.allow_cross_origin:
+            return url
+        return None
 
     async def follow(self, submission: Exchange, *, early_result: bool = False) -> Trace:
         """Poll the submission's monitor to a terminal state within the budgets."""
@@ -190,8 +198,6 @@ class Scenarios:
             if early_result and self.rec.early_result is None and state is not None:
                 await self._early_result(poll)
             wait = advised_wait(poll) if state is not None else DEFAULT_WAIT
-        else:
-            trace.timed_out = True
         if trace.final_state is None:
             trace.timed_out = True
             return trace
@@ -205,8 +211,7 @@ class Scenarios:
         lines = poll.header_lines(self.profile.monitor_header)
         if poll.status != 202 or not lines:
             return monitor
-        url = urldefrag(self.target.url(lines[0].strip(), base=poll.url)).url
-        return url if self.target.same_origin(url) else monitor
+        return self._followable(lines[0].strip(), poll.url) or monitor
 
     async def _early_result(self, poll: Exchange) -> None:
         link = dig(poll.json(), self.profile.result_link)
