@@ -10,7 +10,9 @@ from datetime import datetime
 
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 
+from lrokit.server.app import create_app
 from lrokit.server.problems import PROBLEM_TYPES
 from lrokit.server.settings import Settings
 from tests.conftest import serve_in_process
@@ -368,3 +370,28 @@ async def test_contract_and_swagger_ui_are_served(client: httpx.AsyncClient) -> 
     ui = await client.get("/ui/")
     assert ui.status_code == 200
     assert "swagger" in ui.text.lower()
+
+
+async def test_an_expired_report_is_gone(settings: Settings) -> None:
+    clock = [1_700_000_000.0]
+    app = create_app(dataclasses.replace(settings, retention=60), clock=lambda: clock[0])
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            location = (await submit(client)).headers["location"]
+            for _ in range(300):
+                if (await client.get(location)).json()["status"] == "DONE":
+                    break
+                await asyncio.sleep(0.02)
+            assert (await client.get(f"{location}/download")).status_code == 200
+            clock[0] += 61
+            for method, url in (
+                ("GET", location),
+                ("GET", f"{location}/download"),
+                ("DELETE", location),
+            ):
+                response = await client.request(method, url)
+                assert response.status_code == 410, (method, url, response.text)
+                assert response.json()["type"] == "/problems/report-expired"
+                assert response.json()["status"] == 410
+            assert (await client.get("/reports")).json()["items"] == []

@@ -41,7 +41,7 @@ def new(job_id: str = "j1", key: str | None = None, fingerprint: str | None = No
 
 async def test_finish_writes_the_outcome_exactly_once(store: SQLiteJobStore) -> None:
     await store.create(new())
-    claim = await store.claim("w1", 10)
+    claim = (await store.claim("w1", 10))[0]
     assert claim is not None
     assert claim.job.state is JobState.PROCESSING
     assert await store.finish(claim, JobState.DONE, result={"rows": []}) is JobState.DONE
@@ -59,11 +59,11 @@ async def test_an_expired_lease_passes_the_job_to_another_worker(
     store: SQLiteJobStore, clock: FakeClock
 ) -> None:
     await store.create(new())
-    first = await store.claim("w1", 5)
+    first = (await store.claim("w1", 5))[0]
     assert first is not None
-    assert await store.claim("w2", 5) is None  # the lease holds
+    assert (await store.claim("w2", 5))[0] is None  # the lease holds
     clock.now += 6
-    second = await store.claim("w2", 5)
+    second = (await store.claim("w2", 5))[0]
     assert second is not None
     assert second.job.attempts == 2
     assert await store.heartbeat(first, 50, None, 5) is None  # the first worker lost it
@@ -74,7 +74,7 @@ async def test_an_expired_lease_passes_the_job_to_another_worker(
 
 async def test_progress_never_decreases(store: SQLiteJobStore) -> None:
     await store.create(new())
-    claim = await store.claim("w1", 5)
+    claim = (await store.claim("w1", 5))[0]
     assert claim is not None
     await store.heartbeat(claim, 60, None, 5)
     await store.heartbeat(claim, 20, None, 5)
@@ -85,10 +85,10 @@ async def test_progress_never_decreases(store: SQLiteJobStore) -> None:
 
 async def test_release_makes_the_job_claimable_at_once(store: SQLiteJobStore) -> None:
     await store.create(new())
-    claim = await store.claim("w1", 60)
+    claim = (await store.claim("w1", 60))[0]
     assert claim is not None
     await store.release(claim)
-    again = await store.claim("w2", 60)
+    again = (await store.claim("w2", 60))[0]
     assert again is not None
     assert again.job.id == "j1"
     assert again.job.state is JobState.PROCESSING
@@ -104,7 +104,7 @@ async def test_cancel_outcomes(store: SQLiteJobStore) -> None:
     assert job.state is JobState.CANCELLED
     _, outcome = await store.cancel("pending") or (None, None)
     assert outcome is CancelOutcome.ALREADY_CANCELLED
-    claim = await store.claim("w1", 60)
+    claim = (await store.claim("w1", 60))[0]
     assert claim is not None
     assert claim.job.id == "running"
     job, outcome = await store.cancel("running") or (None, None)
@@ -160,7 +160,7 @@ async def test_list_pages(store: SQLiteJobStore) -> None:
 async def test_a_cancel_requested_before_the_outcome_wins(store: SQLiteJobStore) -> None:
     """The worker finished after its last heartbeat, but a cancel was answered 202 meanwhile."""
     await store.create(new())
-    claim = await store.claim("w1", 60)
+    claim = (await store.claim("w1", 60))[0]
     assert claim is not None
     await store.cancel("j1")
     assert await store.finish(claim, JobState.DONE, result={"rows": [1]}) is JobState.CANCELLED
@@ -168,3 +168,69 @@ async def test_a_cancel_requested_before_the_outcome_wins(store: SQLiteJobStore)
     assert job is not None
     assert job.state is JobState.CANCELLED
     assert await store.get_result("j1") is None
+
+
+async def test_a_job_whose_every_attempt_loses_its_worker_ends_worker_lost(
+    store: SQLiteJobStore, clock: FakeClock
+) -> None:
+    await store.create(new())
+    for attempt in range(1, 4):
+        claim, lost = await store.claim("w", 5, max_attempts=3, backoff=lambda a: 10.0 * a)
+        assert claim is not None, attempt
+        assert claim.job.attempts == attempt
+        assert lost == []
+        clock.now += 5  # the lease runs out: the worker died
+        # Backoff: the retry waits the attempt's delay after the lease expired.
+        assert (await store.claim("w", 5, max_attempts=3))[0] is None
+        clock.now += 10.0 * attempt
+    claim, lost = await store.claim("w", 5, max_attempts=3)
+    assert claim is None
+    assert lost == ["j1"]
+    job = await store.get("j1")
+    assert job is not None
+    assert job.state is JobState.ERROR
+    assert job.error is not None
+    assert job.error["code"] == "WORKER_LOST"
+    assert job.error["retryable"] is True
+    assert job.error["type"] == "/problems/worker-lost"
+    assert job.error["instance"] == "/reports/j1"
+    assert job.expires_at is not None
+
+
+async def test_a_released_job_is_not_a_failed_attempt(store: SQLiteJobStore) -> None:
+    await store.create(new())
+    claim, _ = await store.claim("w1", 60, backoff=lambda a: 1000.0)
+    assert claim is not None
+    await store.release(claim)
+    again, _ = await store.claim("w2", 60)
+    assert again is not None
+    assert again.job.attempts == 1  # the handed-back attempt did not count
+
+
+async def test_finished_jobs_expire_and_their_keys_and_results_go(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    store = SQLiteJobStore(tmp_path / "jobs.sqlite3", clock, retention=100)
+    await store.open()
+    try:
+        await store.create(new("j1", "k", "f1"))
+        claim, _ = await store.claim("w", 60)
+        assert claim is not None
+        await store.finish(claim, JobState.DONE, result={"rows": [1]})
+        job = await store.get("j1")
+        assert job is not None
+        assert job.expires_at == clock.now + 100
+        assert await store.purge() == 0  # not yet
+        clock.now += 101
+        assert (await store.list([], 10, None)).jobs == []  # expired jobs are not listed
+        # The key expired with its job: it is free for a new one, even before the purge.
+        fresh, created = await store.create(new("j2", "k", "f2"))
+        assert created
+        assert fresh.id == "j2"
+        assert await store.purge() == 1
+        assert await store.get_result("j1") is None
+        gone = await store.get("j1")
+        assert gone is not None  # a tombstone: the monitor can answer 410, not 404
+        assert gone.state is JobState.DONE
+    finally:
+        await store.close()

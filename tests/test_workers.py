@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +28,13 @@ class FlakyStore(SQLiteJobStore):
         self.claim_failures = failures
         self.finish_failures = 1
 
-    async def claim(self, worker_id: str, lease_seconds: float) -> Claim | None:
+    async def claim(
+        self, worker_id: str, lease_seconds: float, **kw: Any
+    ) -> tuple[Claim | None, Sequence[str]]:
         if self.claim_failures:
             self.claim_failures -= 1
             raise OSError("disk I/O error")
-        return await super().claim(worker_id, lease_seconds)
+        return await super().claim(worker_id, lease_seconds, **kw)
 
     async def finish(self, claim: Claim, state: JobState, **kw: Any) -> JobState | None:
         if self.finish_failures:

@@ -100,6 +100,22 @@ def cli() -> None:
     help="Seconds a worker's claim on a job lasts without a heartbeat.",
 )
 @click.option(
+    "--max-attempts",
+    default=3,
+    show_default=True,
+    envvar="LROKIT_MAX_ATTEMPTS",
+    type=click.IntRange(1, 100),
+    help="Attempts that lose their worker before a report ends in ERROR (WORKER_LOST).",
+)
+@click.option(
+    "--retention",
+    default=7 * 24 * 3600.0,
+    show_default=True,
+    envvar="LROKIT_RETENTION",
+    type=click.FloatRange(1, 10 * 365 * 24 * 3600),
+    help="Seconds a finished report stays readable; after it, 410 Gone.",
+)
+@click.option(
     "--max-body",
     "max_body_bytes",
     default=65536,
@@ -125,6 +141,8 @@ def serve(
     pace: float,
     retry_after_max: int,
     lease_seconds: float,
+    max_attempts: int,
+    retention: float,
     max_body_bytes: int,
     log_level: str,
 ) -> None:
@@ -146,6 +164,8 @@ def serve(
             pace=pace,
             retry_after_max=retry_after_max,
             lease_seconds=lease_seconds,
+            max_attempts=max_attempts,
+            retention=retention,
             max_body_bytes=max_body_bytes,
         )
     except ValueError as exc:

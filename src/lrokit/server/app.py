@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -108,20 +109,36 @@ def create_app(
     thin handlers answer, and a pool of background workers generates the reports."""
     settings = settings or Settings()
     contract = load_contract()
-    store = store if store is not None else SQLiteJobStore(settings.db, clock)
+    store = (
+        store
+        if store is not None
+        else SQLiteJobStore(settings.db, clock, retention=settings.retention)
+    )
     pool = WorkerPool(store, settings, clock)
     api = ReportsAPI(store, settings, pool.notify, clock)
     operations = api.operations()
     allow_table = allowed_methods(contract)
 
+    async def janitor() -> None:
+        """Drop what expired jobs no longer need, now and then (their 410s stay)."""
+        while True:
+            try:
+                if purged := await store.purge():
+                    log.info("purged the results of %d expired jobs", purged)
+            except Exception:  # the store is busy or gone: try again next time
+                log.exception("purging expired jobs failed")
+            await asyncio.sleep(min(300.0, settings.retention / 2))
+
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
         await store.open()
         await pool.start()
+        cleaning = asyncio.create_task(janitor(), name="lrokit-janitor")
         log.info("lrokit reference server ready (jobs in %s)", settings.db)
         try:
             yield
         finally:
+            cleaning.cancel()
             await pool.stop()
             await store.close()
 

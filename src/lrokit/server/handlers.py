@@ -198,10 +198,15 @@ class ReportsAPI:
         job = await self.store.get(report_id)
         if job is None:
             return self._not_found(report_id)
+        if self._expired(job):
+            return self._gone(job)
         return self.status_response(job)
 
     async def cancel_report(self, report_id: str) -> Response:
         """Cancel: at once when PENDING, at the worker's next step when PROCESSING."""
+        job = await self.store.get(report_id)
+        if job is not None and self._expired(job):
+            return self._gone(job)
         outcome = await self.store.cancel(report_id)
         if outcome is None:
             return self._not_found(report_id)
@@ -222,6 +227,8 @@ class ReportsAPI:
         job = await self.store.get(report_id)
         if job is None:
             return self._not_found(report_id)
+        if self._expired(job):
+            return self._gone(job)
         instance = _instance()
         if job.state is not JobState.DONE:
             slug, why = {
@@ -264,6 +271,18 @@ class ReportsAPI:
                 _instance(),
             )
         return Response(render_html(kind), media_type="text/html; charset=utf-8")
+
+    def _expired(self, job: Job) -> bool:
+        return job.expires_at is not None and job.expires_at <= self.clock()
+
+    def _gone(self, job: Job) -> Response:
+        """410: the job expired (RFC 9110 §15.5.11: the condition is likely to be permanent)."""
+        return problem_response(
+            "report-expired",
+            f"Report {job.id} finished at {isoformat(job.finished_at or job.created_at)} and "
+            f"expired at {isoformat(job.expires_at or 0)}.",
+            _instance(),
+        )
 
     def _not_found(self, report_id: str) -> Response:
         return problem_response(

@@ -59,6 +59,7 @@ class Job:
     cancel_requested: bool
     attempts: int
     error: dict[str, Any] | None
+    expires_at: float | None = None  # after it the job is gone (410), never resurrected
 
 
 @dataclass(frozen=True, slots=True)

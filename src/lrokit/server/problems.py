@@ -66,6 +66,13 @@ _TYPES = (
         "answered with.",
     ),
     ProblemType(
+        "report-expired",
+        "Report expired",
+        410,
+        "The report finished longer ago than the server keeps reports (its retention), and "
+        "it is gone for good, with its result. Submit it again to get a new one.",
+    ),
+    ProblemType(
         "method-not-allowed",
         "Method not allowed",
         405,
@@ -143,6 +150,14 @@ _TYPES = (
         "Appears in the `error` member of a report that ended in ERROR (code `NO_DATA`): the "
         "report's input selects no sales at all, for example a year outside the sample data. "
         "Not retryable: the same input gives the same result.",
+    ),
+    ProblemType(
+        "worker-lost",
+        "Report worker lost",
+        500,
+        "Appears in the `error` member of a report that ended in ERROR (code `WORKER_LOST`): "
+        "every attempt lost its worker (a crash, a kill) before finishing, as many times as "
+        "the server tries. Retryable: the report itself did not fail.",
     ),
     ProblemType(
         "report-generation-failed",

@@ -20,6 +20,9 @@ class Settings:
     retry_after_min: int = 1
     retry_after_max: int = 10
     lease_seconds: float = 30.0
+    max_attempts: int = 3  # attempts that lose their worker before a job ends WORKER_LOST
+    backoff: float = 1.0  # seconds; a retry waits a random 0..backoff * 2**(attempt-1), <= 60
+    retention: float = 7 * 24 * 3600.0  # seconds a finished job stays readable; then 410
     poll_interval: float = 0.5  # how often idle workers look for work they were not told of
     max_body_bytes: int = 64 * 1024
     validate_responses: bool = False
@@ -33,6 +36,8 @@ class Settings:
             raise ValueError("need 0 <= retry_after_min <= retry_after_max")
         if self.lease_seconds <= 0 or self.poll_interval <= 0:
             raise ValueError("lease_seconds and poll_interval must be > 0")
+        if self.max_attempts < 1 or self.backoff < 0 or self.retention <= 0:
+            raise ValueError("need max_attempts >= 1, backoff >= 0 and retention > 0")
         if self.max_body_bytes < 1024:
             raise ValueError("max_body_bytes must be >= 1024")
         if self.dataset_rows < 1:

@@ -51,11 +51,25 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX jobs_by_state ON jobs (state, seq);
     """,
+    # Retries wait retry_delay after a lost lease; finished jobs expire at expires_at.
+    """
+    ALTER TABLE jobs ADD COLUMN retry_delay REAL NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN expires_at REAL;
+    CREATE INDEX jobs_by_expiry ON jobs (expires_at) WHERE expires_at IS NOT NULL;
+    """,
 )
 
 _COLUMNS = (
     "id, seq, report_type, parameters, state, progress, created_at, started_at, finished_at,"
-    " expected_finish_at, cancel_requested, attempts, error"
+    " expected_finish_at, cancel_requested, attempts, error, expires_at"
+)
+
+#: The error of a job whose every attempt lost its worker: the work itself never failed.
+_WORKER_LOST = (
+    "json_object('type', '/problems/worker-lost', 'title', 'Report worker lost',"
+    " 'status', 500, 'detail', 'Every attempt lost its worker before finishing (' || attempts"
+    " || ' attempts).', 'instance', '/reports/' || id, 'code', 'WORKER_LOST',"
+    " 'retryable', json('true'), 'failedStep', 'work')"
 )
 
 
@@ -74,6 +88,7 @@ def _job(row: sqlite3.Row | tuple[Any, ...]) -> Job:
         cancel_requested=bool(row[10]),
         attempts=row[11],
         error=orjson.loads(row[12]) if row[12] is not None else None,
+        expires_at=row[13],
     )
 
 
@@ -89,9 +104,16 @@ def _connect(path: Path) -> sqlite3.Connection:
 class SQLiteJobStore:
     """A :class:`~lrokit.server.store.JobStore` in one SQLite file."""
 
-    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        path: Path,
+        clock: Callable[[], float] = time.time,
+        *,
+        retention: float = 7 * 24 * 3600,
+    ) -> None:
         self.path = path
         self.clock = clock
+        self.retention = retention
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="lrokit-sqlite-w")
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="lrokit-sqlite-r")
         self._wconn: sqlite3.Connection | None = None
@@ -157,9 +179,17 @@ class SQLiteJobStore:
                 ).fetchone()
                 if row is not None:
                     existing = _job(row)
-                    if row[-1] != new.fingerprint:
+                    if existing.expires_at is not None and existing.expires_at <= now:
+                        # The key expired with its job: it is free for a new one.
+                        conn.execute(
+                            "UPDATE jobs SET idempotency_key = NULL, fingerprint = NULL"
+                            " WHERE id = ?",
+                            (existing.id,),
+                        )
+                    elif row[-1] != new.fingerprint:
                         raise IdempotencyKeyReused(existing)
-                    return existing, False
+                    else:
+                        return existing, False
             row = conn.execute(
                 "INSERT INTO jobs (id, report_type, parameters, state, created_at, updated_at,"
                 " idempotency_key, fingerprint) VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?)"
@@ -198,8 +228,8 @@ class SQLiteJobStore:
         return await self._read(run)
 
     async def list(self, states: Sequence[JobState], limit: int, before_seq: int | None) -> Page:
-        where: list[str] = []
-        args: list[Any] = []
+        where: list[str] = ["(expires_at IS NULL OR expires_at > ?)"]
+        args: list[Any] = [self.clock()]
         if states:
             where.append(f"state IN ({', '.join('?' for _ in states)})")
             args.extend(str(state) for state in states)
@@ -228,11 +258,11 @@ class SQLiteJobStore:
             job = _job(row)
             if job.state is JobState.PENDING:
                 sql = (
-                    "UPDATE jobs SET state = 'CANCELLED', finished_at = ?, updated_at = ?"
-                    f" WHERE id = ? RETURNING {_COLUMNS}"
+                    "UPDATE jobs SET state = 'CANCELLED', finished_at = ?, updated_at = ?,"
+                    f" expires_at = ? WHERE id = ? RETURNING {_COLUMNS}"
                 )
                 outcome = CancelOutcome.CANCELLED
-                params: tuple[Any, ...] = (now, now, job_id)
+                params: tuple[Any, ...] = (now, now, now + self.retention, job_id)
             elif job.state is JobState.PROCESSING:
                 sql = (
                     "UPDATE jobs SET cancel_requested = 1, updated_at = ?"
@@ -248,19 +278,41 @@ class SQLiteJobStore:
 
         return await self._write(run)
 
-    async def claim(self, worker_id: str, lease_seconds: float) -> Claim | None:
+    async def claim(
+        self,
+        worker_id: str,
+        lease_seconds: float,
+        *,
+        max_attempts: int = 3,
+        backoff: Callable[[int], float] = lambda attempt: 0.0,
+    ) -> tuple[Claim | None, Sequence[str]]:
         now = self.clock()
 
-        def run(conn: sqlite3.Connection) -> Claim | None:
+        def run(conn: sqlite3.Connection) -> tuple[Claim | None, Sequence[str]]:
+            lost = conn.execute(
+                f"UPDATE jobs SET state = 'ERROR', error = {_WORKER_LOST}, finished_at = ?,"
+                " updated_at = ?, expires_at = ?, lease_expires_at = NULL,"
+                " expected_finish_at = NULL"
+                " WHERE state = 'PROCESSING' AND lease_expires_at + retry_delay <= ?"
+                " AND attempts >= ? RETURNING id",
+                (now, now, now + self.retention, now, max_attempts),
+            ).fetchall()
+            candidate = conn.execute(
+                "SELECT seq, attempts FROM jobs WHERE state = 'PENDING'"
+                " OR (state = 'PROCESSING' AND lease_expires_at + retry_delay <= ?)"
+                " ORDER BY seq LIMIT 1",
+                (now,),
+            ).fetchone()
+            if candidate is None:
+                return None, [r[0] for r in lost]
             row = conn.execute(
                 "UPDATE jobs SET state = 'PROCESSING', worker_id = ?, lease_expires_at = ?,"
-                " attempts = attempts + 1, started_at = COALESCE(started_at, ?), updated_at = ?"
-                " WHERE seq = (SELECT seq FROM jobs WHERE state = 'PENDING'"
-                "   OR (state = 'PROCESSING' AND lease_expires_at <= ?) ORDER BY seq LIMIT 1)"
-                f" RETURNING {_COLUMNS}",
-                (worker_id, now + lease_seconds, now, now, now),
+                " attempts = attempts + 1, retry_delay = ?,"
+                " started_at = COALESCE(started_at, ?), updated_at = ?"
+                f" WHERE seq = ? RETURNING {_COLUMNS}",
+                (worker_id, now + lease_seconds, backoff(candidate[1] + 1), now, now, candidate[0]),
             ).fetchone()
-            return Claim(_job(row), worker_id) if row is not None else None
+            return Claim(_job(row), worker_id), [r[0] for r in lost]
 
         return await self._write(run)
 
@@ -292,12 +344,27 @@ class SQLiteJobStore:
 
         return await self._write(run)
 
+    async def purge(self) -> int:
+        now = self.clock()
+
+        def run(conn: sqlite3.Connection) -> int:
+            cursor = conn.execute(
+                "UPDATE jobs SET result = NULL, idempotency_key = NULL, fingerprint = NULL"
+                " WHERE expires_at <= ? AND (result IS NOT NULL OR idempotency_key IS NOT NULL)",
+                (now,),
+            )
+            return cursor.rowcount
+
+        return await self._write(run)
+
     async def release(self, claim: Claim) -> None:
         now = self.clock()
 
         def run(conn: sqlite3.Connection) -> None:
+            # Handed back, not failed: claimable at once, and the attempt does not count.
             conn.execute(
-                "UPDATE jobs SET lease_expires_at = ?, updated_at = ?"
+                "UPDATE jobs SET lease_expires_at = ?, retry_delay = 0,"
+                " attempts = MAX(attempts - 1, 0), updated_at = ?"
                 " WHERE id = ? AND state = 'PROCESSING' AND worker_id = ?",
                 (now, now, claim.job.id, claim.worker_id),
             )
@@ -324,7 +391,7 @@ class SQLiteJobStore:
                 "   ELSE progress END,"
                 " result = CASE WHEN cancel_requested THEN NULL ELSE ? END,"
                 " error = CASE WHEN cancel_requested THEN NULL ELSE ? END,"
-                " expected_finish_at = NULL, lease_expires_at = NULL"
+                " expected_finish_at = NULL, lease_expires_at = NULL, expires_at = ?"
                 " WHERE id = ? AND state = 'PROCESSING' AND worker_id = ? RETURNING state",
                 (
                     str(state),
@@ -333,6 +400,7 @@ class SQLiteJobStore:
                     str(state),
                     orjson.dumps(result) if result is not None else None,
                     orjson.dumps(error) if error is not None else None,
+                    now + self.retention,
                     claim.job.id,
                     claim.worker_id,
                 ),

@@ -7,7 +7,7 @@ state is written exactly once and a worker that lost its lease cannot overwrite 
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -81,8 +81,25 @@ class JobStore(Protocol):
         """Cancel the job (see :class:`CancelOutcome`); None if there is no such job."""
         ...
 
-    async def claim(self, worker_id: str, lease_seconds: float) -> Claim | None:
-        """Take the oldest PENDING job, or a PROCESSING job whose lease expired, under a lease."""
+    async def claim(
+        self,
+        worker_id: str,
+        lease_seconds: float,
+        *,
+        max_attempts: int = 3,
+        backoff: Callable[[int], float] = lambda attempt: 0.0,
+    ) -> tuple[Claim | None, Sequence[str]]:
+        """Take the oldest PENDING job, or a PROCESSING job whose lease expired ``retry_delay``
+        ago, under a lease; the attempt's own retry delay is ``backoff(attempt)``.
+
+        First, a job whose lease expired after ``max_attempts`` attempts ends in ERROR
+        (WORKER_LOST, retryable): return the claim, if any, and the ids of those jobs.
+        """
+        ...
+
+    async def purge(self) -> int:
+        """Drop the results and idempotency keys of expired jobs; return how many. The job
+        itself stays, so that its monitor answers 410 Gone, never a resurrected job."""
         ...
 
     async def heartbeat(
@@ -101,7 +118,8 @@ class JobStore(Protocol):
 
     async def release(self, claim: Claim) -> None:
         """Give the job up without an outcome: its lease ends now, so any worker (of this or
-        another process) claims it again at once. The state stays PROCESSING."""
+        another process) claims it again at once, and the attempt does not count. The state
+        stays PROCESSING."""
 
     async def finish(
         self,

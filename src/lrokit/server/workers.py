@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import random
 import sqlite3
 import time
 import uuid
@@ -51,6 +52,12 @@ class WorkerPool:
         self._stopping = False
         self._prefix = f"{uuid.uuid4().hex[:8]}"
 
+    def retry_delay(self, attempt: int) -> float:
+        """How long a job waits, after this attempt loses its worker, before the next one:
+        exponential backoff with full jitter, at most a minute."""
+        ceiling = min(60.0, self.settings.backoff * 2 ** (attempt - 1))
+        return random.uniform(0, ceiling)
+
     def notify(self) -> None:
         """Tell idle workers that a job is waiting."""
         self._wakeup.set()
@@ -84,11 +91,22 @@ class WorkerPool:
         try:
             while not self._stopping:
                 try:
-                    claim = await self.store.claim(worker_id, self.settings.lease_seconds)
+                    claim, lost = await self.store.claim(
+                        worker_id,
+                        self.settings.lease_seconds,
+                        max_attempts=self.settings.max_attempts,
+                        backoff=self.retry_delay,
+                    )
                 except Exception:  # the store is unavailable: keep the worker, try again later
                     log.exception("worker %s could not claim a job; retrying", worker_id)
                     await asyncio.sleep(self.settings.poll_interval)
                     continue
+                for job_id in lost:
+                    log.warning(
+                        "job %s ERROR WORKER_LOST after %d attempts",
+                        job_id,
+                        self.settings.max_attempts,
+                    )
                 if claim is None:
                     self._wakeup.clear()
                     with contextlib.suppress(TimeoutError):
