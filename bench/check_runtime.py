@@ -14,11 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from _server import CACHE, ReferenceServer  # bench/ is on sys.path when run as a script
 
 from lrokit.runner.contract import load_contract
 from lrokit.runner.exchange import Exchange
@@ -36,73 +33,7 @@ from lrokit.runner.target import TargetConfig
 from lrokit.runner.verdicts import Outcome
 from lrokit.server.dataset import DEFAULT_ROWS, ensure_dataset
 
-HOST = "127.0.0.1"
-CACHE = Path("/tmp/lrokit-bench")
-LROKIT = Path(sys.executable).with_name("lrokit")
 OUTCOMES = [Outcome.PASS, Outcome.WARN, Outcome.FAIL, Outcome.ERROR, Outcome.SKIP, Outcome.DISABLED]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class ReferenceServer:
-    """``lrokit serve`` as a subprocess on 127.0.0.1; :meth:`stop` always ends it."""
-
-    def __init__(self, workdir: Path, dataset: Path, pace: float) -> None:
-        self.port = free_port()
-        self.url = f"http://{HOST}:{self.port}"
-        self.log = workdir / "server.log"
-        self.command = [
-            str(LROKIT),
-            "serve",
-            "--host",
-            HOST,
-            "--port",
-            str(self.port),
-            "--db",
-            str(workdir / "jobs.sqlite3"),
-            "--dataset",
-            str(dataset),
-            "--pace",
-            str(pace),
-            "--log-level",
-            "warning",
-        ]
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float) -> float:
-        """Start and wait until ``/openapi.json`` answers 200; return the seconds it took."""
-        started = time.monotonic()
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT)
-        with httpx.Client(trust_env=False, timeout=2.0) as client:  # no proxy: 127.0.0.1 only
-            for _ in range(int(timeout / 0.1) + 1):
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"the server exited early:\n{self.log.read_text()}")
-                with contextlib.suppress(httpx.TransportError):
-                    if client.get(f"{self.url}/openapi.json").status_code == 200:
-                        return time.monotonic() - started
-                if time.monotonic() - started > timeout:
-                    break
-                time.sleep(0.1)
-        raise RuntimeError(f"the server did not answer within {timeout:.1f} s")
-
-    def stop(self) -> int | None:
-        """SIGTERM, then SIGKILL after 15 s; the exit status, or None if it never started."""
-        if self.process is None:
-            return None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        return self.process.returncode
 
 
 @dataclass
@@ -172,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"dataset {args.dataset} ready in {time.monotonic() - started:.1f} s")
     measured: list[Measured] = []
     with tempfile.TemporaryDirectory(prefix="lrokit-bench-") as tmp:
-        server = ReferenceServer(Path(tmp), args.dataset, args.pace)
+        server = ReferenceServer(Path(tmp), args.dataset, "--pace", str(args.pace))
         try:
             startup = server.start(args.startup_timeout)
             print(f"server {server.url} (--pace {args.pace}) up in {startup:.1f} s")
