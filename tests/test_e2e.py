@@ -125,3 +125,41 @@ def test_restart_keeps_every_job(tmp_path: Path, dataset_path: Path) -> None:
             assert sorted(item["id"] for item in listed) == sorted([done, *queued])
         finally:
             final.stop()
+
+
+def test_graceful_shutdown_hands_running_jobs_back(tmp_path: Path, dataset_path: Path) -> None:
+    """SIGTERM exits in bounded time and releases the job in progress: the next server takes
+    it at once, although the lease it held would have lasted another minute."""
+    with httpx.Client(timeout=10) as client:
+        first = LiveServer(
+            tmp_path, dataset_path, "--pace", "30", "--lease", "60", rows=TEST_ROWS
+        ).start()
+        job = client.post(f"{first.url}/reports", json=SEED_REQUEST).json()["id"]
+        deadline = time.monotonic() + 10
+        while client.get(f"{first.url}/reports/{job}").json()["status"] != "PROCESSING":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        stopping = time.monotonic()
+        first.stop(timeout=15)
+        assert time.monotonic() - stopping < 10
+        assert "released by worker" in first.log.read_text()
+
+        second = LiveServer(
+            tmp_path, dataset_path, "--pace", "0.5", "--lease", "60", rows=TEST_ROWS
+        ).start()
+        try:
+            doc, _ = poll(client, f"{second.url}/reports/{job}", budget=20)
+            assert doc["status"] == "DONE"
+        finally:
+            second.stop()
+
+
+def test_polling_far_faster_than_retry_after_is_harmless(server: LiveServer) -> None:
+    """A burst of polls with no wait at all: every answer is correct (200), none is a 5xx,
+    and the job still runs to its end."""
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        location = client.post("/reports", json=SEED_REQUEST).headers["location"]
+        codes = {client.get(location).status_code for _ in range(200)}
+        assert codes <= {200, 429}
+        doc, _ = poll(client, location)
+        assert doc["status"] == "DONE"
