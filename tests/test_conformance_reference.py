@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import uuid
+from collections.abc import Iterator
 from email.utils import formatdate
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from asgi_lifespan import LifespanManager
+from psycopg import sql
 
 from lrokit.runner.contract import load_contract
 from lrokit.runner.profile import load_profile
@@ -16,7 +21,9 @@ from lrokit.runner.run import run
 from lrokit.runner.target import TargetConfig
 from lrokit.runner.verdicts import Outcome
 from lrokit.server.app import contract_path, create_app
+from lrokit.server.postgres_store import PostgresJobStore
 from lrokit.server.settings import Settings
+from lrokit.server.store import JobStore
 from tests.test_conformance_fauxservers import canonical_rules
 
 pytestmark = pytest.mark.anyio
@@ -37,8 +44,27 @@ def with_date(app: Any) -> Any:
     return wrapped
 
 
-async def test_reference_server_conforms(settings: Settings) -> None:
-    app = create_app(dataclasses.replace(settings, pace=1.0))
+@pytest.fixture(params=["sqlite", "postgresql"])
+def job_store(request: pytest.FixtureRequest) -> Iterator[JobStore | None]:
+    """None: the default SQLite store; else a PostgreSQL store in a schema of its own."""
+    if request.param == "sqlite":
+        yield None
+        return
+    url = os.environ.get("LROKIT_TEST_POSTGRES_URL")
+    if url is None:
+        pytest.skip("the PostgreSQL-backed run needs LROKIT_TEST_POSTGRES_URL (set by .ci/run)")
+    schema = f"lrokit_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    try:
+        yield PostgresJobStore(url, schema=schema)
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+async def test_reference_server_conforms(settings: Settings, job_store: JobStore | None) -> None:
+    app = create_app(dataclasses.replace(settings, pace=1.0), store=job_store)
     async with LifespanManager(app) as manager:
         report = await run(
             TargetConfig("http://testserver", time_scale=0.05, max_wait=30),

@@ -1,15 +1,25 @@
-"""The SQLite job store: conditional writes, leases, durability across reopening."""
+"""The job stores, SQLite and PostgreSQL, by one suite: conditional writes, leases, attempts,
+expiry, durability across reopening. PostgreSQL runs when LROKIT_TEST_POSTGRES_URL names a
+database (.ci/run sets it); each test gets a schema of its own."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg import sql
 
 from lrokit.server.jobs import JobState, NewJob
+from lrokit.server.postgres_store import PostgresJobStore
 from lrokit.server.sqlite_store import SQLiteJobStore
-from lrokit.server.store import CancelOutcome, IdempotencyKeyReused
+from lrokit.server.store import CancelOutcome, IdempotencyKeyReused, JobStore
+
+POSTGRES_URL = os.environ.get("LROKIT_TEST_POSTGRES_URL")
 
 pytestmark = pytest.mark.anyio
 
@@ -27,9 +37,32 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+Factory = Callable[..., JobStore]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def make_store(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
+) -> Iterator[Factory]:
+    """A factory of stores over one database, so that a test can reopen it."""
+    if request.param == "sqlite":
+        yield lambda **kw: SQLiteJobStore(tmp_path / "jobs.sqlite3", clock, **kw)
+        return
+    if POSTGRES_URL is None:
+        pytest.skip("PostgreSQL store tests need LROKIT_TEST_POSTGRES_URL (set by .ci/run)")
+    schema = f"lrokit_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    try:
+        yield lambda **kw: PostgresJobStore(POSTGRES_URL, clock, schema=schema, **kw)
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
 @pytest.fixture
-async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[SQLiteJobStore]:
-    store = SQLiteJobStore(tmp_path / "jobs.sqlite3", clock)
+async def store(make_store: Factory) -> AsyncIterator[JobStore]:
+    store = make_store()
     await store.open()
     yield store
     await store.close()
@@ -39,7 +72,7 @@ def new(job_id: str = "j1", key: str | None = None, fingerprint: str | None = No
     return NewJob(job_id, "yearly-sales", {"year": "2023"}, key, fingerprint)
 
 
-async def test_finish_writes_the_outcome_exactly_once(store: SQLiteJobStore) -> None:
+async def test_finish_writes_the_outcome_exactly_once(store: JobStore) -> None:
     await store.create(new())
     claim = (await store.claim("w1", 10))[0]
     assert claim is not None
@@ -56,7 +89,7 @@ async def test_finish_writes_the_outcome_exactly_once(store: SQLiteJobStore) -> 
 
 
 async def test_an_expired_lease_passes_the_job_to_another_worker(
-    store: SQLiteJobStore, clock: FakeClock
+    store: JobStore, clock: FakeClock
 ) -> None:
     await store.create(new())
     first = (await store.claim("w1", 5))[0]
@@ -72,7 +105,7 @@ async def test_an_expired_lease_passes_the_job_to_another_worker(
     assert await store.finish(second, JobState.DONE, result={}) is JobState.DONE
 
 
-async def test_progress_never_decreases(store: SQLiteJobStore) -> None:
+async def test_progress_never_decreases(store: JobStore) -> None:
     await store.create(new())
     claim = (await store.claim("w1", 5))[0]
     assert claim is not None
@@ -83,7 +116,7 @@ async def test_progress_never_decreases(store: SQLiteJobStore) -> None:
     assert job.progress == 60
 
 
-async def test_release_makes_the_job_claimable_at_once(store: SQLiteJobStore) -> None:
+async def test_release_makes_the_job_claimable_at_once(store: JobStore) -> None:
     await store.create(new())
     claim = (await store.claim("w1", 60))[0]
     assert claim is not None
@@ -94,7 +127,7 @@ async def test_release_makes_the_job_claimable_at_once(store: SQLiteJobStore) ->
     assert again.job.state is JobState.PROCESSING
 
 
-async def test_cancel_outcomes(store: SQLiteJobStore) -> None:
+async def test_cancel_outcomes(store: JobStore) -> None:
     await store.create(new("pending"))
     await store.create(new("running"))
     assert await store.cancel("missing") is None
@@ -117,7 +150,7 @@ async def test_cancel_outcomes(store: SQLiteJobStore) -> None:
     assert outcome is CancelOutcome.ALREADY_CANCELLED
 
 
-async def test_idempotency_keys(store: SQLiteJobStore) -> None:
+async def test_idempotency_keys(store: JobStore) -> None:
     _job, created = await store.create(new("a", "k", "f1"))
     assert created
     again, created = await store.create(new("b", "k", "f1"))
@@ -130,13 +163,12 @@ async def test_idempotency_keys(store: SQLiteJobStore) -> None:
     assert await store.get("c") is None
 
 
-async def test_jobs_survive_reopening(tmp_path: Path, clock: FakeClock) -> None:
-    path = tmp_path / "jobs.sqlite3"
-    first = SQLiteJobStore(path, clock)
+async def test_jobs_survive_reopening(make_store: Factory) -> None:
+    first = make_store()
     await first.open()
     await first.create(new("kept"))
     await first.close()
-    second = SQLiteJobStore(path, clock)
+    second = make_store()
     await second.open()  # migrations run again without harm
     job = await second.get("kept")
     await second.close()
@@ -144,7 +176,7 @@ async def test_jobs_survive_reopening(tmp_path: Path, clock: FakeClock) -> None:
     assert job.state is JobState.PENDING
 
 
-async def test_list_pages(store: SQLiteJobStore) -> None:
+async def test_list_pages(store: JobStore) -> None:
     for n in range(5):
         await store.create(new(f"j{n}"))
     page = await store.list([], 2, None)
@@ -157,7 +189,7 @@ async def test_list_pages(store: SQLiteJobStore) -> None:
     assert (await store.list([JobState.DONE], 10, None)).jobs == []
 
 
-async def test_a_cancel_requested_before_the_outcome_wins(store: SQLiteJobStore) -> None:
+async def test_a_cancel_requested_before_the_outcome_wins(store: JobStore) -> None:
     """The worker finished after its last heartbeat, but a cancel was answered 202 meanwhile."""
     await store.create(new())
     claim = (await store.claim("w1", 60))[0]
@@ -171,7 +203,7 @@ async def test_a_cancel_requested_before_the_outcome_wins(store: SQLiteJobStore)
 
 
 async def test_a_job_whose_every_attempt_loses_its_worker_ends_worker_lost(
-    store: SQLiteJobStore, clock: FakeClock
+    store: JobStore, clock: FakeClock
 ) -> None:
     await store.create(new())
     for attempt in range(1, 4):
@@ -197,7 +229,7 @@ async def test_a_job_whose_every_attempt_loses_its_worker_ends_worker_lost(
     assert job.expires_at is not None
 
 
-async def test_a_released_job_is_not_a_failed_attempt(store: SQLiteJobStore) -> None:
+async def test_a_released_job_is_not_a_failed_attempt(store: JobStore) -> None:
     await store.create(new())
     claim, _ = await store.claim("w1", 60, backoff=lambda a: 1000.0)
     assert claim is not None
@@ -208,9 +240,9 @@ async def test_a_released_job_is_not_a_failed_attempt(store: SQLiteJobStore) -> 
 
 
 async def test_finished_jobs_expire_and_their_keys_and_results_go(
-    tmp_path: Path, clock: FakeClock
+    make_store: Factory, clock: FakeClock
 ) -> None:
-    store = SQLiteJobStore(tmp_path / "jobs.sqlite3", clock, retention=100)
+    store = make_store(retention=100)
     await store.open()
     try:
         await store.create(new("j1", "k", "f1"))
@@ -234,3 +266,18 @@ async def test_finished_jobs_expire_and_their_keys_and_results_go(
         assert gone.state is JobState.DONE
     finally:
         await store.close()
+
+
+async def test_concurrent_claims_never_take_one_job_twice(store: JobStore) -> None:
+    for n in range(20):
+        await store.create(new(f"j{n}"))
+    claims = await asyncio.gather(*(store.claim(f"w{n}", 60) for n in range(25)))
+    taken = [claim.job.id for claim, _ in claims if claim is not None]
+    assert len(taken) == 20
+    assert len(set(taken)) == 20
+
+
+async def test_concurrent_submissions_with_one_key_create_one_job(store: JobStore) -> None:
+    results = await asyncio.gather(*(store.create(new(f"c{n}", "same", "f")) for n in range(10)))
+    assert len({job.id for job, _ in results}) == 1
+    assert sum(created for _, created in results) == 1

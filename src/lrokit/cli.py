@@ -52,6 +52,13 @@ def cli() -> None:
     help="SQLite file of the durable job store (created if missing).",
 )
 @click.option(
+    "--store",
+    default=None,
+    envvar="LROKIT_STORE",
+    help="postgresql://… to keep jobs in PostgreSQL, shared by several processes "
+    "[default: SQLite at --db].",
+)
+@click.option(
     "--dataset",
     default=None,
     envvar="LROKIT_DATASET",
@@ -135,6 +142,7 @@ def serve(
     host: str,
     port: int,
     db: Path,
+    store: str | None,
     dataset: Path | None,
     dataset_rows: int,
     workers: int,
@@ -158,6 +166,7 @@ def serve(
     try:
         settings = Settings(
             db=db,
+            store=store,
             dataset=dataset,
             dataset_rows=dataset_rows,
             workers=workers,
@@ -170,7 +179,7 @@ def serve(
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
-    _preflight(settings.db, settings.dataset_path)
+    _preflight(None if settings.store else settings.db, settings.dataset_path, settings.store)
     logging.basicConfig(level=log_level.upper(), format=_LOG_FORMAT)
     app = create_app(settings)
     uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=None)
@@ -459,17 +468,28 @@ def rules(markdown: bool) -> None:
     Console().print(table)
 
 
-def _preflight(db: Path, dataset: Path) -> None:
-    """Fail with one line, before the server starts, if the files cannot be written."""
-    for path in (db, dataset):
+def _preflight(db: Path | None, dataset: Path, store: str | None) -> None:
+    """Fail with one line, before the server starts, if the job store or the dataset cannot
+    be used: files that cannot be written, a database that cannot be reached."""
+    for path in (p for p in (db, dataset) if p is not None):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise click.UsageError(f"cannot create {path.parent}: {exc.strerror}") from exc
         if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
             raise click.UsageError(f"{path} is not writable")
+    if store is not None:
+        import psycopg
+
+        try:
+            psycopg.connect(store, connect_timeout=5).close()
+        except psycopg.Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise click.UsageError(f"cannot reach the job store: {first}") from exc
+        return
     from lrokit.server.sqlite_store import MIGRATIONS
 
+    assert db is not None
     try:
         with closing(sqlite3.connect(db)) as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]

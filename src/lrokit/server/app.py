@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException
 
 from lrokit.server.handlers import ReportsAPI
 from lrokit.server.middleware import BodyGuard, Negotiation
+from lrokit.server.postgres_store import PostgresJobStore
 from lrokit.server.problems import PROBLEM_JSON, instance_of, problem_body
 from lrokit.server.settings import Settings
 from lrokit.server.sqlite_store import SQLiteJobStore
@@ -109,11 +110,10 @@ def create_app(
     thin handlers answer, and a pool of background workers generates the reports."""
     settings = settings or Settings()
     contract = load_contract()
-    store = (
-        store
-        if store is not None
-        else SQLiteJobStore(settings.db, clock, retention=settings.retention)
-    )
+    if store is None and settings.store is not None:
+        store = PostgresJobStore(settings.store, clock, retention=settings.retention)
+    elif store is None:
+        store = SQLiteJobStore(settings.db, clock, retention=settings.retention)
     pool = WorkerPool(store, settings, clock)
     api = ReportsAPI(store, settings, pool.notify, clock)
     operations = api.operations()
@@ -134,7 +134,8 @@ def create_app(
         await store.open()
         await pool.start()
         cleaning = asyncio.create_task(janitor(), name="lrokit-janitor")
-        log.info("lrokit reference server ready (jobs in %s)", settings.db)
+        where = "PostgreSQL" if settings.store else settings.db
+        log.info("lrokit reference server ready (jobs in %s)", where)
         try:
             yield
         finally:

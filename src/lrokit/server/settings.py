@@ -13,6 +13,7 @@ class Settings:
     """How the reference server runs. Every field has a safe default for a local demo."""
 
     db: Path = field(default_factory=lambda: Path("lrokit-data") / "jobs.sqlite3")
+    store: str | None = None  # postgresql://… to share jobs between processes; else SQLite at db
     dataset: Path | None = None  # default: ``sales.sqlite3`` beside ``db``
     dataset_rows: int = DEFAULT_ROWS
     workers: int = 2
@@ -40,6 +41,8 @@ class Settings:
             raise ValueError("need max_attempts >= 1, backoff >= 0 and retention > 0")
         if self.max_body_bytes < 1024:
             raise ValueError("max_body_bytes must be >= 1024")
+        if self.store is not None and not self.store.startswith(("postgresql://", "postgres://")):
+            raise ValueError("store must be a postgresql:// URL (leave it out for SQLite)")
         if self.dataset_rows < 1:
             raise ValueError("dataset_rows must be >= 1")
 

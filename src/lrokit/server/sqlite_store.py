@@ -59,7 +59,7 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
-_COLUMNS = (
+COLUMNS = (
     "id, seq, report_type, parameters, state, progress, created_at, started_at, finished_at,"
     " expected_finish_at, cancel_requested, attempts, error, expires_at"
 )
@@ -73,7 +73,7 @@ _WORKER_LOST = (
 )
 
 
-def _job(row: sqlite3.Row | tuple[Any, ...]) -> Job:
+def job_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Job:
     return Job(
         id=row[0],
         seq=row[1],
@@ -174,11 +174,11 @@ class SQLiteJobStore:
         def run(conn: sqlite3.Connection) -> tuple[Job, bool]:
             if new.idempotency_key is not None:
                 row = conn.execute(
-                    f"SELECT {_COLUMNS}, fingerprint FROM jobs WHERE idempotency_key = ?",
+                    f"SELECT {COLUMNS}, fingerprint FROM jobs WHERE idempotency_key = ?",
                     (new.idempotency_key,),
                 ).fetchone()
                 if row is not None:
-                    existing = _job(row)
+                    existing = job_from_row(row)
                     if existing.expires_at is not None and existing.expires_at <= now:
                         # The key expired with its job: it is free for a new one.
                         conn.execute(
@@ -193,7 +193,7 @@ class SQLiteJobStore:
             row = conn.execute(
                 "INSERT INTO jobs (id, report_type, parameters, state, created_at, updated_at,"
                 " idempotency_key, fingerprint) VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?)"
-                f" RETURNING {_COLUMNS}",
+                f" RETURNING {COLUMNS}",
                 (
                     new.id,
                     new.report_type,
@@ -204,14 +204,14 @@ class SQLiteJobStore:
                     new.fingerprint,
                 ),
             ).fetchone()
-            return _job(row), True
+            return job_from_row(row), True
 
         return await self._write(run)
 
     async def get(self, job_id: str) -> Job | None:
         def run(conn: sqlite3.Connection) -> Job | None:
-            row = conn.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
-            return _job(row) if row is not None else None
+            row = conn.execute(f"SELECT {COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            return job_from_row(row) if row is not None else None
 
         return await self._read(run)
 
@@ -240,10 +240,10 @@ class SQLiteJobStore:
 
         def run(conn: sqlite3.Connection) -> Page:
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM jobs {clause} ORDER BY seq DESC LIMIT ?",
+                f"SELECT {COLUMNS} FROM jobs {clause} ORDER BY seq DESC LIMIT ?",
                 (*args, limit + 1),
             ).fetchall()
-            jobs = [_job(row) for row in rows[:limit]]
+            jobs = [job_from_row(row) for row in rows[:limit]]
             return Page(jobs, jobs[-1].seq if len(rows) > limit else None)
 
         return await self._read(run)
@@ -252,21 +252,21 @@ class SQLiteJobStore:
         now = self.clock()
 
         def run(conn: sqlite3.Connection) -> tuple[Job, CancelOutcome] | None:
-            row = conn.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            row = conn.execute(f"SELECT {COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if row is None:
                 return None
-            job = _job(row)
+            job = job_from_row(row)
             if job.state is JobState.PENDING:
                 sql = (
                     "UPDATE jobs SET state = 'CANCELLED', finished_at = ?, updated_at = ?,"
-                    f" expires_at = ? WHERE id = ? RETURNING {_COLUMNS}"
+                    f" expires_at = ? WHERE id = ? RETURNING {COLUMNS}"
                 )
                 outcome = CancelOutcome.CANCELLED
                 params: tuple[Any, ...] = (now, now, now + self.retention, job_id)
             elif job.state is JobState.PROCESSING:
                 sql = (
                     "UPDATE jobs SET cancel_requested = 1, updated_at = ?"
-                    f" WHERE id = ? RETURNING {_COLUMNS}"
+                    f" WHERE id = ? RETURNING {COLUMNS}"
                 )
                 outcome = CancelOutcome.REQUESTED
                 params = (now, job_id)
@@ -274,7 +274,7 @@ class SQLiteJobStore:
                 return job, CancelOutcome.ALREADY_CANCELLED
             else:
                 return job, CancelOutcome.FINISHED
-            return _job(conn.execute(sql, params).fetchone()), outcome
+            return job_from_row(conn.execute(sql, params).fetchone()), outcome
 
         return await self._write(run)
 
@@ -309,10 +309,10 @@ class SQLiteJobStore:
                 "UPDATE jobs SET state = 'PROCESSING', worker_id = ?, lease_expires_at = ?,"
                 " attempts = attempts + 1, retry_delay = ?,"
                 " started_at = COALESCE(started_at, ?), updated_at = ?"
-                f" WHERE seq = ? RETURNING {_COLUMNS}",
+                f" WHERE seq = ? RETURNING {COLUMNS}",
                 (worker_id, now + lease_seconds, backoff(candidate[1] + 1), now, now, candidate[0]),
             ).fetchone()
-            return Claim(_job(row), worker_id), [r[0] for r in lost]
+            return Claim(job_from_row(row), worker_id), [r[0] for r in lost]
 
         return await self._write(run)
 

@@ -1,0 +1,356 @@
+"""The PostgreSQL job store: several API and worker processes on several hosts share it.
+
+The same behaviour as the SQLite store, on psycopg 3 with an async connection pool: every
+method is one transaction; workers claim with ``FOR UPDATE SKIP LOCKED``, so concurrent
+claimers never take one job twice; the schema is created and migrated by the server itself,
+under a transaction-level advisory lock, so processes starting together migrate it once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+from psycopg import AsyncConnection, sql
+from psycopg_pool import AsyncConnectionPool
+
+from lrokit.server.jobs import Job, JobState, NewJob
+from lrokit.server.sqlite_store import COLUMNS, job_from_row
+from lrokit.server.store import CancelOutcome, Claim, IdempotencyKeyReused, Page
+
+#: An arbitrary, fixed advisory lock key ("lrok") that serialises migrations.
+_MIGRATION_LOCK = 0x6C726F6B
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE jobs (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        report_type text NOT NULL,
+        parameters text NOT NULL,
+        state text NOT NULL
+            CHECK (state IN ('PENDING', 'PROCESSING', 'DONE', 'ERROR', 'CANCELLED')),
+        progress integer NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 100),
+        created_at double precision NOT NULL,
+        started_at double precision,
+        finished_at double precision,
+        expected_finish_at double precision,
+        cancel_requested integer NOT NULL DEFAULT 0,
+        attempts integer NOT NULL DEFAULT 0,
+        worker_id text,
+        lease_expires_at double precision,
+        error text,
+        result text,
+        idempotency_key text UNIQUE,
+        fingerprint text,
+        updated_at double precision NOT NULL,
+        retry_delay double precision NOT NULL DEFAULT 0,
+        expires_at double precision
+    );
+    CREATE INDEX jobs_by_state ON jobs (state, seq);
+    CREATE INDEX jobs_by_expiry ON jobs (expires_at) WHERE expires_at IS NOT NULL;
+    """,
+)
+
+_WORKER_LOST = (
+    "json_build_object('type', '/problems/worker-lost', 'title', 'Report worker lost',"
+    " 'status', 500, 'detail', 'Every attempt lost its worker before finishing (' || attempts"
+    " || ' attempts).', 'instance', '/reports/' || id, 'code', 'WORKER_LOST',"
+    " 'retryable', true, 'failedStep', 'work')::text"
+)
+
+
+def _dumps(value: Any) -> str | None:
+    return orjson.dumps(value).decode() if value is not None else None
+
+
+class PostgresJobStore:
+    """A :class:`~lrokit.server.store.JobStore` in PostgreSQL (``postgresql://…``)."""
+
+    def __init__(
+        self,
+        url: str,
+        clock: Callable[[], float] = time.time,
+        *,
+        retention: float = 7 * 24 * 3600,
+        schema: str | None = None,  # a search_path schema (tests isolate themselves so)
+        max_connections: int = 10,
+    ) -> None:
+        self.url = url
+        self.clock = clock
+        self.retention = retention
+        self.schema = schema
+
+        async def configure(conn: AsyncConnection[Any]) -> None:
+            if schema is not None:
+                await conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+                await conn.commit()
+
+        self._pool = AsyncConnectionPool(
+            url, min_size=1, max_size=max_connections, open=False, configure=configure
+        )
+
+    async def open(self) -> None:
+        await self._pool.open(wait=True, timeout=30)
+        async with self._pool.connection() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            await conn.execute("CREATE TABLE IF NOT EXISTS lrokit_schema (version integer)")
+            row = await (await conn.execute("SELECT max(version) FROM lrokit_schema")).fetchone()
+            version = (row[0] if row else None) or 0
+            if version > len(MIGRATIONS):
+                raise RuntimeError(
+                    f"job database schema version {version} is newer than this lrokit knows"
+                )
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                await conn.execute(script)  # our own DDL
+                await conn.execute("INSERT INTO lrokit_schema (version) VALUES (%s)", (number,))
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def create(self, new: NewJob) -> tuple[Job, bool]:
+        now = self.clock()
+        async with self._pool.connection() as conn, conn.transaction():
+            if new.idempotency_key is not None:
+                row = await (
+                    await conn.execute(
+                        f"SELECT {COLUMNS}, fingerprint FROM jobs WHERE idempotency_key = %s"
+                        " FOR UPDATE",
+                        (new.idempotency_key,),
+                    )
+                ).fetchone()
+                if row is not None:
+                    existing = job_from_row(row)
+                    if existing.expires_at is not None and existing.expires_at <= now:
+                        await conn.execute(
+                            "UPDATE jobs SET idempotency_key = NULL, fingerprint = NULL"
+                            " WHERE id = %s",
+                            (existing.id,),
+                        )
+                    elif row[-1] != new.fingerprint:
+                        raise IdempotencyKeyReused(existing)
+                    else:
+                        return existing, False
+            row = await (
+                await conn.execute(
+                    "INSERT INTO jobs (id, report_type, parameters, state, created_at,"
+                    " updated_at, idempotency_key, fingerprint)"
+                    " VALUES (%s, %s, %s, 'PENDING', %s, %s, %s, %s)"
+                    " ON CONFLICT (idempotency_key) DO NOTHING"
+                    f" RETURNING {COLUMNS}",
+                    (
+                        new.id,
+                        new.report_type,
+                        _dumps(new.parameters),
+                        now,
+                        now,
+                        new.idempotency_key,
+                        new.fingerprint,
+                    ),
+                )
+            ).fetchone()
+        if row is None:  # a concurrent request with the key won: answer as its replay
+            return await self.create(new)
+        return job_from_row(row), True
+
+    async def get(self, job_id: str) -> Job | None:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(f"SELECT {COLUMNS} FROM jobs WHERE id = %s", (job_id,))
+            row = await cur.fetchone()
+        return job_from_row(row) if row is not None else None
+
+    async def get_result(self, job_id: str) -> dict[str, Any] | None:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT result FROM jobs WHERE id = %s AND state = 'DONE'", (job_id,)
+            )
+            row = await cur.fetchone()
+        if row is None or row[0] is None:
+            return None
+        result: dict[str, Any] = orjson.loads(row[0])
+        return result
+
+    async def list(self, states: Sequence[JobState], limit: int, before_seq: int | None) -> Page:
+        where = ["(expires_at IS NULL OR expires_at > %s)"]
+        args: list[Any] = [self.clock()]
+        if states:
+            where.append("state = ANY(%s)")
+            args.append([str(state) for state in states])
+        if before_seq is not None:
+            where.append("seq < %s")
+            args.append(before_seq)
+        query = f"SELECT {COLUMNS} FROM jobs WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT %s"
+        async with self._pool.connection() as conn:
+            rows = await (await conn.execute(query, (*args, limit + 1))).fetchall()
+        jobs = [job_from_row(row) for row in rows[:limit]]
+        return Page(jobs, jobs[-1].seq if len(rows) > limit else None)
+
+    async def cancel(self, job_id: str) -> tuple[Job, CancelOutcome] | None:
+        now = self.clock()
+        async with self._pool.connection() as conn, conn.transaction():
+            row = await (
+                await conn.execute(
+                    f"SELECT {COLUMNS} FROM jobs WHERE id = %s FOR UPDATE", (job_id,)
+                )
+            ).fetchone()
+            if row is None:
+                return None
+            job = job_from_row(row)
+            if job.state is JobState.PENDING:
+                cur = await conn.execute(
+                    "UPDATE jobs SET state = 'CANCELLED', finished_at = %s, updated_at = %s,"
+                    f" expires_at = %s WHERE id = %s RETURNING {COLUMNS}",
+                    (now, now, now + self.retention, job_id),
+                )
+                outcome = CancelOutcome.CANCELLED
+            elif job.state is JobState.PROCESSING:
+                cur = await conn.execute(
+                    "UPDATE jobs SET cancel_requested = 1, updated_at = %s"
+                    f" WHERE id = %s RETURNING {COLUMNS}",
+                    (now, job_id),
+                )
+                outcome = CancelOutcome.REQUESTED
+            elif job.state is JobState.CANCELLED:
+                return job, CancelOutcome.ALREADY_CANCELLED
+            else:
+                return job, CancelOutcome.FINISHED
+            updated = await cur.fetchone()
+        assert updated is not None
+        return job_from_row(updated), outcome
+
+    async def claim(
+        self,
+        worker_id: str,
+        lease_seconds: float,
+        *,
+        max_attempts: int = 3,
+        backoff: Callable[[int], float] = lambda attempt: 0.0,
+    ) -> tuple[Claim | None, Sequence[str]]:
+        now = self.clock()
+        async with self._pool.connection() as conn, conn.transaction():
+            lost = await (
+                await conn.execute(
+                    f"UPDATE jobs SET state = 'ERROR', error = {_WORKER_LOST}, finished_at = %s,"
+                    " updated_at = %s, expires_at = %s, lease_expires_at = NULL,"
+                    " expected_finish_at = NULL WHERE seq IN (SELECT seq FROM jobs"
+                    "   WHERE state = 'PROCESSING' AND lease_expires_at + retry_delay <= %s"
+                    "   AND attempts >= %s FOR UPDATE SKIP LOCKED) RETURNING id",
+                    (now, now, now + self.retention, now, max_attempts),
+                )
+            ).fetchall()
+            candidate = await (
+                await conn.execute(
+                    "SELECT seq, attempts FROM jobs WHERE state = 'PENDING'"
+                    " OR (state = 'PROCESSING' AND lease_expires_at + retry_delay <= %s)"
+                    " ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED",
+                    (now,),
+                )
+            ).fetchone()
+            if candidate is None:
+                return None, [r[0] for r in lost]
+            row = await (
+                await conn.execute(
+                    "UPDATE jobs SET state = 'PROCESSING', worker_id = %s,"
+                    " lease_expires_at = %s, attempts = attempts + 1, retry_delay = %s,"
+                    " started_at = COALESCE(started_at, %s), updated_at = %s"
+                    f" WHERE seq = %s RETURNING {COLUMNS}",
+                    (
+                        worker_id,
+                        now + lease_seconds,
+                        backoff(candidate[1] + 1),
+                        now,
+                        now,
+                        candidate[0],
+                    ),
+                )
+            ).fetchone()
+        assert row is not None
+        return Claim(job_from_row(row), worker_id), [r[0] for r in lost]
+
+    async def heartbeat(
+        self,
+        claim: Claim,
+        progress: int,
+        expected_finish_at: float | None,
+        lease_seconds: float,
+    ) -> bool | None:
+        now = self.clock()
+        async with self._pool.connection() as conn, conn.transaction():
+            row = await (
+                await conn.execute(
+                    "UPDATE jobs SET progress = GREATEST(progress, %s), expected_finish_at = %s,"
+                    " lease_expires_at = %s, updated_at = %s"
+                    " WHERE id = %s AND state = 'PROCESSING' AND worker_id = %s"
+                    " RETURNING cancel_requested",
+                    (
+                        progress,
+                        expected_finish_at,
+                        now + lease_seconds,
+                        now,
+                        claim.job.id,
+                        claim.worker_id,
+                    ),
+                )
+            ).fetchone()
+        return bool(row[0]) if row is not None else None
+
+    async def purge(self) -> int:
+        now = self.clock()
+        async with self._pool.connection() as conn, conn.transaction():
+            cur = await conn.execute(
+                "UPDATE jobs SET result = NULL, idempotency_key = NULL, fingerprint = NULL"
+                " WHERE expires_at <= %s AND (result IS NOT NULL OR idempotency_key IS NOT NULL)",
+                (now,),
+            )
+            return cur.rowcount
+
+    async def release(self, claim: Claim) -> None:
+        now = self.clock()
+        async with self._pool.connection() as conn, conn.transaction():
+            await conn.execute(
+                "UPDATE jobs SET lease_expires_at = %s, retry_delay = 0,"
+                " attempts = GREATEST(attempts - 1, 0), updated_at = %s"
+                " WHERE id = %s AND state = 'PROCESSING' AND worker_id = %s",
+                (now, now, claim.job.id, claim.worker_id),
+            )
+
+    async def finish(
+        self,
+        claim: Claim,
+        state: JobState,
+        *,
+        result: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> JobState | None:
+        if not state.terminal:
+            raise ValueError(f"finish needs a terminal state, not {state}")
+        now = self.clock()
+        async with self._pool.connection() as conn, conn.transaction():
+            row = await (
+                await conn.execute(
+                    "UPDATE jobs SET"
+                    " state = CASE WHEN cancel_requested = 1 THEN 'CANCELLED' ELSE %s END,"
+                    " finished_at = %s, updated_at = %s,"
+                    " progress = CASE WHEN %s = 'DONE' AND cancel_requested = 0 THEN 100"
+                    "   ELSE progress END,"
+                    " result = CASE WHEN cancel_requested = 1 THEN NULL ELSE %s END,"
+                    " error = CASE WHEN cancel_requested = 1 THEN NULL ELSE %s END,"
+                    " expected_finish_at = NULL, lease_expires_at = NULL, expires_at = %s"
+                    " WHERE id = %s AND state = 'PROCESSING' AND worker_id = %s"
+                    " RETURNING state",
+                    (
+                        str(state),
+                        now,
+                        now,
+                        str(state),
+                        _dumps(result),
+                        _dumps(error),
+                        now + self.retention,
+                        claim.job.id,
+                        claim.worker_id,
+                    ),
+                )
+            ).fetchone()
+        return JobState(row[0]) if row is not None else None
