@@ -5,6 +5,7 @@ database (.ci/run sets it); each test gets a schema of its own."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -281,3 +282,26 @@ async def test_concurrent_submissions_with_one_key_create_one_job(store: JobStor
     results = await asyncio.gather(*(store.create(new(f"c{n}", "same", "f")) for n in range(10)))
     assert len({job.id for job, _ in results}) == 1
     assert sum(created for _, created in results) == 1
+
+
+async def test_a_submission_wakes_the_workers_of_other_processes(make_store: Factory) -> None:
+    """PostgreSQL NOTIFYs every listener when a job is created; SQLite cannot and says so by
+    returning at once (its workers poll)."""
+    listener, submitter = make_store(), make_store()
+    await listener.open()
+    await submitter.open()
+    woken = asyncio.Event()
+    listening = asyncio.create_task(listener.listen(woken.set))
+    try:
+        await asyncio.sleep(0.3)  # LISTEN is in place
+        if listening.done():
+            assert isinstance(listener, SQLiteJobStore)
+            return
+        await submitter.create(new())
+        await asyncio.wait_for(woken.wait(), 5)
+    finally:
+        listening.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listening
+        await listener.close()
+        await submitter.close()

@@ -6,6 +6,7 @@ Bad input ends with one line on stderr and exit code 2, never a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sqlite3
@@ -13,6 +14,7 @@ import sys
 import warnings
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -183,6 +185,59 @@ def serve(
     logging.basicConfig(level=log_level.upper(), format=_LOG_FORMAT)
     app = create_app(settings)
     uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=None)
+
+
+def _worker(**options: Any) -> None:
+    """Run report workers without the API, on a job store shared with API processes
+    (``--store postgresql://…``); stop cleanly on SIGTERM or SIGINT."""
+    from lrokit.server.settings import Settings
+
+    log_level = options.pop("log_level")
+    try:
+        settings = Settings(**options)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if settings.workers < 1:
+        raise click.UsageError("a worker process needs --workers 1 or more")
+    _preflight(None if settings.store else settings.db, settings.dataset_path, settings.store)
+    logging.basicConfig(level=log_level.upper(), format=_LOG_FORMAT)
+    asyncio.run(_run_workers(settings))
+
+
+async def _run_workers(settings: Any) -> None:
+    import signal
+
+    from lrokit.server.backends import make_store
+    from lrokit.server.workers import WorkerPool
+
+    store = make_store(settings)
+    await store.open()
+    pool = WorkerPool(store, settings)
+    await pool.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    logging.getLogger("lrokit.jobs").info("lrokit worker: %d workers", settings.workers)
+    try:
+        await stop.wait()
+    finally:
+        await pool.stop()
+        await store.close()
+
+
+#: ``lrokit worker`` takes serve's job and store options, not its HTTP ones.
+worker = click.Command(
+    "worker",
+    callback=_worker,
+    help=_worker.__doc__,
+    params=[
+        p
+        for p in serve.params
+        if p.name not in {"host", "port", "max_body_bytes", "retry_after_max"}
+    ],
+)
+cli.add_command(worker)
 
 
 def _pairs(values: tuple[str, ...], sep: str, what: str) -> dict[str, str]:

@@ -23,12 +23,11 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
+from lrokit.server.backends import make_store
 from lrokit.server.handlers import ReportsAPI
 from lrokit.server.middleware import BodyGuard, Negotiation
-from lrokit.server.postgres_store import PostgresJobStore
 from lrokit.server.problems import PROBLEM_JSON, instance_of, problem_body
 from lrokit.server.settings import Settings
-from lrokit.server.sqlite_store import SQLiteJobStore
 from lrokit.server.store import JobStore
 from lrokit.server.workers import WorkerPool
 
@@ -110,10 +109,7 @@ def create_app(
     thin handlers answer, and a pool of background workers generates the reports."""
     settings = settings or Settings()
     contract = load_contract()
-    if store is None and settings.store is not None:
-        store = PostgresJobStore(settings.store, clock, retention=settings.retention)
-    elif store is None:
-        store = SQLiteJobStore(settings.db, clock, retention=settings.retention)
+    store = store if store is not None else make_store(settings, clock)
     pool = WorkerPool(store, settings, clock)
     api = ReportsAPI(store, settings, pool.notify, clock)
     operations = api.operations()

@@ -8,11 +8,13 @@ under a transaction-level advisory lock, so processes starting together migrate 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
+import psycopg
 from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
@@ -88,6 +90,7 @@ class PostgresJobStore:
                 await conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
                 await conn.commit()
 
+        self._channel = sql.Identifier(f"lrokit_jobs_{schema or 'public'}")
         self._pool = AsyncConnectionPool(
             url, min_size=1, max_size=max_connections, open=False, configure=configure
         )
@@ -151,6 +154,8 @@ class PostgresJobStore:
                     ),
                 )
             ).fetchone()
+            if row is not None:  # wake the workers of every process, once this commits
+                await conn.execute(sql.SQL("NOTIFY {}").format(self._channel))
         if row is None:  # a concurrent request with the key won: answer as its replay
             return await self.create(new)
         return job_from_row(row), True
@@ -295,6 +300,19 @@ class PostgresJobStore:
                 )
             ).fetchone()
         return bool(row[0]) if row is not None else None
+
+    async def listen(self, wake: Callable[[], None]) -> None:
+        """LISTEN on a connection of its own; reconnect after a failure (workers poll
+        meanwhile), until cancelled."""
+        while True:
+            try:
+                conn = await AsyncConnection.connect(self.url, autocommit=True)
+                async with conn:
+                    await conn.execute(sql.SQL("LISTEN {}").format(self._channel))
+                    async for _ in conn.notifies():
+                        wake()
+            except psycopg.Error:
+                await asyncio.sleep(1.0)
 
     async def purge(self) -> int:
         now = self.clock()

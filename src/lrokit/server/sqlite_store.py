@@ -344,6 +344,9 @@ class SQLiteJobStore:
 
         return await self._write(run)
 
+    async def listen(self, wake: Callable[[], None]) -> None:
+        return  # one process: the API wakes its own workers; others poll the file
+
     async def purge(self) -> int:
         now = self.clock()
 

@@ -97,6 +97,10 @@ class JobStore(Protocol):
         """
         ...
 
+    async def listen(self, wake: Callable[[], None]) -> None:
+        """Call ``wake`` whenever any process submits a job, until cancelled. A store that
+        cannot notify returns at once: its workers find new jobs by polling."""
+
     async def purge(self) -> int:
         """Drop the results and idempotency keys of expired jobs; return how many. The job
         itself stays, so that its monitor answers 410 Gone, never a resurrected job."""

@@ -76,6 +76,8 @@ class WorkerPool:
         for n in range(self.settings.workers):
             worker_id = f"{self._prefix}-{n + 1}"
             self._tasks.append(asyncio.create_task(self._run(worker_id), name=worker_id))
+        # Jobs other processes submit wake these workers too (PostgreSQL LISTEN/NOTIFY).
+        self._tasks.append(asyncio.create_task(self.store.listen(self.notify), name="listen"))
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop the workers; a job in progress is released for another worker to resume."""
