@@ -1,5 +1,6 @@
-"""Scale out on PostgreSQL: API processes without workers and worker processes without an
-API share one job store; a worker killed with kill -9 midway loses no job."""
+"""Scale out on PostgreSQL: two API processes without workers and three worker processes
+without an API share one job store; 500 jobs are submitted through one API and polled
+through the other; a worker killed with kill -9 midway loses no job."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from tests.live import LROKIT, LiveServer
 pytestmark = pytest.mark.e2e
 
 POSTGRES_URL = os.environ.get("LROKIT_TEST_POSTGRES_URL")
+JOBS = 500
 
 
 @pytest.fixture
@@ -45,13 +47,13 @@ def start_worker(workdir: Path, dataset: Path, store: str, name: str) -> subproc
     with (workdir / f"{name}.log").open("ab") as log:  # the child keeps its own descriptor
         return subprocess.Popen(
             [str(LROKIT), "worker", "--store", store, "--dataset", str(dataset),
-             "--dataset-rows", str(TEST_ROWS), "--workers", "2", "--pace", "0.3",
+             "--dataset-rows", str(TEST_ROWS), "--workers", "2", "--pace", "0.05",
              "--lease", "2", "--db", str(workdir / "unused.sqlite3")],
             stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
 
 
-def test_two_apis_two_worker_processes_and_a_kill(
+def test_two_apis_three_worker_processes_500_jobs_and_a_kill(
     tmp_path: Path, dataset_path: Path, store_url: str
 ) -> None:
     api_args = ("--workers", "0", "--store", store_url)
@@ -60,18 +62,18 @@ def test_two_apis_two_worker_processes_and_a_kill(
         LiveServer(tmp_path, dataset_path, *api_args, rows=TEST_ROWS) as poll_api,
         httpx.Client(timeout=10) as client,
     ):
-        workers = [start_worker(tmp_path, dataset_path, store_url, f"w{n}") for n in range(2)]
+        workers = [start_worker(tmp_path, dataset_path, store_url, f"w{n}") for n in range(3)]
         try:
             ids = [
                 client.post(f"{submit_api.url}/reports", json=SEED_REQUEST).json()["id"]
-                for _ in range(60)
+                for _ in range(JOBS)
             ]
             deadline = time.monotonic() + 30
             while True:  # let the workers get going, then kill one mid-job
                 states = Counter(
                     client.get(f"{poll_api.url}/reports/{job}").json()["status"] for job in ids
                 )
-                if states["DONE"] >= 5 or time.monotonic() > deadline:
+                if states["DONE"] >= JOBS // 5 or time.monotonic() > deadline:
                     break
                 time.sleep(0.2)
             workers[0].kill()
@@ -88,8 +90,8 @@ def test_two_apis_two_worker_processes_and_a_kill(
                 if process.poll() is None:
                     process.terminate()
                     process.wait(15)
-    assert Counter(doc["status"] for doc in final.values()) == {"DONE": 60}
+    assert Counter(doc["status"] for doc in final.values()) == {"DONE": JOBS}
     with psycopg.connect(store_url) as conn:
         attempts = [row[0] for row in conn.execute("SELECT attempts FROM jobs").fetchall()]
-    assert len(attempts) == 60  # no job lost, none created twice
+    assert len(attempts) == JOBS  # no job lost, none created twice
     assert max(attempts) <= 2  # at most the killed worker's attempt was retried
