@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import psycopg
+import pytest
+from psycopg import sql
 
 from lrokit.server.jobs import TRANSITIONS, JobState
 
@@ -53,3 +60,21 @@ async def poll_until_terminal(
         assert wait >= 0
         await asyncio.sleep(max(wait * time_scale, 0.01))
     raise AssertionError(f"{location} not terminal after {max_polls} polls")
+
+
+@contextmanager
+def postgres_schema(what: str) -> Iterator[tuple[str, str]]:
+    """``(url, schema)``: the test PostgreSQL and a schema of this test's own, dropped after.
+    Skips, saying ``what`` needs it, when LROKIT_TEST_POSTGRES_URL is not set (.ci/run sets
+    it when PostgreSQL answers)."""
+    url = os.environ.get("LROKIT_TEST_POSTGRES_URL")
+    if url is None:
+        pytest.skip(f"{what} needs LROKIT_TEST_POSTGRES_URL (set by .ci/run)")
+    schema = f"lrokit_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    try:
+        yield url, schema
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-import uuid
 from collections.abc import Iterator
 from email.utils import formatdate
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 from asgi_lifespan import LifespanManager
-from psycopg import sql
 
 from lrokit.runner.contract import load_contract
 from lrokit.runner.profile import load_profile
@@ -24,6 +20,7 @@ from lrokit.server.app import contract_path, create_app
 from lrokit.server.postgres_store import PostgresJobStore
 from lrokit.server.settings import Settings
 from lrokit.server.store import JobStore
+from tests.helpers import postgres_schema
 from tests.test_conformance_fauxservers import canonical_rules
 
 pytestmark = pytest.mark.anyio
@@ -50,17 +47,8 @@ def job_store(request: pytest.FixtureRequest) -> Iterator[JobStore | None]:
     if request.param == "sqlite":
         yield None
         return
-    url = os.environ.get("LROKIT_TEST_POSTGRES_URL")
-    if url is None:
-        pytest.skip("the PostgreSQL-backed run needs LROKIT_TEST_POSTGRES_URL (set by .ci/run)")
-    schema = f"lrokit_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    try:
+    with postgres_schema("the PostgreSQL-backed run") as (url, schema):
         yield PostgresJobStore(url, schema=schema)
-    finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
 async def test_reference_server_conforms(settings: Settings, job_store: JobStore | None) -> None:

@@ -4,10 +4,8 @@ through the other; a worker killed with kill -9 midway loses no job."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,31 +14,21 @@ from urllib.parse import quote
 import httpx
 import psycopg
 import pytest
-from psycopg import sql
 
 from tests.conftest import TEST_ROWS
-from tests.helpers import SEED_REQUEST
+from tests.helpers import SEED_REQUEST, postgres_schema
 from tests.live import LROKIT, LiveServer
 
 pytestmark = pytest.mark.e2e
 
-POSTGRES_URL = os.environ.get("LROKIT_TEST_POSTGRES_URL")
 JOBS = 500
 
 
 @pytest.fixture
 def store_url() -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a schema of this test's own."""
-    if POSTGRES_URL is None:
-        pytest.skip("scale-out tests need LROKIT_TEST_POSTGRES_URL (set by .ci/run)")
-    schema = f"lrokit_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    try:
-        yield f"{POSTGRES_URL}?options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+    with postgres_schema("the scale-out test") as (url, schema):
+        yield f"{url}?options={quote(f'-csearch_path={schema}')}"
 
 
 def start_worker(workdir: Path, dataset: Path, store: str, name: str) -> subprocess.Popen[bytes]:

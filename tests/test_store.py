@@ -6,21 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-from psycopg import sql
 
 from lrokit.server.jobs import JobState, NewJob
 from lrokit.server.postgres_store import PostgresJobStore
 from lrokit.server.sqlite_store import SQLiteJobStore
 from lrokit.server.store import CancelOutcome, IdempotencyKeyReused, JobStore
-
-POSTGRES_URL = os.environ.get("LROKIT_TEST_POSTGRES_URL")
+from tests.helpers import postgres_schema
 
 pytestmark = pytest.mark.anyio
 
@@ -49,16 +44,8 @@ def make_store(
     if request.param == "sqlite":
         yield lambda **kw: SQLiteJobStore(tmp_path / "jobs.sqlite3", clock, **kw)
         return
-    if POSTGRES_URL is None:
-        pytest.skip("PostgreSQL store tests need LROKIT_TEST_POSTGRES_URL (set by .ci/run)")
-    schema = f"lrokit_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    try:
-        yield lambda **kw: PostgresJobStore(POSTGRES_URL, clock, schema=schema, **kw)
-    finally:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+    with postgres_schema("the PostgreSQL store tests") as (url, schema):
+        yield lambda **kw: PostgresJobStore(url, clock, schema=schema, **kw)
 
 
 @pytest.fixture
