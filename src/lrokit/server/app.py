@@ -24,6 +24,8 @@ from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
 from lrokit.server.backends import make_store
+from lrokit.server.context import RequestScope
+from lrokit.server.fastpath import FastPath, compile_routes
 from lrokit.server.handlers import ReportsAPI
 from lrokit.server.middleware import BodyGuard, Negotiation
 from lrokit.server.problems import PROBLEM_JSON, instance_of, problem_body
@@ -151,11 +153,19 @@ def create_app(
     app.add_middleware(
         BodyGuard, position=MiddlewarePosition.BEFORE_EXCEPTION, max_bytes=settings.max_body_bytes
     )
+    if settings.fast_path:
+        app.add_middleware(
+            FastPath,
+            position=MiddlewarePosition.BEFORE_EXCEPTION,
+            routes=compile_routes(contract, operations),
+            validate_responses=settings.validate_responses,
+        )
     app.add_middleware(
         Negotiation,
         position=MiddlewarePosition.BEFORE_VALIDATION,
         produces=produced_media_types(contract),
     )
+    app.add_middleware(RequestScope, position=MiddlewarePosition.BEFORE_CONTEXT)
 
     def on_problem(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         assert isinstance(exc, ProblemException)

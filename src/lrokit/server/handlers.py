@@ -17,10 +17,10 @@ from urllib.parse import urlencode
 
 import mimeparse
 import orjson
-from connexion.context import scope as current_scope
 from starlette.datastructures import Headers
 from starlette.responses import Response
 
+from lrokit.server.context import request_scope
 from lrokit.server.jobs import Job, JobState, NewJob, isoformat
 from lrokit.server.preferences import parse_prefer
 from lrokit.server.problems import PROBLEM_TYPES, instance_of, problem_response, render_html
@@ -43,16 +43,16 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def _headers() -> Headers:
-    return Headers(scope=current_scope)
+    return Headers(scope=request_scope.get())
 
 
 def _instance() -> str:
     """The current request's target, for a problem's ``instance``."""
-    return instance_of(current_scope)
+    return instance_of(request_scope.get())
 
 
 def _root() -> str:
-    root: str = current_scope.get("root_path", "")
+    root: str = request_scope.get().get("root_path", "")
     return root.rstrip("/")
 
 

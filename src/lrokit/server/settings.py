@@ -27,6 +27,7 @@ class Settings:
     poll_interval: float = 0.5  # how often idle workers look for work they were not told of
     max_body_bytes: int = 64 * 1024
     validate_responses: bool = False
+    fast_path: bool = True  # answer valid hot requests by compiled validators (fastpath.py)
 
     def __post_init__(self) -> None:
         if self.workers < 0:
