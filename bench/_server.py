@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -25,30 +26,37 @@ def free_port() -> int:
 
 
 class ReferenceServer:
-    """``lrokit serve ARGS`` on 127.0.0.1; :meth:`stop` or :meth:`kill` always ends it."""
+    """``lrokit serve ARGS`` on 127.0.0.1, run through ``prefix`` (say ``taskset -c 0``);
+    :meth:`stop` or :meth:`kill` always ends it."""
 
-    def __init__(self, workdir: Path, dataset: Path, *args: str) -> None:
+    def __init__(
+        self, workdir: Path, dataset: Path, *args: str, prefix: Sequence[str] = ()
+    ) -> None:
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"
         self.log = workdir / "server.log"
         self.command = [
-            str(LROKIT), "serve", "--host", HOST, "--port", str(self.port),
+            *prefix, str(LROKIT), "serve", "--host", HOST, "--port", str(self.port),
             "--db", str(workdir / "jobs.sqlite3"), "--dataset", str(dataset),
             "--log-level", "warning", *args,
         ]  # fmt: skip
+        self.env: dict[str, str] | None = None  # None: this process's environment
+        self.ready_path = "/openapi.json"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float) -> float:
-        """Start and wait until ``/openapi.json`` answers 200; return the seconds it took."""
+        """Start and wait until ``ready_path`` answers 200; return the seconds it took."""
         started = time.monotonic()
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                self.command, stdout=log, stderr=subprocess.STDOUT, env=self.env
+            )
         with httpx.Client(trust_env=False, timeout=2.0) as client:  # no proxy: 127.0.0.1 only
             for _ in range(int(timeout / 0.1) + 1):
                 if self.process.poll() is not None:
                     raise RuntimeError(f"the server exited early:\n{self.log.read_text()}")
                 with contextlib.suppress(httpx.TransportError):
-                    if client.get(f"{self.url}/openapi.json").status_code == 200:
+                    if client.get(f"{self.url}{self.ready_path}").status_code == 200:
                         return time.monotonic() - started
                 if time.monotonic() - started > timeout:
                     break
