@@ -1,8 +1,8 @@
 """The hot path: status GET and submission POST against a bare Starlette app, with wrk.
 
 Starts, on 127.0.0.1, the reference server (``lrokit serve --workers 0``: the API alone, with
-request validation on) and the bare Starlette app of ``bench/bare_app.py`` over a copy of the
-same job database (the reference server's own schema, N seeded jobs, half of them DONE).
+request validation on), the same with ``--no-fast-path`` (connexion's stack alone) and the
+bare Starlette app of ``bench/bare_app.py``, each over a copy of the same job database (the reference server's own schema, N seeded jobs, half of them DONE).
 Each server is pinned to CPU 0 and wrk to CPU 1 (``taskset``). For each operation, wrk runs
 a warm-up and then ``--seconds`` with ``--connections`` against each server in turn
 (``--rounds`` times, alternating, so drift hits both alike): ``GET /reports/{id}`` over the
@@ -167,16 +167,22 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="lrokit-hot-") as tmp:
         work = Path(tmp)
         ids = asyncio.run(seed(work / "jobs.sqlite3", args.jobs))
-        shutil.copy(work / "jobs.sqlite3", work / "bare.sqlite3")
+        for name in ("bare", "slow"):
+            (work / name).mkdir()
+            shutil.copy(work / "jobs.sqlite3", work / name / "jobs.sqlite3")
         servers = {
-            "bare Starlette": BareServer(work, work / "bare.sqlite3", ids[0], pin),
+            "bare Starlette": BareServer(work, work / "bare" / "jobs.sqlite3", ids[0], pin),
             "lrokit": ReferenceServer(work, args.dataset, "--workers", "0", prefix=pin),
+            "connexion only": ReferenceServer(
+                work / "slow", args.dataset, "--workers", "0", "--no-fast-path", prefix=pin
+            ),
         }
         results: dict[tuple[str, str], list[Figures]] = {}
         try:
             for server in servers.values():
                 server.start(120)
-            check_contract(servers["lrokit"].url, ids[0])
+            for name in ("lrokit", "connexion only"):
+                check_contract(servers[name].url, ids[0])
             for operation, script in scripts(work, ids).items():
                 for server in servers.values():  # warm-up, not counted
                     wrk(server.url, script, 2, args.connections)

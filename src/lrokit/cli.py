@@ -134,6 +134,14 @@ def cli() -> None:
     help="Largest request body accepted, in bytes (413 beyond).",
 )
 @click.option(
+    "--fast-path/--no-fast-path",
+    default=True,
+    show_default=True,
+    envvar="LROKIT_FAST_PATH",
+    help="Answer fully valid requests of the hot operations by validators compiled from the "
+    "contract; everything else goes through connexion's stack either way.",
+)
+@click.option(
     "--log-level",
     default="info",
     show_default=True,
@@ -154,6 +162,7 @@ def serve(
     max_attempts: int,
     retention: float,
     max_body_bytes: int,
+    fast_path: bool,
     log_level: str,
 ) -> None:
     """Run the reference server (Swagger UI at /ui, contract at /openapi.json)."""
@@ -178,13 +187,19 @@ def serve(
             max_attempts=max_attempts,
             retention=retention,
             max_body_bytes=max_body_bytes,
+            fast_path=fast_path,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     _preflight(None if settings.store else settings.db, settings.dataset_path, settings.store)
     logging.basicConfig(level=log_level.upper(), format=_LOG_FORMAT)
     app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=None)
+    # An access log line per request only where the log level shows it: the logging call
+    # alone costs the status GET several per cent.
+    access_log = log_level in ("debug", "info")
+    uvicorn.run(
+        app, host=host, port=port, log_level=log_level, log_config=None, access_log=access_log
+    )
 
 
 def _worker(**options: Any) -> None:
@@ -234,7 +249,7 @@ worker = click.Command(
     params=[
         p
         for p in serve.params
-        if p.name not in {"host", "port", "max_body_bytes", "retry_after_max"}
+        if p.name not in {"host", "port", "max_body_bytes", "retry_after_max", "fast_path"}
     ],
 )
 cli.add_command(worker)

@@ -1,0 +1,107 @@
+"""Memory and status GET speed of the reference server as its job table grows, 10k to 1M jobs.
+
+For each size, builds a job database with the reference server's own schema (its migrations)
+holding that many finished jobs with small results, then starts ``lrokit serve`` on it
+(127.0.0.1, pinned to CPU 0, two idle workers polling for work as in production) and runs wrk
+(on CPU 1) against ``GET /reports/{id}`` over ids drawn at random from the whole table. Prints,
+per size, the database size, the server's resident memory (VmRSS) after the load, req/s and
+p99, and each as a ratio to the smallest size. The targets of issue 7: memory within ±10 %,
+req/s down by at most 10 % between 10k and 1M jobs.
+
+    .venv/bin/python bench/job_scale.py [--sizes 10000,100000,1000000] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _server import CACHE, ReferenceServer  # bench/ is on sys.path as a script
+from hot_path import scripts, wrk
+
+from lrokit.server.dataset import DEFAULT_ROWS, ensure_dataset
+from lrokit.server.sqlite_store import SQLiteJobStore
+
+RESULT = b'{"rows": [{"month": "2023-01", "orders": 812, "revenue": 92311.5}]}'
+
+
+def build(db: Path, jobs: int) -> list[str]:
+    """``jobs`` DONE jobs in a new database made by the server's migrations; 2,000 ids drawn
+    at random from them."""
+
+    async def migrate() -> None:
+        store = SQLiteJobStore(db)
+        await store.open()
+        await store.close()
+
+    asyncio.run(migrate())
+    now = time.time()
+    with sqlite3.connect(db) as conn:
+        conn.executemany(
+            "INSERT INTO jobs (id, report_type, parameters, state, progress, created_at,"
+            " started_at, finished_at, attempts, result, updated_at, expires_at)"
+            " VALUES (?, 'yearly-sales', '{\"year\": \"2023\"}', 'DONE', 100, ?, ?, ?, 1, ?, ?, ?)",
+            (
+                (f"{n:032x}", now - 60, now - 59, now - 58, RESULT, now - 58, now + 86400)
+                for n in range(jobs)
+            ),
+        )
+    conn.close()
+    return [f"{n:032x}" for n in random.Random(jobs).sample(range(jobs), min(jobs, 2000))]
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--dataset", type=Path, default=CACHE / "sales.sqlite3")
+    args = parser.parse_args(argv)
+    if not (shutil.which("wrk") and shutil.which("taskset")):
+        print("bench/job_scale.py needs wrk and taskset on PATH", file=sys.stderr)
+        return 2
+    ensure_dataset(args.dataset, DEFAULT_ROWS)
+    rows = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        with tempfile.TemporaryDirectory(prefix="lrokit-scale-") as tmp:
+            work = Path(tmp)
+            ids = build(work / "jobs.sqlite3", size)
+            db_mib = (work / "jobs.sqlite3").stat().st_size / 2**20
+            server = ReferenceServer(work, args.dataset, prefix=["taskset", "-c", "0"])
+            try:
+                server.start(120)
+                assert server.process is not None
+                script = scripts(work, ids)["GET /reports/{id}"]
+                wrk(server.url, script, 3, args.connections)  # warm-up
+                figures = wrk(server.url, script, args.seconds, args.connections)
+                rss = rss_mib(server.process.pid)
+            finally:
+                server.stop()
+        rows.append((size, db_mib, rss, figures))
+        print(f"{size:>9} jobs: {db_mib:7.1f} MiB on disk, RSS {rss:6.1f} MiB, "
+              f"{figures.rate:7.0f} req/s, p99 {figures.p99_ms:.2f} ms", flush=True)  # fmt: skip
+    base = rows[0]
+    print(f"\n{'jobs':>9} {'db MiB':>8} {'RSS MiB':>8} {'x RSS':>6} {'req/s':>7} {'x req/s':>8} "
+          f"{'p99 ms':>7} {'errors':>6}")  # fmt: skip
+    for size, db_mib, rss, figures in rows:
+        print(f"{size:>9} {db_mib:8.1f} {rss:8.1f} {rss / base[2]:6.2f} {figures.rate:7.0f} "
+              f"{figures.rate / base[3].rate:8.2f} {figures.p99_ms:7.2f} {figures.bad:6d}")  # fmt: skip
+    return 1 if any(figures.bad for *_, figures in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
