@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -292,3 +293,48 @@ async def test_a_submission_wakes_the_workers_of_other_processes(make_store: Fac
             await listening
         await listener.close()
         await submitter.close()
+
+
+async def test_a_failing_write_among_concurrent_ones_fails_alone(make_store: Factory) -> None:
+    """Concurrent writes may share one commit (SQLite commits them as a group): one that fails
+    changes nothing, and the others are committed, durably."""
+    store = make_store()
+    await store.open()
+    await store.create(new("first", "key", "f1"))
+    outcomes = await asyncio.gather(
+        *(store.create(new(f"j{n}", "key" if n % 2 else None, "f2")) for n in range(10)),
+        return_exceptions=True,
+    )
+    assert [type(o) is IdempotencyKeyReused for o in outcomes] == [n % 2 == 1 for n in range(10)]
+    await store.close()
+    store = make_store()
+    await store.open()
+    try:
+        assert [await store.get(f"j{n}") is not None for n in range(10)] == [
+            n % 2 == 0 for n in range(10)
+        ]
+    finally:
+        await store.close()
+
+
+async def test_a_write_that_fails_midway_is_rolled_back_alone(tmp_path: Path) -> None:
+    """SQLite's group commit runs each write in a savepoint: what a failing write did before
+    it failed is undone, and the writes committed with it stay."""
+    store = SQLiteJobStore(tmp_path / "jobs.sqlite3")
+    await store.open()
+
+    def half_done(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE jobs SET progress = 50 WHERE id = 'a'")
+        raise RuntimeError("midway")
+
+    try:
+        await store.create(new("a"))
+        outcomes = await asyncio.gather(
+            store.create(new("b")), store._write(half_done), store.create(new("c")),
+            return_exceptions=True,
+        )  # fmt: skip
+        assert isinstance(outcomes[1], RuntimeError)
+        jobs = [await store.get(job_id) for job_id in "abc"]
+        assert [job.progress if job else None for job in jobs] == [0, 0, 0]
+    finally:
+        await store.close()

@@ -1,10 +1,12 @@
 """The SQLite job store: one file in WAL mode, so a restart loses nothing.
 
-Each store method runs as one transaction on a dedicated thread that owns the connection, so
-transactions never interleave (a plain async wrapper that serialises single statements would
-let two coroutines' statements share one transaction). Reads use a second connection on its
-own thread; WAL lets them run beside the writer. The status read, the hot path of every
-polling client, runs on the event loop itself (see :meth:`SQLiteJobStore.get`).
+Each write method runs on a dedicated thread that owns the connection, as one savepoint that
+commits or rolls back whole, so writes never interleave (a plain async wrapper that serialises
+single statements would let two coroutines' statements share one transaction). Writes that
+queue up meanwhile share one ``COMMIT``, and so one fsync (see :meth:`SQLiteJobStore._write`);
+none answers before it is durable. Reads use a second connection on its own thread; WAL lets
+them run beside the writer. The status read, the hot path of every polling client, runs on
+the event loop itself (see :meth:`SQLiteJobStore.get`).
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -93,6 +95,23 @@ def job_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Job:
     )
 
 
+#: The most writes one transaction commits together; more wait for the next.
+GROUP_COMMIT_MAX = 256
+
+#: A write for the writer thread: what to run, and the future its caller awaits.
+_Write = tuple[Callable[[sqlite3.Connection], T], "asyncio.Future[T]"]
+
+
+def _settle(future: asyncio.Future[T], value: T, error: BaseException | None) -> None:
+    """On the caller's loop: answer a committed (or failed) write, unless nobody waits."""
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -120,28 +139,54 @@ class SQLiteJobStore:
         self._wconn: sqlite3.Connection | None = None
         self._rconn: sqlite3.Connection | None = None
         self._lconn: sqlite3.Connection | None = None  # the event loop's own, read-only
+        self._queue: deque[_Write[Any]] = deque()  # writes for the writer thread to commit
 
     async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` as one atomic write; return its value once it is durably committed.
+
+        Writes queued while the writer thread commits are committed together (group
+        commit): each runs in a savepoint of its own, so a failing one is rolled back alone,
+        and none answers before the one ``COMMIT`` they share is on disk. Many writers then
+        pay for one fsync, not one each, and every write keeps the durability of its own.
+        """
         assert self._wconn is not None, "store not opened"
-        conn = self._wconn
-        return await asyncio.get_running_loop().run_in_executor(
-            self._writer, partial(self._transaction, conn, fn)
-        )
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.append((fn, future))
+        self._writer.submit(self._commit_queued, self._wconn)
+        return await future
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         assert self._rconn is not None, "store not opened"
         return await asyncio.get_running_loop().run_in_executor(self._reader, fn, self._rconn)
 
-    @staticmethod
-    def _transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
-        conn.execute("BEGIN IMMEDIATE")
+    def _commit_queued(self, conn: sqlite3.Connection) -> None:
+        """On the writer thread: run the queued writes (at most ``GROUP_COMMIT_MAX``) in one
+        transaction, then answer each. A write whose caller stopped waiting is skipped."""
+        batch: list[_Write[Any]] = []
+        while self._queue and len(batch) < GROUP_COMMIT_MAX:
+            fn, future = self._queue.popleft()
+            if not future.cancelled():
+                batch.append((fn, future))
+        if not batch:
+            return  # an earlier call committed them
+        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         try:
-            value = fn(conn)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        return value
+            conn.execute("BEGIN IMMEDIATE")
+            for fn, future in batch:
+                conn.execute("SAVEPOINT write")
+                try:
+                    outcomes.append((future, fn(conn), None))
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO write")
+                    outcomes.append((future, None, exc))
+                conn.execute("RELEASE write")
+            conn.execute("COMMIT")
+        except BaseException as exc:  # nothing of the batch is committed: each write fails
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            outcomes = [(future, None, exc) for _, future in batch]
+        for future, value, error in outcomes:
+            future.get_loop().call_soon_threadsafe(_settle, future, value, error)
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -319,9 +364,14 @@ class SQLiteJobStore:
                 " AND attempts >= ? RETURNING id",
                 (now, now, now + self.retention, now, max_attempts),
             ).fetchall()
+            # The oldest of each kind, each read from the front of its index: one OR of both
+            # would sort every PENDING job, on each claim, however long the backlog.
             candidate = conn.execute(
-                "SELECT seq, attempts FROM jobs WHERE state = 'PENDING'"
-                " OR (state = 'PROCESSING' AND lease_expires_at + retry_delay <= ?)"
+                "SELECT seq, attempts FROM (SELECT seq, attempts FROM jobs"
+                "   WHERE state = 'PENDING' ORDER BY seq LIMIT 1)"
+                " UNION ALL SELECT seq, attempts FROM (SELECT seq, attempts FROM jobs"
+                "   WHERE state = 'PROCESSING' AND lease_expires_at + retry_delay <= ?"
+                "   ORDER BY seq LIMIT 1)"
                 " ORDER BY seq LIMIT 1",
                 (now,),
             ).fetchone()
