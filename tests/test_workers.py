@@ -101,3 +101,48 @@ def test_retry_after_is_derived_from_the_estimate_and_bounded(
 ) -> None:
     api = ReportsAPI(SQLiteJobStore(settings.db), settings, lambda: None, clock=lambda: 1000.0)
     assert api.retry_after(job(state, expected)) == advice
+
+
+class BeatCountingStore(SQLiteJobStore):
+    """Records the progress of every heartbeat."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.beats: list[int] = []
+
+    async def heartbeat(self, claim: Claim, progress: int, *args: Any) -> bool | None:
+        self.beats.append(progress)
+        return await super().heartbeat(claim, progress, *args)
+
+
+@pytest.mark.parametrize("progress_interval", [1e-6, 10.0])
+async def test_progress_is_recorded_between_steps_once_due(
+    settings: Settings, progress_interval: float
+) -> None:
+    """An unpaced report records progress at the first step boundary ``progress_interval``
+    after the last record: at every step when that is short, never when the report is quicker."""
+    store = BeatCountingStore(settings.db)
+    await store.open()
+    pool = WorkerPool(
+        store, dataclasses.replace(settings, workers=1, progress_interval=progress_interval)
+    )
+    await pool.start()
+    try:
+        await store.create(NewJob("j", "yearly-sales", {"year": "2023"}))  # 12 steps
+        pool.notify()
+        for _ in range(300):
+            job = await store.get("j")
+            assert job is not None
+            if job.state.terminal:
+                break
+            await asyncio.sleep(0.02)
+        assert job.state is JobState.DONE
+        assert job.progress == 100
+        if progress_interval > 1:
+            assert store.beats == []
+        else:
+            assert store.beats == sorted(store.beats)
+            assert {100 * k // 12 for k in range(1, 12)} <= set(store.beats)
+    finally:
+        await pool.stop()
+        await store.close()

@@ -25,6 +25,7 @@ class Settings:
     backoff: float = 1.0  # seconds; a retry waits a random 0..backoff * 2**(attempt-1), <= 60
     retention: float = 7 * 24 * 3600.0  # seconds a finished job stays readable; then 410
     poll_interval: float = 0.5  # how often idle workers look for work they were not told of
+    progress_interval: float = 0.1  # seconds between a worker's progress records (unpaced)
     max_body_bytes: int = 64 * 1024
     validate_responses: bool = False
     fast_path: bool = True  # answer valid hot requests by compiled validators (fastpath.py)
@@ -36,8 +37,8 @@ class Settings:
             raise ValueError("pace must be >= 0")
         if not 0 <= self.retry_after_min <= self.retry_after_max:
             raise ValueError("need 0 <= retry_after_min <= retry_after_max")
-        if self.lease_seconds <= 0 or self.poll_interval <= 0:
-            raise ValueError("lease_seconds and poll_interval must be > 0")
+        if self.lease_seconds <= 0 or self.poll_interval <= 0 or self.progress_interval <= 0:
+            raise ValueError("lease_seconds, poll_interval and progress_interval must be > 0")
         if self.max_attempts < 1 or self.backoff < 0 or self.retention <= 0:
             raise ValueError("need max_attempts >= 1, backoff >= 0 and retention > 0")
         if self.max_body_bytes < 1024:

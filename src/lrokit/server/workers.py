@@ -1,9 +1,13 @@
 """Background workers: they claim jobs from the store and generate reports off the request path.
 
-A worker holds its job under a lease that it renews while working (at every step and at
-least every ``heartbeat`` seconds while pacing). If the worker dies, the lease expires and
-another worker takes the job over; if the worker loses its lease, it stops without writing.
-A cancel request is seen at the next heartbeat and ends the job CANCELLED.
+A worker holds its job under a lease that it renews while working. A heartbeat records
+progress, renews the lease and sees a cancel request: between steps, at the first step
+boundary ``progress_interval`` (0.1 s by default, at most ``heartbeat``) after the claim or
+the last heartbeat, so a report that takes milliseconds writes nothing between its claim and
+its outcome; while pacing, at every step and at least every ``heartbeat`` seconds. If the
+worker dies, the lease expires and another worker takes the job over; if the worker loses
+its lease, it stops without writing. A cancel request is seen at the next heartbeat and ends
+the job CANCELLED; one that arrives later still wins when the outcome is written.
 """
 
 from __future__ import annotations
@@ -16,13 +20,13 @@ import random
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from lrokit.server.dataset import connect_readonly, ensure_dataset
 from lrokit.server.jobs import JobState, isoformat
 from lrokit.server.problems import problem_body
-from lrokit.server.reports import ReportError, plan_report
+from lrokit.server.reports import ReportError, Step, plan_report
 from lrokit.server.settings import Settings
 from lrokit.server.store import Claim, JobStore
 
@@ -37,6 +41,19 @@ class _Cancelled(Exception):
     """A cancel was requested for the job."""
 
 
+async def _in_thread(fn: Callable[..., None], *args: Any) -> None:
+    """Run ``fn(*args)`` on a thread. Cancelled meanwhile, wait for the thread to return
+    before raising: the worker closes the dataset connection the thread may be using."""
+    work = asyncio.ensure_future(asyncio.to_thread(fn, *args))
+    try:
+        await asyncio.shield(work)
+    except asyncio.CancelledError:
+        await asyncio.wait([work])  # as long as the steps it runs: until ``until``, or one
+        if not work.cancelled():
+            work.exception()  # retrieved: the cancellation is what propagates
+        raise
+
+
 class WorkerPool:
     """``settings.workers`` asyncio workers sharing one store, woken by :meth:`notify`."""
 
@@ -47,6 +64,7 @@ class WorkerPool:
         self.settings = settings
         self.clock = clock
         self.heartbeat = min(1.0, settings.lease_seconds / 3)
+        self.progress_interval = min(settings.progress_interval, self.heartbeat)
         self._wakeup = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -137,14 +155,23 @@ class WorkerPool:
                 raise _Cancelled
             plan = plan_report(job.report_type, job.parameters)
             total = sum(step.weight for step in plan.steps) or 1.0
-            begun = self.clock()
-            done = 0.0
+            begun = recorded = self.clock()  # the claim renewed the lease and saw no cancel
             partials: list[Any] = []
-            for step in plan.steps:
-                step_name = step.name
-                await self._beat(claim, done / total, begun)
-                partials.append(await asyncio.to_thread(step.run, conn))
-                done += step.weight
+            done = 0.0
+            while len(partials) < len(plan.steps):  # each turn runs one step or more
+                step_name = plan.steps[len(partials)].name
+                if self.settings.pace or self.clock() - recorded >= self.progress_interval:
+                    await self._beat(claim, done / total, begun)
+                    recorded = self.clock()
+                # Paced, one step a turn; else the steps due before the next heartbeat, in one
+                # hand-off to the thread rather than one each.
+                until = -math.inf if self.settings.pace else recorded + self.progress_interval
+                try:
+                    await _in_thread(self._run_steps, plan.steps, partials, conn, until)
+                except Exception:
+                    step_name = plan.steps[len(partials)].name  # the step that failed
+                    raise
+                done = sum(step.weight for step in plan.steps[: len(partials)])
                 await self._pace(claim, done / total, begun)
             step_name = "finish"
             result = plan.finish(partials)
@@ -180,6 +207,16 @@ class WorkerPool:
         else:
             result = {"id": job.id, **result, "generatedAt": isoformat(self.clock())}
             await self._end(claim, JobState.DONE, result=result)
+
+    def _run_steps(
+        self, steps: Sequence[Step], partials: list[Any], conn: sqlite3.Connection, until: float
+    ) -> None:
+        """On a thread: run the next steps, appending each one's partial result, until all
+        have run or the clock has reached ``until`` (at least one step)."""
+        for step in steps[len(partials) :]:
+            partials.append(step.run(conn))
+            if self.clock() >= until:
+                return
 
     async def _beat(self, claim: Claim, fraction: float, begun: float) -> None:
         """Record progress and an estimate, renew the lease, and see a cancel request."""
