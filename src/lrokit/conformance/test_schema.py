@@ -14,11 +14,13 @@ The layer submits jobs on the target with every generated valid POST; keep
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import schemathesis
 from schemathesis.specs.openapi.checks import use_after_free
+from schemathesis.transport.requests import ManagedCookiesSession
 
 from lrokit.checks import adapters
 
@@ -72,6 +74,18 @@ def lrokit_schema(lrokit_options: Options) -> BaseSchema:
     return schema
 
 
+@pytest.fixture(scope="session")
+def lrokit_session() -> Iterator[ManagedCookiesSession]:
+    """One HTTP session for every generated request, as a schemathesis run has: its connections
+    are kept alive between requests. Otherwise each request is sent as without a session: no
+    default headers, no cookie kept from one request to the next (schemathesis clears them
+    after each), redirects followed only on the same host."""
+    session = ManagedCookiesSession()
+    session.headers.clear()
+    yield session
+    session.close()
+
+
 @pytest.fixture(autouse=True)
 def _node_id_for_schemathesis(request: pytest.FixtureRequest) -> None:
     """schemathesis 4.32's ``from_fixture`` reads and renames ``node._nodeid``, an attribute
@@ -86,8 +100,11 @@ schema = schemathesis.pytest.from_fixture("lrokit_schema")
 
 @pytest.mark.schema
 @schema.parametrize()
-def test_schema(case: Case[Any], lrokit_options: Options) -> None:
+def test_schema(
+    case: Case[Any], lrokit_options: Options, lrokit_session: ManagedCookiesSession
+) -> None:
     case.call_and_validate(
+        session=lrokit_session,
         params=dict(lrokit_options.query) or None,
         # lrokit's per-response rules: a MUST fails; a SHOULD warns, or fails under --strict.
         additional_checks=adapters.checks_for(strict=lrokit_options.strict, warning=ShouldWarning),

@@ -18,6 +18,11 @@ from referencing.jsonschema import DRAFT4
 from lrokit.runner.exchange import Exchange
 from lrokit.runner.profile import Profile
 
+try:  # libyaml's safe loader when PyYAML was built with it: ten times the pure-Python speed
+    from yaml import CSafeLoader as SafeLoader
+except ImportError:  # PyYAML without libyaml
+    from yaml import SafeLoader  # type: ignore[assignment]
+
 _SPEC_URI = "urn:lrokit:contract"
 
 
@@ -93,7 +98,7 @@ def load_contract(
             text = response.content[:max_bytes].decode("utf-8")
         else:
             text = Path(source).read_text(encoding="utf-8")
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=SafeLoader)
     except (OSError, UnicodeDecodeError, httpx.HTTPError, yaml.YAMLError) as exc:
         raise ContractError(f"cannot read the contract {source}: {exc}") from None
     if not isinstance(document, dict) or "paths" not in document:
