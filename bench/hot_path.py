@@ -2,14 +2,15 @@
 
 Starts, on 127.0.0.1, the reference server (``lrokit serve --workers 0``: the API alone, with
 request validation on), the same with ``--no-fast-path`` (connexion's stack alone) and the
-bare Starlette app of ``bench/bare_app.py``, each over a copy of the same job database (the reference server's own schema, N seeded jobs, half of them DONE).
-Each server is pinned to CPU 0 and wrk to CPU 1 (``taskset``). For each operation, wrk runs
-a warm-up and then ``--seconds`` with ``--connections`` against each server in turn
-(``--rounds`` times, alternating, so drift hits both alike): ``GET /reports/{id}`` over the
-seeded ids and ``POST /reports`` with the seed request. Prints req/s, p50 and p99 latency
-and every figure as a ratio to the bare app in the same run; non-2xx answers and socket
-errors are counted and make the exit status 1. Before the load, one GET and one POST of the
-reference server are checked against the contract's status codes and headers.
+bare Starlette app of ``bench/bare_app.py``, each over a copy of one job database (the
+reference server's own schema, N seeded jobs, half of them DONE). Each server is pinned to
+CPU 0 and wrk to CPU 1 (``taskset``). For each operation, wrk runs a warm-up and then
+``--seconds`` with ``--connections`` against each server in turn (``--rounds`` times,
+alternating, so drift hits all alike): ``GET /reports/{id}`` over the seeded ids and
+``POST /reports`` with the seed request. Prints req/s, p50 and p99 latency and the req/s as
+a ratio to the bare app in the same run; non-2xx answers and socket errors are counted and
+make the exit status 1. Before the load, each reference server is checked to answer a GET,
+a POST and an invalid POST as the contract says.
 
     .venv/bin/python bench/hot_path.py [--seconds 10] [--connections 32] [--rounds 1]
 
