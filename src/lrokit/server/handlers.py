@@ -203,7 +203,7 @@ class ReportsAPI:
         return self.status_response(job)
 
     async def cancel_report(self, report_id: str) -> Response:
-        """Cancel: at once when PENDING, at the worker's next step when PROCESSING."""
+        """Cancel: at once when PENDING, at the worker's next heartbeat when PROCESSING."""
         job = await self.store.get(report_id)
         if job is not None and self._expired(job):
             return self._gone(job)

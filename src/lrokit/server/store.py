@@ -26,7 +26,7 @@ class CancelOutcome(enum.Enum):
     """What a cancel request did."""
 
     CANCELLED = "cancelled"  # the job was PENDING and is now CANCELLED
-    REQUESTED = "requested"  # the job is PROCESSING; its worker will stop at its next step
+    REQUESTED = "requested"  # the job is PROCESSING; its worker will stop at its next heartbeat
     ALREADY_CANCELLED = "already-cancelled"  # nothing changed
     FINISHED = "finished"  # DONE or ERROR: cannot be cancelled, nothing changed
 
