@@ -23,9 +23,10 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from starlette.responses import Response
 
 from lrokit.server.app import load_contract
-from lrokit.server.fastpath import compile_routes
+from lrokit.server.fastpath import FastPath, compile_routes
 from lrokit.server.settings import Settings
 from tests.conftest import serve_in_process
 from tests.helpers import SEED_REQUEST
@@ -34,6 +35,7 @@ ID = re.compile(rb"[0-9a-f]{32}")
 TIMESTAMP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 #: Headers whose values differ between two servers answering the same request.
 VOLATILE = {"date", "content-length", "etag"}
+JSON = "application/json"
 
 
 def normal(response: httpx.Response) -> tuple[int, dict[str, str], bytes]:
@@ -231,3 +233,50 @@ def test_generated_submissions_answer_as_connexion_alone(quiet: Settings) -> Non
             pair.same("POST", "/reports", content=content, headers=fields)
 
         submit()
+
+
+class Downstream:
+    """Stands for connexion's stack: counts what reaches it and answers 418."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.calls += 1
+        await send({"type": "http.response.start", "status": 418, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+@pytest.mark.anyio
+async def test_answers_what_it_validated_and_hands_on_the_rest() -> None:
+    async def get_report(report_id: str) -> Response:
+        return Response(report_id, media_type="application/json")
+
+    async def create_report(body: Any) -> Response:
+        return Response(orjson.dumps(body), 202, media_type="application/json")
+
+    handlers = _Handlers(getReport=get_report, createReport=create_report)
+    downstream = Downstream()
+    app = FastPath(downstream, compile_routes(load_contract(), handlers))
+    transport = httpx.ASGITransport(app=app)
+    seed = orjson.dumps(SEED_REQUEST)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        assert (await client.get("/reports/abc")).text == "abc"
+        posted = await client.post("/reports", content=seed, headers={"Content-Type": JSON})
+        assert (posted.status_code, posted.content) == (202, seed)
+        assert downstream.calls == 0
+        handed_on = [
+            await client.get("/reports/" + "x" * 65),
+            await client.get("/reports/abc?x=1"),
+            await client.get("/reports/abc", headers={"Accept": "text/csv"}),
+            await client.get("/reports"),  # listReports: not compiled
+            await client.post(
+                "/reports", content=b'{"reportType": "x"}', headers={"Content-Type": JSON}
+            ),
+            await client.post("/reports", content=seed, headers={"Content-Type": "text/json"}),
+            await client.post(
+                "/reports", content=seed, headers={"Content-Type": JSON, "Idempotency-Key": "\t"}
+            ),
+        ]
+        assert [r.status_code for r in handed_on] == [418] * len(handed_on)
+        assert downstream.calls == len(handed_on)
