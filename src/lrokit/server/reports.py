@@ -8,7 +8,9 @@ partial results to ``finish``, which returns the result document::
      "rows": [[...], ...], "summary": {"orders": int, "units": int, "revenue": number, ...}}
 
 Money is in currency units rounded to 2 places. Every step is one indexed query, so the
-runner may record progress, check for cancellation and pace the job between steps.
+runner may record progress, check for cancellation and pace the job between steps. A step
+builds its query when it runs, so planning stays cheap: the submit handler plans a report to
+validate it on every request.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property, partial
 from types import MappingProxyType
 from typing import Any
 
@@ -105,8 +108,14 @@ class ReportPlan:
 
     report_type: str
     parameters: Mapping[str, Any]
-    steps: Sequence[Step]
+    build: Callable[[], Sequence[Step]]  # the steps, built when they are first needed
     finish: Callable[[list[Any]], dict[str, Any]]  # may raise ReportError
+
+    @cached_property
+    def steps(self) -> Sequence[Step]:
+        """The steps, in order; built once, on first use (planning only to validate, as the
+        submit handler does, builds none)."""
+        return self.build()
 
 
 def plan_report(report_type: str, parameters: Mapping[str, Any]) -> ReportPlan:
@@ -136,17 +145,19 @@ def _plan_yearly_sales(parameters: dict[str, Any]) -> ReportPlan:
     year = _year(parameters)
     region = _choice(parameters, "region", REGIONS)
     months = range(1, 13)
-    steps = [
-        Step(f"aggregate-{year:04d}-{m:02d}", _totals_step(*_month(year, m), region=region))
-        for m in months
-    ]
+
+    def steps() -> list[Step]:
+        return [
+            Step(f"aggregate-{year:04d}-{m:02d}", partial(_month_totals, year, m, region))
+            for m in months
+        ]
 
     def finish(parts: list[Any]) -> dict[str, Any]:
         totals: list[_Totals] = parts
         orders, units, cents = _sum(totals)
         if orders == 0:
             where = f" in region {region}" if region else ""
-            raise _no_data(f"year {year:04d}{where}", steps)
+            raise _no_data(f"year {year:04d}{where}", plan.steps)
         return _result(
             "yearly-sales",
             parameters,
@@ -157,7 +168,8 @@ def _plan_yearly_sales(parameters: dict[str, Any]) -> ReportPlan:
             {"orders": orders, "units": units, "revenue": _money(cents)},
         )
 
-    return ReportPlan("yearly-sales", parameters, steps, finish)
+    plan = ReportPlan("yearly-sales", parameters, steps, finish)
+    return plan
 
 
 # --- sales-by-region ----------------------------------------------------------------
@@ -169,17 +181,19 @@ def _plan_sales_by_region(parameters: dict[str, Any]) -> ReportPlan:
     if first > last:
         raise ValueError(f"from ({first}) is after to ({last})")
     channel = _choice(parameters, "channel", CHANNELS)
-    steps = [
-        Step(f"aggregate-{r}", _totals_step(first, last, region=r, channel=channel))
-        for r in REGIONS
-    ]
+
+    def steps() -> list[Step]:
+        return [
+            Step(f"aggregate-{r}", partial(_totals, first, last, {"region": r, "channel": channel}))
+            for r in REGIONS
+        ]
 
     def finish(parts: list[Any]) -> dict[str, Any]:
         totals: list[_Totals] = parts
         orders, units, cents = _sum(totals)
         if orders == 0:
             where = f" on channel {channel}" if channel else ""
-            raise _no_data(f"dates {first} to {last}{where}", steps)
+            raise _no_data(f"dates {first} to {last}{where}", plan.steps)
         return _result(
             "sales-by-region",
             parameters,
@@ -190,7 +204,8 @@ def _plan_sales_by_region(parameters: dict[str, Any]) -> ReportPlan:
             {"orders": orders, "units": units, "revenue": _money(cents)},
         )
 
-    return ReportPlan("sales-by-region", parameters, steps, finish)
+    plan = ReportPlan("sales-by-region", parameters, steps, finish)
+    return plan
 
 
 # --- top-products -------------------------------------------------------------------
@@ -203,9 +218,12 @@ def _plan_top_products(parameters: dict[str, Any]) -> ReportPlan:
     if type(limit) is not int or not 1 <= limit <= 100:
         raise ValueError(f"limit must be an integer from 1 to 100, not {limit!r}")
     category = _choice(parameters, "category", CATEGORIES)
-    steps = [
-        Step(f"aggregate-{year:04d}-Q{q}", _products_step(year, q, category)) for q in range(1, 5)
-    ]
+
+    def steps() -> list[Step]:
+        return [
+            Step(f"aggregate-{year:04d}-Q{q}", partial(_quarter_products, year, q, category))
+            for q in range(1, 5)
+        ]
 
     def finish(parts: list[Any]) -> dict[str, Any]:
         products: dict[tuple[str, str], list[int]] = {}  # (product, category) -> totals
@@ -218,7 +236,7 @@ def _plan_top_products(parameters: dict[str, Any]) -> ReportPlan:
         orders, units, cents = _sum(products.values())
         if orders == 0:
             where = f" in category {category}" if category else ""
-            raise _no_data(f"year {year:04d}{where}", steps)
+            raise _no_data(f"year {year:04d}{where}", plan.steps)
         # By revenue, then units, descending; ties broken by product name.
         ranked = sorted(products.items(), key=lambda item: (-item[1][2], -item[1][1], item[0]))
         return _result(
@@ -233,7 +251,8 @@ def _plan_top_products(parameters: dict[str, Any]) -> ReportPlan:
             {"orders": orders, "units": units, "revenue": _money(cents), "products": len(products)},
         )
 
-    return ReportPlan("top-products", parameters, steps, finish)
+    plan = ReportPlan("top-products", parameters, steps, finish)
+    return plan
 
 
 _PLANNERS: dict[str, Callable[[dict[str, Any]], ReportPlan]] = {
@@ -256,25 +275,27 @@ def _where(first: date, last: date, **equal: str | None) -> tuple[str, list[str]
     return " AND ".join(clauses), args
 
 
-def _totals_step(
-    first: date, last: date, **equal: str | None
-) -> Callable[[sqlite3.Connection], _Totals]:
+def _totals(
+    first: date, last: date, equal: Mapping[str, str | None], conn: sqlite3.Connection
+) -> _Totals:
+    """Orders, units and cents of the sales from ``first`` to ``last`` matching ``equal``."""
     where, args = _where(first, last, **equal)
     sql = (
         "SELECT COUNT(*), COALESCE(SUM(quantity), 0), COALESCE(SUM(amount_cents), 0)"
         f" FROM sales WHERE {where}"
     )
-
-    def run(conn: sqlite3.Connection) -> _Totals:
-        orders, units, cents = conn.execute(sql, args).fetchone()
-        return int(orders), int(units), int(cents)
-
-    return run
+    orders, units, cents = conn.execute(sql, args).fetchone()
+    return int(orders), int(units), int(cents)
 
 
-def _products_step(
-    year: int, quarter: int, category: str | None
-) -> Callable[[sqlite3.Connection], list[tuple[str, str, int, int, int]]]:
+def _month_totals(year: int, month: int, region: str | None, conn: sqlite3.Connection) -> _Totals:
+    return _totals(*_month(year, month), {"region": region}, conn)
+
+
+def _quarter_products(
+    year: int, quarter: int, category: str | None, conn: sqlite3.Connection
+) -> list[tuple[str, str, int, int, int]]:
+    """Orders, units and cents per product of one quarter."""
     first, _ = _month(year, 3 * quarter - 2)
     _, last = _month(year, 3 * quarter)
     where, args = _where(first, last, category=category)
@@ -282,13 +303,7 @@ def _products_step(
         "SELECT product, category, COUNT(*), SUM(quantity), SUM(amount_cents)"
         f" FROM sales WHERE {where} GROUP BY product, category"
     )
-
-    def run(conn: sqlite3.Connection) -> list[tuple[str, str, int, int, int]]:
-        return [
-            (str(p), str(c), int(o), int(u), int(a)) for p, c, o, u, a in conn.execute(sql, args)
-        ]
-
-    return run
+    return [(str(p), str(c), int(o), int(u), int(a)) for p, c, o, u, a in conn.execute(sql, args)]
 
 
 # --- helpers ------------------------------------------------------------------------
