@@ -154,8 +154,12 @@ class ReportsAPI:
             return problem_response("invalid-report-parameters", str(exc), _instance())
         raw_key = headers.get("idempotency-key")
         key = idempotency_key(raw_key) if raw_key is not None else None
-        fingerprint = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
-        new = NewJob(uuid.uuid4().hex, report_type, parameters, key, fingerprint if key else None)
+        fingerprint = (
+            hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+            if key
+            else None
+        )
+        new = NewJob(uuid.uuid4().hex, report_type, parameters, key, fingerprint)
         try:
             job, created = await self.store.create(new)
         except IdempotencyKeyReused as exc:
@@ -166,9 +170,9 @@ class ReportsAPI:
                 _instance(),
             )
         if created:
-            log.info(
-                "job %s accepted (%s %s)", job.id, report_type, orjson.dumps(parameters).decode()
-            )
+            if log.isEnabledFor(logging.INFO):
+                params = orjson.dumps(parameters).decode()
+                log.info("job %s accepted (%s %s)", job.id, report_type, params)
             self.notify()
         extra = {"Location": f"{_root()}/reports/{job.id}", "Vary": "Prefer"}
         if "respond-async" in parse_prefer(headers.getlist("prefer")):

@@ -41,16 +41,9 @@ class BodyGuard:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        instance = instance_of(scope)
-        too_large = problem_response(
-            "request-too-large",
-            f"The request body exceeds {self.max_bytes} bytes.",
-            instance,
-            {"Connection": "close"},
-        )
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            await too_large(scope, receive, send)
+            await self._too_large(scope, receive, send)
             return
         chunks: list[bytes] = []
         size = 0
@@ -61,7 +54,7 @@ class BodyGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await too_large(scope, receive, send)
+                await self._too_large(scope, receive, send)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -72,7 +65,9 @@ class BodyGuard:
                 orjson.loads(body)
             except orjson.JSONDecodeError as exc:
                 await problem_response(
-                    "malformed-request", f"The request body is not valid JSON: {exc}.", instance
+                    "malformed-request",
+                    f"The request body is not valid JSON: {exc}.",
+                    instance_of(scope),
                 )(scope, receive, send)
                 return
         replayed = False
@@ -85,6 +80,15 @@ class BodyGuard:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(
+            "request-too-large",
+            f"The request body exceeds {self.max_bytes} bytes.",
+            instance_of(scope),
+            {"Connection": "close"},
+        )
+        await response(scope, receive, send)
 
 
 class Negotiation:
