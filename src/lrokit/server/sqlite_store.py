@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -100,16 +101,19 @@ GROUP_COMMIT_MAX = 256
 
 #: A write for the writer thread: what to run, and the future its caller awaits.
 _Write = tuple[Callable[[sqlite3.Connection], T], "asyncio.Future[T]"]
+#: A write's answer: its future, and the value or the error to settle it with.
+_Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
 
 
-def _settle(future: asyncio.Future[T], value: T, error: BaseException | None) -> None:
-    """On the caller's loop: answer a committed (or failed) write, unless nobody waits."""
-    if future.cancelled():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(value)
+def _settle(outcomes: list[_Outcome]) -> None:
+    """On the callers' loop: answer committed (or failed) writes, unless nobody waits."""
+    for future, value, error in outcomes:
+        if future.cancelled():
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -140,6 +144,8 @@ class SQLiteJobStore:
         self._rconn: sqlite3.Connection | None = None
         self._lconn: sqlite3.Connection | None = None  # the event loop's own, read-only
         self._queue: deque[_Write[Any]] = deque()  # writes for the writer thread to commit
+        self._queue_lock = threading.Lock()
+        self._draining = False  # a drain of the queue is scheduled on the writer thread
 
     async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` as one atomic write; return its value once it is durably committed.
@@ -151,25 +157,37 @@ class SQLiteJobStore:
         """
         assert self._wconn is not None, "store not opened"
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.append((fn, future))
-        self._writer.submit(self._commit_queued, self._wconn)
+        with self._queue_lock:
+            self._queue.append((fn, future))
+            start, self._draining = not self._draining, True
+        if start:
+            self._writer.submit(self._drain, self._wconn)
         return await future
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         assert self._rconn is not None, "store not opened"
         return await asyncio.get_running_loop().run_in_executor(self._reader, fn, self._rconn)
 
-    def _commit_queued(self, conn: sqlite3.Connection) -> None:
-        """On the writer thread: run the queued writes (at most ``GROUP_COMMIT_MAX``) in one
-        transaction, then answer each. A write whose caller stopped waiting is skipped."""
-        batch: list[_Write[Any]] = []
-        while self._queue and len(batch) < GROUP_COMMIT_MAX:
-            fn, future = self._queue.popleft()
-            if not future.cancelled():
-                batch.append((fn, future))
+    def _drain(self, conn: sqlite3.Connection) -> None:
+        """On the writer thread: commit queued writes, a batch at a time, until none is left
+        (one hand-off to the thread however many writes arrive meanwhile)."""
+        while True:
+            with self._queue_lock:
+                batch = [
+                    self._queue.popleft() for _ in range(min(len(self._queue), GROUP_COMMIT_MAX))
+                ]
+                if not batch:
+                    self._draining = False
+                    return
+            self._commit(conn, [(fn, future) for fn, future in batch if not future.cancelled()])
+
+    @staticmethod
+    def _commit(conn: sqlite3.Connection, batch: list[_Write[Any]]) -> None:
+        """Run ``batch`` in one transaction, each write in a savepoint, then answer each on
+        its loop. A write whose caller stopped waiting was left out of ``batch``."""
         if not batch:
-            return  # an earlier call committed them
-        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+            return
+        outcomes: list[_Outcome] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
             for fn, future in batch:
@@ -185,8 +203,11 @@ class SQLiteJobStore:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             outcomes = [(future, None, exc) for _, future in batch]
-        for future, value, error in outcomes:
-            future.get_loop().call_soon_threadsafe(_settle, future, value, error)
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
+        for outcome in outcomes:
+            by_loop.setdefault(outcome[0].get_loop(), []).append(outcome)
+        for loop, answers in by_loop.items():
+            loop.call_soon_threadsafe(_settle, answers)
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
