@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import re
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -35,6 +37,8 @@ from lrokit.server.workers import WorkerPool
 
 log = logging.getLogger("lrokit.server")
 
+#: Seconds a thread may hold the GIL while another waits for it (CPython's default: 0.005).
+SWITCH_INTERVAL = 0.0005
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _SLUG_BY_STATUS = {
     400: "invalid-request",
@@ -133,10 +137,21 @@ def create_app(
         await pool.start()
         cleaning = asyncio.create_task(janitor(), name="lrokit-janitor")
         where = "PostgreSQL" if settings.store else settings.db
+        # What the server holds for its whole life (the parsed contract, Connexion's routes
+        # and validators: a few hundred thousand objects) leaves the cyclic collector's view,
+        # so a full collection no longer walks it: that took up to 40 ms in a burst of POSTs.
+        gc.collect()
+        gc.freeze()
+        # The event loop shares the GIL with the store's threads: a write that waits for it
+        # resumes within 0.5 ms rather than 5, which trims the tail of submission latency.
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
         log.info("lrokit reference server ready (jobs in %s)", where)
         try:
             yield
         finally:
+            sys.setswitchinterval(interval)
+            gc.unfreeze()
             cleaning.cancel()
             await pool.stop()
             await store.close()
