@@ -10,7 +10,6 @@ import hashlib
 import logging
 import math
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -21,7 +20,7 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 
 from lrokit.server.context import request_scope
-from lrokit.server.jobs import Job, JobState, NewJob, isoformat
+from lrokit.server.jobs import Job, JobState, NewJob, isoformat, new_job_id
 from lrokit.server.preferences import parse_prefer
 from lrokit.server.problems import PROBLEM_TYPES, instance_of, problem_response, render_html
 from lrokit.server.reports import plan_report, result_to_csv
@@ -159,7 +158,7 @@ class ReportsAPI:
             if key
             else None
         )
-        new = NewJob(uuid.uuid4().hex, report_type, parameters, key, fingerprint)
+        new = NewJob(new_job_id(), report_type, parameters, key, fingerprint)
         try:
             job, created = await self.store.create(new)
         except IdempotencyKeyReused as exc:
