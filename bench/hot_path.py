@@ -115,6 +115,9 @@ def check_contract(url: str, job_id: str) -> None:
 
 
 def wrk(url: str, script: Path, seconds: float, connections: int) -> Figures:
+    """One wrk run. Dirty pages of earlier runs are flushed first, so that no run pays for
+    the writeback of another's files in its fsyncs."""
+    os.sync()
     command = [
         "taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s",
         "--timeout", "5s", "-s", str(script), url,
