@@ -190,14 +190,18 @@ class SQLiteJobStore:
         outcomes: list[_Outcome] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for fn, future in batch:
-                conn.execute("SAVEPOINT write")
-                try:
-                    outcomes.append((future, fn(conn), None))
-                except Exception as exc:
-                    conn.execute("ROLLBACK TO write")
-                    outcomes.append((future, None, exc))
-                conn.execute("RELEASE write")
+            if len(batch) == 1:  # the transaction alone keeps it atomic: no savepoint needed
+                future = batch[0][1]
+                outcomes.append((future, batch[0][0](conn), None))
+            else:
+                for fn, future in batch:
+                    conn.execute("SAVEPOINT write")
+                    try:
+                        outcomes.append((future, fn(conn), None))
+                    except Exception as exc:
+                        conn.execute("ROLLBACK TO write")
+                        outcomes.append((future, None, exc))
+                    conn.execute("RELEASE write")
             conn.execute("COMMIT")
         except BaseException as exc:  # nothing of the batch is committed: each write fails
             if conn.in_transaction:
