@@ -33,9 +33,10 @@ import jsonschema_rs
 import orjson
 from connexion.decorators.parameter import pythonic
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lrokit.server.context import request_scope
+from lrokit.server.middleware import replaying
 from lrokit.server.problems import instance_of, problem_response
 
 log = logging.getLogger("lrokit.server")
@@ -342,16 +343,7 @@ async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
         if not message.get("more_body", False):
             break
     body = b"".join(chunks)
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if replayed:
-            return await receive()
-        replayed = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return body, replay
+    return body, replaying(body, receive)
 
 
 def _check_response(route: Route, response: Response) -> None:
