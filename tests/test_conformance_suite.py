@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from lrokit.checks import adapters
-from lrokit.rules import RULES
+from lrokit.rules import RUNTIME_RULES
 from lrokit.runner.exchange import Exchange
 from tests.conftest import TEST_ROWS
 from tests.dialects._base import DialectServer
@@ -32,7 +32,7 @@ from tests.test_conformance_fauxservers import canonical_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = ROOT / "conformance"
-RULE_TESTS = {f"test_rule[{rule_id}]" for rule_id in RULES}
+RULE_TESTS = {f"test_rule[{rule_id}]" for rule_id in RUNTIME_RULES}
 #: The rules of the canonical profile; the others are DISABLED there (skipped).
 CANONICAL_TESTS = {f"test_rule[{rule_id}]" for rule_id in canonical_rules()}
 
@@ -71,7 +71,13 @@ def run_suite(workdir: Path, *args: str, timeout: float = 120) -> SuiteRun:
         timeout=timeout,
         check=False,
     )
-    seconds = time.monotonic() - started
+    return read_junit(done, junit, time.monotonic() - started)
+
+
+def read_junit(
+    done: subprocess.CompletedProcess[str], junit: Path, seconds: float = 0.0
+) -> SuiteRun:
+    """A finished pytest run, judged from its JUnit report."""
     output = done.stdout + done.stderr
     outcomes: dict[str, str] = {}
     reasons: dict[str, str] = {}
