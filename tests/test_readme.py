@@ -1,9 +1,12 @@
-"""The README's quick start: exactly two commands, and CI runs the test command verbatim."""
+"""The README's quick start: exactly two commands, and CI runs the test command verbatim;
+its CI examples are valid YAML."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,3 +29,12 @@ def test_quick_start_has_exactly_two_commands() -> None:
 def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert quick_start_commands()[1] in ci
+
+
+def test_ci_examples_are_valid_yaml_that_run_lrokit() -> None:
+    blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert len(blocks) >= 2  # GitHub Actions and GitLab CI
+    for block in blocks:
+        document = yaml.safe_load(block)
+        assert isinstance(document, dict)
+        assert "lrokit check http://127.0.0.1:8080 --junit lrokit.xml" in block
