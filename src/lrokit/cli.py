@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from lrokit import __version__
+from lrokit.submit import submit
 
 _LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
@@ -253,6 +254,7 @@ worker = click.Command(
     ],
 )
 cli.add_command(worker)
+cli.add_command(submit)
 
 
 def _pairs(values: tuple[str, ...], sep: str, what: str) -> dict[str, str]:
