@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from lrokit.checks import load_all
-from lrokit.rules import RULES, Level
+from lrokit.rules import RULES, RUNTIME_RULES, Level
 from lrokit.runner.contract import load_contract
 from lrokit.runner.profile import load_profile
 from lrokit.runner.run import Report, run
@@ -55,7 +55,7 @@ def canonical_rules() -> list[str]:
     profile, checks = load_profile("canonical"), load_all()
     return [
         rule.id
-        for rule in RULES.values()
+        for rule in RUNTIME_RULES.values()
         if rule.level in (Level.MUST, Level.SHOULD)
         and profile.rule(rule) is not None
         and (checks[rule.id].feature is None or checks[rule.id].feature in profile.features)

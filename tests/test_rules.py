@@ -6,13 +6,13 @@ import re
 from pathlib import Path
 
 from lrokit.checks import load_all
-from lrokit.rules import FAMILIES, RULES, render_markdown
+from lrokit.rules import FAMILIES, RULES, RUNTIME_RULES, render_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_every_rule_has_exactly_one_check_and_every_check_a_rule() -> None:
-    assert set(load_all()) == set(RULES)
+def test_every_runtime_rule_has_exactly_one_check_and_every_check_a_rule() -> None:
+    assert set(load_all()) == set(RUNTIME_RULES)
 
 
 def test_rules_are_well_formed() -> None:

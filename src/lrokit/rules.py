@@ -2,9 +2,13 @@
 
 Ids are never reused. The level is the rule's own (BCP 14 words where the source uses them;
 RFC 9110's "ought to" counts as SHOULD). The basis says honestly where a rule comes from:
-``rfc`` (an RFC obligation), ``contract`` (lrokit's canonical contract, ``openapi.yaml``) or
+``rfc`` (an RFC obligation), ``contract`` (lrokit's canonical contract, ``openapi.yaml``),
 ``profile`` (a convention of the async dialects, e.g. Location on a 202, which RFC 9110 does
-not define). ``docs/rules.md`` and ``lrokit rules`` are generated from this module.
+not define) or ``openapi`` (the OpenAPI Specification). ``docs/rules.md`` and ``lrokit rules``
+are generated from this module.
+
+The ``SPEC`` family judges an OpenAPI document (``lrokit lint``), not a running server:
+``RUNTIME_RULES`` are the others, the rules ``lrokit check`` judges.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ class Basis(enum.StrEnum):
     RFC = "rfc"
     CONTRACT = "contract"
     PROFILE = "profile"
+    OPENAPI = "openapi"
 
 
 @dataclass(frozen=True)
@@ -58,10 +63,12 @@ FAMILIES: Mapping[str, str] = {
     "PROBLEM": "Problem details",
     "IDEMPOTENCY": "Idempotency",
     "HTTP": "HTTP hygiene",
+    "SPEC": "Specification",
 }
+LINT_FAMILY = "SPEC"  # judged on the OpenAPI document by ``lrokit lint``
 
 M, S = Level.MUST, Level.SHOULD
-RFC, CONTRACT, PROFILE = Basis.RFC, Basis.CONTRACT, Basis.PROFILE
+RFC, CONTRACT, PROFILE, OPENAPI = Basis.RFC, Basis.CONTRACT, Basis.PROFILE, Basis.OPENAPI
 
 _RULES = (
     # -- initiation ------------------------------------------------------------------------
@@ -476,10 +483,101 @@ _RULES = (
         "An origin server with a clock ... MUST generate a Date header field in all 2xx "
         "(Successful), 3xx (Redirection), and 4xx (Client Error) responses",
     ),
+    # -- specification (lrokit lint) -------------------------------------------------------
+    Rule(
+        "SPEC-1",
+        M,
+        OPENAPI,
+        "The document MUST be a valid OpenAPI 3.0 or 3.1 description.",
+        "OpenAPI 3.0.3 §4.7.1; OpenAPI 3.1.0 §4.8.1",
+        "This is the root object of the OpenAPI document.",
+    ),
+    Rule(
+        "SPEC-2",
+        M,
+        PROFILE,
+        "Every 202 response MUST declare the monitor pointer header (Location, or the profile's).",
+        "RFC 9110 §15.3.3; OpenAPI 3.0.3 §4.7.17",
+        "The representation sent with this response ought to describe the request's current "
+        "status and point to (or embed) a status monitor.",
+    ),
+    Rule(
+        "SPEC-3",
+        M,
+        CONTRACT,
+        "Every 202 response MUST declare the Retry-After header.",
+        "RFC 9110 §10.2.3; openapi.yaml",
+        "Servers send the Retry-After header field to indicate how long the user agent ought "
+        "to wait before making a follow-up request.",
+    ),
+    Rule(
+        "SPEC-4",
+        M,
+        RFC,
+        "A Retry-After header's schema MUST admit both forms: delay-seconds (an integer) and "
+        "an HTTP-date (a string).",
+        "RFC 9110 §10.2.3; OpenAPI 3.0.3 §4.7.21",
+        "Retry-After = HTTP-date / delay-seconds",
+    ),
+    Rule(
+        "SPEC-5",
+        M,
+        PROFILE,
+        "The status schema (the 202 body or the linked status operation's 200 body) MUST "
+        "have the profile's state property, with an enum listing every terminal state.",
+        "Azure Considerations step 4; Google AIP-216; OpenAPI 3.0.3 §4.7.24",
+        "should be represented as one of a fixed set of string values in a field named status",
+    ),
+    Rule(
+        "SPEC-6",
+        M,
+        CONTRACT,
+        "Every 4xx, 5xx and default response MUST declare application/problem+json content.",
+        "RFC 9457 §3; openapi.yaml",
+        "application/problem+json",
+    ),
+    Rule(
+        "SPEC-7",
+        S,
+        RFC,
+        "A problem schema SHOULD declare the members type, title, status, detail and instance.",
+        "RFC 9457 §3.1",
+        "A problem details object can have the following members",
+    ),
+    Rule(
+        "SPEC-8",
+        S,
+        OPENAPI,
+        "A submission's 202 response SHOULD declare an OpenAPI link to the status operation "
+        "(a GET whose 200 body carries the state).",
+        "OpenAPI 3.0.3 §4.7.20",
+        "The Link object represents a possible design-time link for a response.",
+    ),
+    Rule(
+        "SPEC-9",
+        S,
+        CONTRACT,
+        "The result operation SHOULD be described: a GET linked from the 202 or the status "
+        "response, or at the profile's result path.",
+        "OGC /rec/core/job-links; Microsoft REST guidelines §13.2.5",
+        "the service MUST include the target resource location in the status upon "
+        "operation completion",
+    ),
+    Rule(
+        "SPEC-10",
+        S,
+        CONTRACT,
+        "Where the profile can cancel, the cancel operation SHOULD be described: the profile's "
+        "cancel method on the monitor (or its cancel path), or a link to it.",
+        "RFC 9110 §9.3.5; OData 4.01 §11.6",
+        "The DELETE method requests that the origin server remove the association between "
+        "the target resource and its current functionality.",
+    ),
 )
 
 RULES: Mapping[str, Rule] = {rule.id: rule for rule in _RULES}
 assert len(RULES) == len(_RULES), "duplicate rule id"
+RUNTIME_RULES: Mapping[str, Rule] = {rule.id: rule for rule in _RULES if rule.family != LINT_FAMILY}
 
 
 def by_family() -> Iterator[tuple[str, list[Rule]]]:
@@ -496,7 +594,9 @@ def render_markdown() -> str:
         "Generated from `src/lrokit/rules.py` (`lrokit rules --markdown > docs/rules.md`); do "
         "not edit by hand. Levels: a failed MUST fails a run; a failed SHOULD warns (fails "
         "with `--strict`). Basis: `rfc` is an RFC obligation, `contract` lrokit's canonical "
-        "contract, `profile` a convention of the asynchronous dialects.",
+        "contract, `profile` a convention of the asynchronous dialects, `openapi` the OpenAPI "
+        "Specification. The Specification rules are judged on the OpenAPI document by "
+        "`lrokit lint`, the others on a running server by `lrokit check`.",
         "",
     ]
     for title, rules in by_family():

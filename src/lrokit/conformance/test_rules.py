@@ -12,7 +12,7 @@ import warnings
 
 import pytest
 
-from lrokit.rules import RULES, Rule
+from lrokit.rules import RUNTIME_RULES, Rule
 from lrokit.runner.run import Report
 from lrokit.runner.verdicts import Outcome, Verdict
 
@@ -50,7 +50,7 @@ def explain(verdict: Verdict) -> str:
 
 
 @pytest.mark.rules
-@pytest.mark.parametrize("rule_id", [_param(rule) for rule in RULES.values()])
+@pytest.mark.parametrize("rule_id", [_param(rule) for rule in RUNTIME_RULES.values()])
 def test_rule(rule_id: str, lrokit_report: Report) -> None:
     verdict = next(v for v in lrokit_report.verdicts if v.rule.id == rule_id)
     outcome = verdict.outcome

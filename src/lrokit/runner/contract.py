@@ -87,17 +87,22 @@ def _escape(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
 
 
+def read_source(source: str, *, timeout: float = 10.0, max_bytes: int = 4 * 1024 * 1024) -> str:
+    """The text of a document at a path or an http(s) URL (redirects not followed, at most
+    ``max_bytes``); raises OSError, UnicodeDecodeError or httpx.HTTPError."""
+    if source.startswith(("http://", "https://")):
+        response = httpx.get(source, timeout=timeout, follow_redirects=False)
+        response.raise_for_status()
+        return response.content[:max_bytes].decode("utf-8")
+    return Path(source).read_text(encoding="utf-8")
+
+
 def load_contract(
     source: str, *, timeout: float = 10.0, max_bytes: int = 4 * 1024 * 1024
 ) -> Contract:
     """Read an OpenAPI document (YAML or JSON) from a path or an http(s) URL."""
     try:
-        if source.startswith(("http://", "https://")):
-            response = httpx.get(source, timeout=timeout, follow_redirects=False)
-            response.raise_for_status()
-            text = response.content[:max_bytes].decode("utf-8")
-        else:
-            text = Path(source).read_text(encoding="utf-8")
+        text = read_source(source, timeout=timeout, max_bytes=max_bytes)
         document = yaml.load(text, Loader=SafeLoader)
     except (OSError, UnicodeDecodeError, httpx.HTTPError, yaml.YAMLError) as exc:
         raise ContractError(f"cannot read the contract {source}: {exc}") from None

@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from lrokit.checks import NotApplicable, Violation, load_all
-from lrokit.rules import RULES, Level, Rule
+from lrokit.rules import RUNTIME_RULES, Level, Rule
 from lrokit.runner.profile import Profile
 from lrokit.runner.scenarios import Recording
 
@@ -58,10 +58,11 @@ def judge(
     skip: Collection[str] = (),
     strict: bool = False,
 ) -> list[Verdict]:
-    """Run every rule's check over the recording."""
+    """Run every runtime rule's check over the recording (the SPEC rules judge documents,
+    not servers: ``lrokit lint``)."""
     checks = load_all()
     verdicts = []
-    for registered in RULES.values():
+    for registered in RUNTIME_RULES.values():
         check = checks[registered.id]
         rule = profile.rule(registered)  # as the dialect states it
         if rule is None:
