@@ -57,7 +57,7 @@ def print_console(report: LintReport, console: Console) -> None:
         for column, options in (
             ("rule", {"no_wrap": True}),
             ("level", {"no_wrap": True}),
-            ("where", {"ratio": 2}),
+            ("where", {"ratio": 2, "overflow": "fold"}),
             ("finding", {"ratio": 3}),
             ("source", {"ratio": 1}),
         ):
