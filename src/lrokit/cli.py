@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from lrokit import __version__
+from lrokit.lint.command import lint
 from lrokit.submit import submit
 
 _LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
@@ -255,6 +256,7 @@ worker = click.Command(
 )
 cli.add_command(worker)
 cli.add_command(submit)
+cli.add_command(lint)
 
 
 def _pairs(values: tuple[str, ...], sep: str, what: str) -> dict[str, str]:
@@ -268,12 +270,17 @@ def _pairs(values: tuple[str, ...], sep: str, what: str) -> dict[str, str]:
 
 
 def _rule_names(values: tuple[str, ...]) -> set[str]:
-    from lrokit.rules import FAMILIES, RULES
+    from lrokit.rules import FAMILIES, LINT_FAMILY, RULES, RUNTIME_RULES
 
     names = {name.strip().upper() for value in values for name in value.split(",") if name.strip()}
     unknown = names - set(RULES) - set(FAMILIES)
     if unknown:
         raise click.UsageError(f"unknown rule or family: {', '.join(sorted(unknown))}")
+    static = sorted(n for n in names if n == LINT_FAMILY or (n in RULES and n not in RUNTIME_RULES))
+    if static:
+        raise click.UsageError(
+            f"{', '.join(static)}: rules of a specification, judged by lrokit lint, not check"
+        )
     return names
 
 

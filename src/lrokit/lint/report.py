@@ -80,9 +80,14 @@ def print_console(report: LintReport, console: Console) -> None:
         outcome = Text("FAIL: ", "bold red") if report.exit_code else Text("WARN: ", "yellow")
         console.print(
             outcome.append(
-                f"{counts['error']} errors, {counts['warning']} warnings in {doc.source}"
+                f"{_plural(counts['error'], 'error')}, {_plural(counts['warning'], 'warning')}"
+                f" in {doc.source}"
             )
         )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def to_json(report: LintReport) -> dict[str, Any]:
