@@ -138,7 +138,7 @@ def create_app(
         cleaning = asyncio.create_task(janitor(), name="lrokit-janitor")
         where = "PostgreSQL" if settings.store else settings.db
         # What the server holds for its whole life (the parsed contract, Connexion's routes
-        # and validators: a few hundred thousand objects) leaves the cyclic collector's view,
+        # and validators: some 70,000 objects) leaves the cyclic collector's view,
         # so a full collection no longer walks it: that took up to 40 ms in a burst of POSTs.
         gc.collect()
         gc.freeze()
