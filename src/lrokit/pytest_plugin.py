@@ -15,6 +15,7 @@ Without ``--lrokit-url`` it adds nothing. The suite's own short options (``pytes
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,37 +23,50 @@ import lrokit.conformance
 
 SUITE = Path(lrokit.conformance.__file__).resolve().parent
 
-#: (option, the suite's option it stands for, how it is given)
-OPTIONS: tuple[tuple[str, str, dict[str, object]], ...] = (
-    ("url", "target_url", {"metavar": "URL", "help": "base URL of the server under test: "
-                           "adds lrokit's conformance suite to this run"}),
-    ("profile", "profile", {"default": "canonical", "metavar": "NAME_OR_PATH",
-                            "help": "built-in profile name or profile file (default: canonical)"}),
-    ("spec", "spec", {"metavar": "PATH_OR_URL",
-                      "help": "OpenAPI contract of the target (default: the profile's)"}),
-    ("header", "header", {"action": "append", "default": [], "metavar": "'NAME: VALUE'",
-                          "help": "header sent with every request, e.g. auth (repeatable)"}),
-    ("query", "query", {"action": "append", "default": [], "metavar": "K=V",
-                        "help": "query parameter added to every request (repeatable)"}),
-    ("max-wait", "max_wait", {"default": "60", "metavar": "SECONDS",
-                              "help": "seconds a job may take to finish (default: 60)"}),
-    ("time-scale", "time_scale", {"default": "1.0", "metavar": "FLOAT",
-                                  "help": "multiplies every Retry-After wait, within [0, 1]"}),
-    ("only", "only", {"action": "append", "default": [], "metavar": "RULES",
-                      "help": "judge only these rule ids or families (comma-separated)"}),
-    ("skip", "skip", {"action": "append", "default": [], "metavar": "RULES",
-                      "help": "do not judge these rule ids or families (comma-separated)"}),
-    ("schema-examples", "schema_examples", {"default": "20", "metavar": "N",
-                                            "help": "schemathesis examples per operation"}),
-    ("lifecycle-examples", "lifecycle_examples", {"default": "5", "metavar": "N",
-                                                  "help": "runs of the lifecycle state machine"}),
+#: The suite's options after its target URL, as ``(name, how)``. The suite's conftest registers
+#: each as ``--NAME``, this plugin as ``--lrokit-NAME``; both store it in ``lrokit_NAME``.
+SUITE_OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("profile", {"default": "canonical", "metavar": "NAME_OR_PATH",
+                 "help": "built-in profile name or profile file (default: canonical)"}),
+    ("spec", {"metavar": "PATH_OR_URL",
+              "help": "OpenAPI contract of the target (default: the profile's)"}),
+    ("header", {"action": "append", "default": [], "metavar": "'NAME: VALUE'",
+                "help": "header sent with every request, e.g. auth (repeatable)"}),
+    ("query", {"action": "append", "default": [], "metavar": "K=V",
+               "help": "query parameter added to every request (repeatable)"}),
+    ("max-wait", {"default": "60", "metavar": "SECONDS",
+                  "help": "seconds a job may take to reach a terminal state (default: 60)"}),
+    ("time-scale", {"default": "1.0", "metavar": "FLOAT",
+                    "help": "multiplies every Retry-After wait, within [0, 1] (default: 1.0)"}),
+    ("only", {"action": "append", "default": [], "metavar": "RULES",
+              "help": "judge only these rule ids or families, e.g. RETRY-3,HTTP "
+                      "(comma-separated, repeatable)"}),
+    ("skip", {"action": "append", "default": [], "metavar": "RULES",
+              "help": "do not judge these rule ids or families (comma-separated, repeatable)"}),
+    ("schema-examples", {"default": "20", "metavar": "N",
+                         "help": "schemathesis examples per operation (default: 20; 0 disables "
+                                 "the schema layer)"}),
+    ("lifecycle-examples", {"default": "5", "metavar": "N",
+                            "help": "state machine runs of the lifecycle layer (default: 5; 0 "
+                                    "disables it)"}),
 )  # fmt: skip
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def add_suite_options(parser: pytest.Parser, prefix: str, url_option: str, url_help: str) -> None:
+    """Register the suite's options as ``--{prefix}NAME``, its target URL as ``url_option``."""
     group = parser.getgroup("lrokit", "lrokit conformance suite")
-    for name, dest, how in OPTIONS:
-        group.addoption(f"--lrokit-{name}", dest=f"lrokit_{dest}", **how)
+    group.addoption(url_option, dest="lrokit_target_url", metavar="URL", help=url_help)
+    for name, how in SUITE_OPTIONS:
+        group.addoption(f"--{prefix}{name}", dest=f"lrokit_{name.replace('-', '_')}", **how)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_suite_options(
+        parser,
+        "lrokit-",
+        "--lrokit-url",
+        "base URL of the server under test: adds lrokit's conformance suite to this run",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

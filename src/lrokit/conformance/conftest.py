@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from lrokit.pytest_plugin import add_suite_options
 from lrokit.rules import FAMILIES, RULES, Level
 from lrokit.runner.contract import Contract, ContractError, load_contract
 from lrokit.runner.profile import Profile, ProfileError, load_profile
@@ -79,86 +80,12 @@ REPORT = pytest.StashKey[Report]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("lrokit", "lrokit conformance suite")
-    group.addoption(
+    # The same options the lrokit pytest plugin offers as --lrokit-*, under short names here.
+    add_suite_options(
+        parser,
+        "",
         "--target-url",
-        dest="lrokit_target_url",
-        metavar="URL",
-        help="base URL of the server under test (required; without it every test skips)",
-    )
-    group.addoption(
-        "--profile",
-        dest="lrokit_profile",
-        default="canonical",
-        metavar="NAME_OR_PATH",
-        help="built-in profile name or profile file (default: canonical)",
-    )
-    group.addoption(
-        "--spec",
-        dest="lrokit_spec",
-        metavar="PATH_OR_URL",
-        help="OpenAPI contract of the target (default: the profile's)",
-    )
-    group.addoption(
-        "--header",
-        dest="lrokit_header",
-        action="append",
-        default=[],
-        metavar="'NAME: VALUE'",
-        help="header sent with every request, e.g. auth (repeatable)",
-    )
-    group.addoption(
-        "--query",
-        dest="lrokit_query",
-        action="append",
-        default=[],
-        metavar="K=V",
-        help="query parameter added to every request (repeatable)",
-    )
-    group.addoption(
-        "--max-wait",
-        dest="lrokit_max_wait",
-        default="60",
-        metavar="SECONDS",
-        help="seconds a job may take to reach a terminal state (default: 60)",
-    )
-    group.addoption(
-        "--time-scale",
-        dest="lrokit_time_scale",
-        default="1.0",
-        metavar="FLOAT",
-        help="multiplies every Retry-After wait, within [0, 1] (default: 1.0)",
-    )
-    group.addoption(
-        "--only",
-        dest="lrokit_only",
-        action="append",
-        default=[],
-        metavar="RULES",
-        help="judge only these rule ids or families, e.g. RETRY-3,HTTP (comma-separated, "
-        "repeatable)",
-    )
-    group.addoption(
-        "--skip",
-        dest="lrokit_skip",
-        action="append",
-        default=[],
-        metavar="RULES",
-        help="do not judge these rule ids or families (comma-separated, repeatable)",
-    )
-    group.addoption(
-        "--schema-examples",
-        dest="lrokit_schema_examples",
-        default="20",
-        metavar="N",
-        help="schemathesis examples per operation (default: 20; 0 disables the schema layer)",
-    )
-    group.addoption(
-        "--lifecycle-examples",
-        dest="lrokit_lifecycle_examples",
-        default="5",
-        metavar="N",
-        help="state machine runs of the lifecycle layer (default: 5; 0 disables it)",
+        "base URL of the server under test (required; without it every test skips)",
     )
 
 
