@@ -83,7 +83,7 @@ class Route:
     pattern: re.Pattern[str]
     handler: Handler
     path: tuple[Parameter, ...]
-    headers: tuple[Parameter, ...]
+    headers: Mapping[str, Parameter]  # by lower-case field name
     body: Check | None
     body_required: bool
     produces: frozenset[str]
@@ -217,7 +217,7 @@ def compile_route(
         pattern=_template_pattern(template),
         handler=handlers[operation["operationId"]],
         path=tuple(by_name[name] for name in names),
-        headers=tuple(headers),
+        headers={p.name.lower(): p for p in headers},
         body=body,
         body_required=body_required,
         produces=produces,
@@ -294,7 +294,6 @@ class FastPath:
                 return None
             arguments[parameter.argument] = value
         accept: str | None = None
-        wanted = {p.name.lower(): p for p in route.headers}
         seen: set[str] = set()
         for raw_name, raw_value in scope["headers"]:
             name = raw_name.decode("latin-1").lower()
@@ -302,11 +301,11 @@ class FastPath:
                 if accept is not None:
                     return None
                 accept = raw_value.decode("latin-1").strip()
-            elif name in wanted:
-                if name in seen or not wanted[name].valid(raw_value.decode("latin-1")):
+            elif name in route.headers:
+                if name in seen or not route.headers[name].valid(raw_value.decode("latin-1")):
                     return None
                 seen.add(name)
-        if any(p.required and p.name.lower() not in seen for p in route.headers):
+        if any(p.required and name not in seen for name, p in route.headers.items()):
             return None
         if accept not in (None, "*/*") and accept not in route.produces:
             return None
