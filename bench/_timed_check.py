@@ -22,7 +22,7 @@ from typing import Any, SupportsIndex
 import orjson
 
 from lrokit.cli import main
-from lrokit.runner.exchange import Exchange
+from lrokit.model.exchange import Exchange
 from lrokit.runner.target import Target
 
 Interval = tuple[float, float]

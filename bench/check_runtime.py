@@ -50,13 +50,14 @@ from _server import CACHE, LROKIT, ReferenceServer  # bench/ is on sys.path as a
 
 from lrokit.conformance.conftest import Options
 from lrokit.conformance.test_schema import REQUEST_TIMEOUT
-from lrokit.runner.contract import load_contract
-from lrokit.runner.exchange import Exchange
-from lrokit.runner.profile import load_profile
+from lrokit.model.contract import load_contract
+from lrokit.model.exchange import Exchange
+from lrokit.model.profile import load_profile
 from lrokit.runner.run import Report, run
 from lrokit.runner.target import TargetConfig
 from lrokit.runner.verdicts import Outcome
-from lrokit.server.dataset import DEFAULT_ROWS, ensure_dataset
+from lrokit.server.settings import DEFAULT_ROWS
+from lrokit.server.work.dataset import ensure_dataset
 
 OUTCOMES = [Outcome.PASS, Outcome.WARN, Outcome.FAIL, Outcome.ERROR, Outcome.SKIP, Outcome.DISABLED]
 SCHEMATHESIS = LROKIT.with_name("schemathesis")

@@ -34,9 +34,10 @@ from pathlib import Path
 import httpx
 from _server import CACHE, HOST, ReferenceServer, free_port  # bench/ is on sys.path
 
-from lrokit.server.dataset import DEFAULT_ROWS, ensure_dataset
-from lrokit.server.jobs import JobState, NewJob
-from lrokit.server.sqlite_store import SQLiteJobStore
+from lrokit.server.jobs.job import JobState, NewJob
+from lrokit.server.jobs.sqlite import SQLiteJobStore
+from lrokit.server.settings import DEFAULT_ROWS
+from lrokit.server.work.dataset import ensure_dataset
 
 BENCH = Path(__file__).resolve().parent
 SEED = {"reportType": "yearly-sales", "parameters": {"year": "2023"}}

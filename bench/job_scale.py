@@ -26,8 +26,9 @@ from pathlib import Path
 from _server import CACHE, ReferenceServer  # bench/ is on sys.path as a script
 from hot_path import scripts, wrk
 
-from lrokit.server.dataset import DEFAULT_ROWS, ensure_dataset
-from lrokit.server.sqlite_store import SQLiteJobStore
+from lrokit.server.jobs.sqlite import SQLiteJobStore
+from lrokit.server.settings import DEFAULT_ROWS
+from lrokit.server.work.dataset import ensure_dataset
 
 RESULT = b'{"rows": [{"month": "2023-01", "orders": 812, "revenue": 92311.5}]}'
 

@@ -22,7 +22,8 @@ from pathlib import Path
 import httpx
 from _server import CACHE, ReferenceServer  # bench/ is on sys.path when run as a script
 
-from lrokit.server.dataset import DEFAULT_ROWS, ensure_dataset
+from lrokit.server.settings import DEFAULT_ROWS
+from lrokit.server.work.dataset import ensure_dataset
 
 TERMINAL = {"DONE", "ERROR", "CANCELLED"}
 BODIES = [

@@ -29,8 +29,8 @@ import psycopg
 from _server import CACHE, HOST, LROKIT, ReferenceServer  # bench/ is on sys.path as a script
 from psycopg import sql
 
-from lrokit.server.dataset import DEFAULT_ROWS, ensure_dataset
-from lrokit.server.settings import Settings
+from lrokit.server.settings import DEFAULT_ROWS, Settings
+from lrokit.server.work.dataset import ensure_dataset
 
 #: A trivial report: one day's sales by region, 6 indexed queries over ~470 orders (~0.15 ms).
 #: The jobs are really computed; the bench measures the job machinery (accept, claim, run,

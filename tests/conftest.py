@@ -9,9 +9,9 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from lrokit.server.app import create_app
-from lrokit.server.dataset import ensure_dataset
+from lrokit.server.http.app import create_app
 from lrokit.server.settings import Settings
+from lrokit.server.work.dataset import ensure_dataset
 
 #: Enough rows to cover every year, region, category and channel; builds in well under 1 s.
 TEST_ROWS = 40_000

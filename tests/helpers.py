@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from lrokit.server.jobs import TRANSITIONS, JobState
+from lrokit.server.jobs.job import TRANSITIONS, JobState
 
 SEED_REQUEST = {"reportType": "yearly-sales", "parameters": {"year": "2023"}}
 

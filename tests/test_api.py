@@ -12,7 +12,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from lrokit.server.app import create_app
+from lrokit.server.http.app import create_app
 from lrokit.server.problems import PROBLEM_TYPES
 from lrokit.server.settings import Settings
 from tests.conftest import serve_in_process

@@ -13,9 +13,10 @@ import orjson
 import pytest
 
 from lrokit.checks import NotApplicable, Violation, load_all
-from lrokit.runner.exchange import Exchange
-from lrokit.runner.profile import load_profile
-from lrokit.runner.scenarios import Recording, Scenarios, Trace, advised_wait
+from lrokit.model.exchange import Exchange
+from lrokit.model.profile import load_profile
+from lrokit.model.recording import Recording, Trace
+from lrokit.runner.scenarios import Scenarios, advised_wait
 from lrokit.runner.target import Target, TargetConfig
 
 PROFILE = load_profile("canonical")

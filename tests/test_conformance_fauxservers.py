@@ -7,13 +7,13 @@ import httpx
 import pytest
 
 from lrokit.checks import load_all
+from lrokit.model.contract import load_contract
+from lrokit.model.profile import load_profile
 from lrokit.rules import RULES, RUNTIME_RULES, Level
-from lrokit.runner.contract import load_contract
-from lrokit.runner.profile import load_profile
 from lrokit.runner.run import Report, run
 from lrokit.runner.target import TargetConfig
 from lrokit.runner.verdicts import Outcome
-from lrokit.server.app import contract_path
+from lrokit.server.http.app import contract_path
 from tests.fauxservers.server import FauxServer
 
 pytestmark = pytest.mark.anyio

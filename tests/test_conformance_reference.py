@@ -11,15 +11,15 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from lrokit.runner.contract import load_contract
-from lrokit.runner.profile import load_profile
+from lrokit.model.contract import load_contract
+from lrokit.model.profile import load_profile
 from lrokit.runner.run import run
 from lrokit.runner.target import TargetConfig
 from lrokit.runner.verdicts import Outcome
-from lrokit.server.app import contract_path, create_app
-from lrokit.server.postgres_store import PostgresJobStore
+from lrokit.server.http.app import contract_path, create_app
+from lrokit.server.jobs.postgres import PostgresJobStore
+from lrokit.server.jobs.store import JobStore
 from lrokit.server.settings import Settings
-from lrokit.server.store import JobStore
 from tests.helpers import postgres_schema
 from tests.test_conformance_fauxservers import canonical_rules
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from lrokit.checks import adapters
+from lrokit.model.exchange import Exchange
 from lrokit.rules import RUNTIME_RULES
-from lrokit.runner.exchange import Exchange
 from tests.conftest import TEST_ROWS
 from tests.dialects._base import DialectServer
 from tests.dialects.aip151 import AipServer

@@ -9,9 +9,9 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
-from lrokit.server import dataset, reports
-from lrokit.server.app import contract_path, load_contract, produced_media_types
+from lrokit.server.http.app import contract_path, load_contract, produced_media_types
 from lrokit.server.problems import PROBLEM_TYPES, render_markdown
+from lrokit.server.work import dataset, reports
 
 ROOT = Path(__file__).resolve().parents[1]
 

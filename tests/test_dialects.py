@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
+from lrokit.model.profile import load_profile
 from lrokit.rules import RULES, Level
-from lrokit.runner.profile import load_profile
 from lrokit.runner.run import Report, run
 from lrokit.runner.target import TargetConfig
 from lrokit.runner.verdicts import Outcome

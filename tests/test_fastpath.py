@@ -25,8 +25,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from starlette.responses import Response
 
-from lrokit.server.app import load_contract
-from lrokit.server.fastpath import FastPath, compile_routes
+from lrokit.server.http.app import load_contract
+from lrokit.server.http.fastpath import FastPath, compile_routes
 from lrokit.server.settings import Settings
 from tests.conftest import serve_in_process
 from tests.helpers import SEED_REQUEST

@@ -1,4 +1,4 @@
-"""The strict header parsers of ``lrokit.checks.headers``: what a server may send, and what not.
+"""The strict header parsers of ``lrokit.model.headers``: what a server may send, and what not.
 
 RFC 9110 §10.2.3 ``Retry-After = HTTP-date / delay-seconds``, ``delay-seconds = 1*DIGIT``;
 §5.6.7 a sender MUST generate HTTP-dates as IMF-fixdate (the obsolete RFC 850 and asctime
@@ -14,7 +14,7 @@ from email.utils import formatdate
 
 import pytest
 
-from lrokit.checks.headers import http_date, is_uri_reference, retry_after_delay
+from lrokit.model.headers import http_date, is_uri_reference, retry_after_delay
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 IN_A_MINUTE = "Thu, 01 Jan 2026 12:01:00 GMT"

@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from lrokit.runner.exchange import Exchange
-from lrokit.runner.profile import load_profile
+from lrokit.model.exchange import Exchange
+from lrokit.model.profile import load_profile
 from lrokit.runner.run import Report, run
 from lrokit.runner.target import TargetConfig
 from lrokit.runner.verdicts import Outcome, Verdict

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from lrokit.server.jobs import new_job_id
+from lrokit.server.jobs.job import new_job_id
 
 
 def test_job_ids_are_uuidv7_in_time_order_and_unique() -> None:

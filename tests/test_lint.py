@@ -19,11 +19,11 @@ from lrokit.lint.checks import lint as run_lint
 from lrokit.lint.command import lint
 from lrokit.lint.document import load_document
 from lrokit.lint.report import spec_rules
+from lrokit.model.profile import load_profile
+from lrokit.model.recording import Recording
 from lrokit.rules import FAMILIES, LINT_FAMILY
-from lrokit.runner.profile import load_profile
 from lrokit.runner.reporters import to_junit
 from lrokit.runner.run import Report
-from lrokit.runner.scenarios import Recording
 from lrokit.runner.verdicts import judge
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lrokit.server.preferences import parse_prefer
+from lrokit.server.http.preferences import parse_prefer
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from lrokit.cli import main
-from lrokit.runner.profile import ProfileError, builtin_profiles, load_profile
+from lrokit.model.profile import ProfileError, builtin_profiles, load_profile
 from lrokit.runner.run import run
 from lrokit.runner.target import TargetConfig
 from lrokit.runner.verdicts import Outcome

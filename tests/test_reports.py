@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from lrokit.server import dataset
-from lrokit.server.dataset import (
+from lrokit.server.work import dataset
+from lrokit.server.work.dataset import (
     CATEGORIES,
     CHANNELS,
     PRODUCTS,
@@ -24,7 +24,7 @@ from lrokit.server.dataset import (
     connect_readonly,
     ensure_dataset,
 )
-from lrokit.server.reports import (
+from lrokit.server.work.reports import (
     ERROR_CODES,
     REPORT_TYPES,
     ReportError,

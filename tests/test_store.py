@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from lrokit.server.jobs import JobState, NewJob
-from lrokit.server.postgres_store import PostgresJobStore
-from lrokit.server.sqlite_store import SQLiteJobStore
-from lrokit.server.store import CancelOutcome, IdempotencyKeyReused, JobStore
+from lrokit.server.jobs.job import JobState, NewJob
+from lrokit.server.jobs.postgres import PostgresJobStore
+from lrokit.server.jobs.sqlite import SQLiteJobStore
+from lrokit.server.jobs.store import CancelOutcome, IdempotencyKeyReused, JobStore
 from tests.helpers import postgres_schema
 
 pytestmark = pytest.mark.anyio

@@ -59,7 +59,7 @@ def test_installed_wheel_serves_the_packaged_contract(tmp_path: Path, dataset_pa
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(target)}  # the wheel's lrokit, not the checkout's
     code = (
-        "import lrokit.server.app as a, sys; "
+        "import lrokit.server.http.app as a, sys; "
         f"assert a.__file__.startswith({str(target)!r}), a.__file__; "
         "from lrokit.cli import main; sys.exit(main(sys.argv[1:]))"
     )

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from lrokit.server.handlers import ReportsAPI
-from lrokit.server.jobs import Job, JobState, NewJob
+from lrokit.server.http.handlers import ReportsAPI
+from lrokit.server.jobs.job import Job, JobState, NewJob
+from lrokit.server.jobs.sqlite import SQLiteJobStore
+from lrokit.server.jobs.store import Claim
 from lrokit.server.settings import Settings
-from lrokit.server.sqlite_store import SQLiteJobStore
-from lrokit.server.store import Claim
-from lrokit.server.workers import WorkerPool
+from lrokit.server.work.workers import WorkerPool
 
 pytestmark = pytest.mark.anyio
 

@@ -173,7 +173,7 @@ def serve(
     # connexion 3.3 imports starlette.testclient, which warns about httpx at import time;
     # the warning is about test tooling and means nothing to someone running the server.
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-    from lrokit.server.app import create_app
+    from lrokit.server.http.app import create_app
     from lrokit.server.settings import Settings
 
     try:
@@ -224,8 +224,8 @@ def _worker(**options: Any) -> None:
 async def _run_workers(settings: Any) -> None:
     import signal
 
-    from lrokit.server.backends import make_store
-    from lrokit.server.workers import WorkerPool
+    from lrokit.server.jobs.backends import make_store
+    from lrokit.server.work.workers import WorkerPool
 
     store = make_store(settings)
     await store.open()
@@ -402,8 +402,8 @@ def check(
     import orjson
     from rich.console import Console
 
-    from lrokit.runner.contract import ContractError, load_contract
-    from lrokit.runner.profile import ProfileError, load_profile
+    from lrokit.model.contract import ContractError, load_contract
+    from lrokit.model.profile import ProfileError, load_profile
     from lrokit.runner.reporters import LiveProgress, print_console, to_json, to_junit
     from lrokit.runner.run import run
     from lrokit.runner.target import TargetConfig
@@ -516,7 +516,7 @@ def profiles() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from lrokit.runner.profile import builtin_profiles, load_profile
+    from lrokit.model.profile import builtin_profiles, load_profile
 
     table = Table(expand=True)
     for column in ("profile", "initiation", "monitor pointer", "states", "description"):
@@ -576,7 +576,7 @@ def _preflight(db: Path | None, dataset: Path, store: str | None) -> None:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise click.UsageError(f"cannot reach the job store: {first}") from exc
         return
-    from lrokit.server.sqlite_store import MIGRATIONS
+    from lrokit.server.jobs.sqlite import MIGRATIONS
 
     assert db is not None
     try:

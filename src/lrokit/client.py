@@ -29,7 +29,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from lrokit.checks.headers import http_date, retry_after_delay
+from lrokit.model.headers import http_date, retry_after_delay
 
 #: Answers to a poll that mean "not now, try again later" (RFC 9110 §15.5.20, RFC 6585 §4).
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from lrokit.runner.profile import Profile
-    from lrokit.runner.scenarios import Recording
+from lrokit.model.profile import Profile
+from lrokit.model.recording import Recording
 
 
 class NotApplicable(Exception):
@@ -30,7 +28,7 @@ class Violation:
     where: str = ""  # the exchange, as ``GET /x -> 200``
 
 
-CheckFunction = Callable[["Recording", "Profile"], Iterable[Violation]]
+CheckFunction = Callable[[Recording, Profile], Iterable[Violation]]
 
 
 @dataclass(frozen=True)

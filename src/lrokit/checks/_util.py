@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from lrokit.checks import NotApplicable
-from lrokit.runner.exchange import Exchange
-from lrokit.runner.profile import Profile, dig
-from lrokit.runner.scenarios import Recording, Trace, state_of
+from lrokit.model.exchange import Exchange
+from lrokit.model.profile import Profile, dig
+from lrokit.model.recording import Recording, Trace, state_of
 
 
 def traces(rec: Recording) -> list[Trace]:

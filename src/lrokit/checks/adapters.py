@@ -24,11 +24,10 @@ from typing import TYPE_CHECKING, Any
 import schemathesis
 
 from lrokit.checks import NotApplicable, Violation, load_all
+from lrokit.model.exchange import SECRET_HEADERS, Exchange
+from lrokit.model.profile import Profile, load_profile
+from lrokit.model.recording import Recording
 from lrokit.rules import RULES, Level
-from lrokit.runner.exchange import Exchange
-from lrokit.runner.profile import Profile, load_profile
-from lrokit.runner.scenarios import Recording
-from lrokit.runner.target import SECRET_HEADERS
 
 if TYPE_CHECKING:
     from schemathesis import Case, CheckContext, Response

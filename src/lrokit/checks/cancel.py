@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from lrokit.checks import NotApplicable, Violation, check
-from lrokit.runner.profile import Profile
-from lrokit.runner.scenarios import Recording, state_of
+from lrokit.model.profile import Profile
+from lrokit.model.recording import Recording, state_of
 
 
 @check("CANCEL-1", feature="cancel")

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 from lrokit.checks import NotApplicable, Violation, check
 from lrokit.checks._util import monitor_reads, submissions
-from lrokit.checks.headers import retry_after_delay
-from lrokit.runner.profile import Profile
-from lrokit.runner.scenarios import Recording
+from lrokit.model.headers import retry_after_delay
+from lrokit.model.profile import Profile
+from lrokit.model.recording import Recording
 
 _MAX_AGE = re.compile(r"(?:^|,)\s*(?:max-age|s-maxage)\s*=\s*\"?([0-9]+)", re.IGNORECASE)
 

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from urllib.parse import urljoin
 
 from lrokit.checks import NotApplicable, Violation, check
-from lrokit.runner.exchange import Exchange
-from lrokit.runner.profile import Profile
-from lrokit.runner.scenarios import Recording
+from lrokit.model.exchange import Exchange
+from lrokit.model.profile import Profile
+from lrokit.model.recording import Recording
 
 
 def _monitor(sub: Exchange, profile: Profile) -> str | None:

@@ -8,8 +8,8 @@ from itertools import pairwise
 
 from lrokit.checks import NotApplicable, Violation, check
 from lrokit.checks._util import field, followed, monitor_reads, traces
-from lrokit.runner.profile import Profile
-from lrokit.runner.scenarios import Recording, state_of
+from lrokit.model.profile import Profile
+from lrokit.model.recording import Recording, state_of
 
 
 @check("LIFECYCLE-1")

@@ -7,11 +7,10 @@ from urllib.parse import urljoin, urlsplit
 
 from lrokit.checks import NotApplicable, Violation, check
 from lrokit.checks._util import followed, submissions
-from lrokit.checks.headers import is_uri_reference
-from lrokit.runner.exchange import Exchange
-from lrokit.runner.profile import Profile
-from lrokit.runner.scenarios import Recording, state_of
-from lrokit.runner.target import origin
+from lrokit.model.exchange import Exchange, origin
+from lrokit.model.headers import is_uri_reference
+from lrokit.model.profile import Profile
+from lrokit.model.recording import Recording, state_of
 
 
 def _accepted(rec: Recording, profile: Profile) -> list[Exchange]:

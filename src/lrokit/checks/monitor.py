@@ -7,8 +7,8 @@ from urllib.parse import unquote, urlsplit
 
 from lrokit.checks import NotApplicable, Violation, check
 from lrokit.checks._util import field, followed, monitor_reads
-from lrokit.runner.profile import Profile
-from lrokit.runner.scenarios import Recording, state_of
+from lrokit.model.profile import Profile
+from lrokit.model.recording import Recording, state_of
 
 
 @check("MONITOR-1")

@@ -6,10 +6,10 @@ import re
 from collections.abc import Iterator
 
 from lrokit.checks import NotApplicable, Violation, check
-from lrokit.checks.headers import is_uri_reference
-from lrokit.runner.exchange import Exchange
-from lrokit.runner.profile import Profile
-from lrokit.runner.scenarios import Recording
+from lrokit.model.exchange import Exchange
+from lrokit.model.headers import is_uri_reference
+from lrokit.model.profile import Profile
+from lrokit.model.recording import Recording
 
 _INTERNALS = re.compile(
     r"Traceback \(most recent call last\)|\bat [\w$.]+\([\w$]+\.java:\d+\)|Exception in thread"

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 from lrokit.checks import NotApplicable, Violation, check
 from lrokit.checks._util import field
-from lrokit.runner.profile import Profile
-from lrokit.runner.scenarios import Recording, state_of
+from lrokit.model.profile import Profile
+from lrokit.model.recording import Recording, state_of
 
 
 @check("RESULT-1")

@@ -6,9 +6,10 @@ from collections.abc import Iterator
 
 from lrokit.checks import NotApplicable, Violation, check
 from lrokit.checks._util import monitor_reads, submissions
-from lrokit.checks.headers import http_date, retry_after_delay
-from lrokit.runner.profile import Profile
-from lrokit.runner.scenarios import Recording, response_date
+from lrokit.model.exchange import response_date
+from lrokit.model.headers import http_date, retry_after_delay
+from lrokit.model.profile import Profile
+from lrokit.model.recording import Recording
 
 
 @check("RETRY-1")

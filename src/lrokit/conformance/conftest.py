@@ -29,10 +29,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from lrokit.model.contract import Contract, ContractError, load_contract
+from lrokit.model.profile import Profile, ProfileError, load_profile
 from lrokit.pytest_plugin import add_suite_options
 from lrokit.rules import FAMILIES, RULES, Level
-from lrokit.runner.contract import Contract, ContractError, load_contract
-from lrokit.runner.profile import Profile, ProfileError, load_profile
 from lrokit.runner.run import Report, run
 from lrokit.runner.target import TargetConfig
 from lrokit.runner.verdicts import Outcome
@@ -175,7 +175,7 @@ def parse_options(config: pytest.Config) -> Options:
         raise pytest.UsageError(f"--profile: {exc}") from None
     target_url = _target_url(_get(config, "target-url"))
     # The profile's contract as `lrokit check` finds it (canonical: the packaged openapi.yaml,
-    # what lrokit.server.app.contract_path() returns).
+    # what lrokit.server.http.app.contract_path() returns).
     spec = _get(config, "spec") or profile.spec_source
     contract = None
     if target_url is not None and spec is not None:

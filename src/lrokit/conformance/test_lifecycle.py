@@ -39,9 +39,10 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from lrokit.runner.exchange import Exchange
-from lrokit.runner.profile import dig
-from lrokit.runner.scenarios import advised_wait, state_of
+from lrokit.model.exchange import Exchange
+from lrokit.model.profile import dig
+from lrokit.model.recording import state_of
+from lrokit.runner.scenarios import advised_wait
 from lrokit.runner.target import BudgetExhausted, Target
 
 if TYPE_CHECKING:

@@ -14,8 +14,8 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT4, DRAFT202012
 
 from lrokit.lint.document import Document, pointer
+from lrokit.model.profile import Profile
 from lrokit.rules import RULES, Rule
-from lrokit.runner.profile import Profile
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 PROBLEM_MEMBERS = ("type", "title", "status", "detail", "instance")

@@ -54,7 +54,7 @@ def lint(
     from lrokit.lint.document import SpecError, load_document
     from lrokit.lint.report import LintReport, print_console, to_json, to_junit
     from lrokit.lint.sarif import to_sarif
-    from lrokit.runner.profile import ProfileError, load_profile
+    from lrokit.model.profile import ProfileError, load_profile
 
     try:
         chosen = load_profile(profile)

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import yaml
 
-from lrokit.runner.contract import read_source
+from lrokit.model.contract import read_source
 
 try:  # libyaml's safe loader when PyYAML was built with it
     from yaml import CSafeLoader as SafeLoader

@@ -14,8 +14,8 @@ from rich.table import Table
 from rich.text import Text
 
 from lrokit import __version__
+from lrokit.model.exchange import Exchange
 from lrokit.rules import FAMILIES
-from lrokit.runner.exchange import Exchange
 from lrokit.runner.run import Report
 from lrokit.runner.verdicts import DESELECTED, Outcome, Verdict, exit_code, worst
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from lrokit.runner.contract import Contract
-from lrokit.runner.exchange import Exchange
-from lrokit.runner.profile import Profile
-from lrokit.runner.scenarios import Recording, Scenarios
+from lrokit.model.contract import Contract
+from lrokit.model.exchange import Exchange
+from lrokit.model.profile import Profile
+from lrokit.runner.scenarios import Scenarios
 from lrokit.runner.target import Target, TargetConfig
 from lrokit.runner.verdicts import Outcome, Verdict, judge
 
@@ -60,6 +60,3 @@ async def run(
         len(rec.exchanges),
         time.monotonic() - started,
     )
-
-
-__all__ = ["Recording", "Report", "run"]

@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from urllib.parse import urldefrag
 
 import orjson
 
-from lrokit.checks.headers import retry_after_delay
+from lrokit.model.exchange import Exchange, response_date
+from lrokit.model.headers import retry_after_delay
+from lrokit.model.profile import Profile, dig
+from lrokit.model.recording import Recording, Trace, state_of
 from lrokit.rules import RULES
-from lrokit.runner.exchange import Exchange
-from lrokit.runner.profile import Profile, dig
 from lrokit.runner.target import BudgetExhausted, Target
 
 #: Polls of one job at most, whatever the budget of time.
@@ -33,65 +30,6 @@ AFTER_TERMINAL = 2
 #: Concurrent submissions sharing one Idempotency-Key.
 CONCURRENT = 5
 UNKNOWN_PREFERENCE = "x-lrokit-unknown-preference=1"
-
-
-@dataclass
-class Trace:
-    """One submitted job, followed through its monitor."""
-
-    submission: Exchange
-    monitor: str | None = None  # the resolved monitor URL, if it could be followed
-    unfollowed: str | None = None  # why the monitor was not followed
-    polls: list[Exchange] = field(default_factory=list)  # every GET of the monitor
-    after_terminal: list[Exchange] = field(default_factory=list)
-    final_state: str | None = None
-    timed_out: bool = False  # still not terminal when the wait budget ran out
-    unreadable: bool = False  # given up after repeated unusable monitor answers
-
-    @property
-    def first_read(self) -> Exchange | None:
-        return self.polls[0] if self.polls else None
-
-
-@dataclass
-class Recording:
-    """Everything a run saw, by purpose."""
-
-    main: Trace | None = None
-    failing: Trace | None = None
-    cancelled: Trace | None = None
-    cancel: Exchange | None = None
-    cancel_again: Exchange | None = None
-    cancel_finished: Exchange | None = None  # DELETE on the finished main job
-    after_cancel_finished: Exchange | None = None
-    head: Exchange | None = None
-    head_get: Exchange | None = None
-    result: Exchange | None = None
-    early_result: Exchange | None = None  # the result asked for before the job was done
-    errors: dict[str, Exchange] = field(default_factory=dict)
-    idempotent: list[Exchange] = field(default_factory=list)  # same key and body, twice
-    idempotent_other: Exchange | None = None  # same key, other body
-    concurrent: list[Exchange] = field(default_factory=list)
-    plain: Exchange | None = None  # a submission without Prefer
-    notes: list[str] = field(default_factory=list)  # what the tester could not do, and why
-    exchanges: list[Exchange] = field(default_factory=list)  # everything, in order
-    # Problems of a monitor body against the status schema, when a contract is known.
-    validate: Callable[[Exchange], list[tuple[str, str]]] | None = None
-
-
-def state_of(profile: Profile, exchange: Exchange) -> str | None:
-    """The job state in a monitor response, if it has one."""
-    return profile.state(exchange.json(), exchange.status)
-
-
-def response_date(exchange: Exchange) -> datetime | None:
-    value = exchange.header("date")
-    try:
-        when = parsedate_to_datetime(value) if value else None
-    except (TypeError, ValueError):
-        return None
-    # An HTTP-date is UTC; a zone-less (or -0000) Date parses naive: never subtract it from UTC.
-    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
 
 
 def advised_wait(exchange: Exchange) -> float:

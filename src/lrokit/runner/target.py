@@ -18,9 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx
 
-from lrokit.runner.exchange import Exchange
-
-SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+from lrokit.model.exchange import SECRET_HEADERS, Exchange, origin
 
 
 class BudgetExhausted(Exception):
@@ -47,13 +45,6 @@ def tls_context() -> ssl.SSLContext:
     """httpx's default TLS context (certifi's CAs; SSL_CERT_FILE and SSL_CERT_DIR honoured),
     built once per process: building it reads the CA bundle, some 25 ms a client otherwise."""
     return httpx.create_ssl_context()
-
-
-def origin(url: str) -> tuple[str, str]:
-    """``(scheme, host[:port])`` with default ports made explicit."""
-    parts = urlsplit(url)
-    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
-    return parts.scheme, f"{(parts.hostname or '').lower()}:{port}"
 
 
 class Target:

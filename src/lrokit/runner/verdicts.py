@@ -7,9 +7,9 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from lrokit.checks import NotApplicable, Violation, load_all
+from lrokit.model.profile import Profile
+from lrokit.model.recording import Recording
 from lrokit.rules import RUNTIME_RULES, Level, Rule
-from lrokit.runner.profile import Profile
-from lrokit.runner.scenarios import Recording
 
 DESELECTED = "deselected (--only/--skip)"
 

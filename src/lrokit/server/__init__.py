@@ -1,9 +1,15 @@
-"""The lrokit reference server: thin Connexion handlers over a typed job core.
+"""The lrokit reference server: thin handlers over a typed, durable job core.
 
-Layers, outermost first: ``app`` (the ASGI application built from ``openapi.yaml``),
-``middleware`` and ``handlers`` (HTTP only), ``workers`` (background report generation),
-``store`` (the durable job store protocol and its SQLite implementation), ``jobs`` (the job
-model), ``reports`` and ``dataset`` (the work itself). A layer imports only the ones below it.
-Import ``create_app`` from :mod:`lrokit.server.app`; this package imports nothing, so a
-worker or a tool can use the lower layers without loading the web stack.
+Three rooms, each importing only the rooms below it and the shared modules here:
+
+* ``http/``: the HTTP edge, built from ``openapi.yaml`` (app factory, fast path, middleware,
+  handlers, problem responses, ``Prefer``);
+* ``work/``: the work itself (report workers under leases, report plans, the sample dataset);
+* ``jobs/``: the durable job core (``JobState`` and the job record, the ``JobStore`` protocol,
+  its SQLite and PostgreSQL stores, which store the settings select).
+
+Shared by all three: ``settings`` (the one value every part is configured by) and ``problems``
+(the registry of RFC 9457 problem types). ``command`` holds ``lrokit serve`` and
+``lrokit worker``. Import ``create_app`` from :mod:`lrokit.server.http.app`; this package
+imports nothing, so a worker or a tool can use the lower rooms without loading the web stack.
 """

@@ -1,4 +1,6 @@
-"""RFC 9457 problem details: the registry of problem types this server emits.
+"""RFC 9457 problem details: the registry of problem types this server emits, shared by every
+room of the server (``http`` answers with them, ``work`` and ``jobs`` record them as a failed
+job's ``error``).
 
 Every 4xx and 5xx answer is ``application/problem+json`` with ``type``, ``title``, ``status``
 (equal to the HTTP status, RFC 9457 §3.1.2), ``detail`` and ``instance``. A ``type`` is the
@@ -8,17 +10,10 @@ full-path reference ``/problems/<slug>``; resolved against the API it serves the
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
-import orjson
-from starlette.responses import Response
-
-PROBLEM_JSON = "application/problem+json"
-_PATH_SAFE = "/!$&'()*+,;=:@-._~"
 TYPE_PREFIX = "/problems/"
 
 
@@ -171,12 +166,6 @@ _TYPES = (
 PROBLEM_TYPES: Mapping[str, ProblemType] = {t.slug: t for t in _TYPES}
 
 
-def instance_of(scope: Mapping[str, Any]) -> str:
-    """The request target as a full-path URI reference (RFC 9457 §3.1.5): ASGI gives the path
-    percent-decoded, so it is encoded again (RFC 3986 §2.1)."""
-    return quote(str(scope.get("root_path", "")) + str(scope["path"]), safe=_PATH_SAFE)
-
-
 def problem_body(
     slug: str, detail: str, instance: str | None = None, **extensions: Any
 ) -> dict[str, Any]:
@@ -190,34 +179,16 @@ def problem_body(
     return body
 
 
-def problem_response(
-    slug: str,
-    detail: str,
-    instance: str | None = None,
-    headers: Mapping[str, str] | None = None,
-    **extensions: Any,
-) -> Response:
-    """An ``application/problem+json`` response whose status equals the type's status."""
-    body = problem_body(slug, detail, instance, **extensions)
-    return Response(
-        orjson.dumps(body),
-        status_code=body["status"],
-        media_type=PROBLEM_JSON,
-        headers=dict(headers or {}),
-    )
-
-
-def render_html(kind: ProblemType) -> str:
-    """The documentation page a problem ``type`` URI resolves to."""
-    esc = html.escape
-    return (
-        "<!doctype html>\n<html lang=en><meta charset=utf-8>"
-        f"<title>{esc(kind.title)} — lrokit problem type</title>\n"
-        f"<h1>{esc(kind.title)}</h1>\n"
-        f"<p>Type URI: <code>{esc(kind.uri)}</code><br>HTTP status: {kind.status}</p>\n"
-        f"<p>{esc(kind.description)}</p>\n"
-        "<p>Problem details follow RFC 9457: <code>type</code>, <code>title</code>, "
-        "<code>status</code>, <code>detail</code>, <code>instance</code>.</p>\n</html>\n"
+def worker_lost(job_id: str, attempts: int) -> dict[str, Any]:
+    """The ``error`` of a job whose every attempt lost its worker: the work itself never
+    failed, so it is retryable (the one place that writes it; both job stores use it)."""
+    return problem_body(
+        "worker-lost",
+        f"Every attempt lost its worker before finishing ({attempts} attempts).",
+        f"/reports/{job_id}",
+        code="WORKER_LOST",
+        retryable=True,
+        failedStep="work",
     )
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lrokit.server.dataset import DEFAULT_ROWS
+#: Rows of the sample sales dataset generated on first start.
+DEFAULT_ROWS = 1_000_000
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,11 @@ from itertools import accumulate
 from pathlib import Path
 from typing import TypeVar
 
+from lrokit.server.settings import DEFAULT_ROWS
+
 __all__ = [
     "CATEGORIES",
     "CHANNELS",
-    "DEFAULT_ROWS",
     "FIRST_YEAR",
     "LAST_YEAR",
     "PRODUCTS",
@@ -36,7 +37,6 @@ __all__ = [
     "ensure_dataset",
 ]
 
-DEFAULT_ROWS = 1_000_000
 FIRST_YEAR = 2019
 LAST_YEAR = 2025
 SCHEMA_VERSION = 1

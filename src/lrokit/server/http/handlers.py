@@ -19,13 +19,14 @@ import orjson
 from starlette.datastructures import Headers
 from starlette.responses import Response
 
-from lrokit.server.context import request_scope
-from lrokit.server.jobs import Job, JobState, NewJob, isoformat, new_job_id
-from lrokit.server.preferences import parse_prefer
-from lrokit.server.problems import PROBLEM_TYPES, instance_of, problem_response, render_html
-from lrokit.server.reports import plan_report, result_to_csv
+from lrokit.server.http.context import request_scope
+from lrokit.server.http.preferences import parse_prefer
+from lrokit.server.http.problems import instance_of, problem_response, render_html
+from lrokit.server.jobs.job import Job, JobState, NewJob, isoformat, new_job_id
+from lrokit.server.jobs.store import CancelOutcome, IdempotencyKeyReused, JobStore
+from lrokit.server.problems import PROBLEM_TYPES
 from lrokit.server.settings import Settings
-from lrokit.server.store import CancelOutcome, IdempotencyKeyReused, JobStore
+from lrokit.server.work.reports import plan_report, result_to_csv
 
 log = logging.getLogger("lrokit.jobs")
 

@@ -1,12 +1,19 @@
-"""Recorded HTTP exchanges: what the tester sent and what the server answered, verbatim."""
+"""Recorded HTTP exchanges: what the tester sent and what the server answered, verbatim; the
+origin of a URL and the request fields whose values are never shown."""
 
 from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
+
+#: Request fields whose values reports never show.
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
 
 
 @dataclass(frozen=True)
@@ -59,3 +66,22 @@ class Exchange:
         """One line for reports: ``GET /reports/1 -> 200``."""
         answer = str(self.status) if self.status is not None else f"no response ({self.error})"
         return f"{self.method} {self.url} -> {answer}"
+
+
+def response_date(exchange: Exchange) -> datetime | None:
+    """The response's ``Date`` (RFC 9110 §6.6.1) as an aware datetime, or None. Read leniently:
+    it is the clock an HTTP-date Retry-After is measured from, not a rule of its own."""
+    value = exchange.header("date")
+    try:
+        when = parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError):
+        return None
+    # An HTTP-date is UTC; a zone-less (or -0000) Date parses naive: never subtract it from UTC.
+    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
+
+
+def origin(url: str) -> tuple[str, str]:
+    """``(scheme, host[:port])`` with default ports made explicit."""
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
+    return parts.scheme, f"{(parts.hostname or '').lower()}:{port}"

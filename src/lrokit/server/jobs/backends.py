@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from lrokit.server.postgres_store import PostgresJobStore
+from lrokit.server.jobs.postgres import PostgresJobStore
+from lrokit.server.jobs.sqlite import SQLiteJobStore
+from lrokit.server.jobs.store import JobStore
 from lrokit.server.settings import Settings
-from lrokit.server.sqlite_store import SQLiteJobStore
-from lrokit.server.store import JobStore
 
 
 def make_store(settings: Settings, clock: Callable[[], float] = time.time) -> JobStore:

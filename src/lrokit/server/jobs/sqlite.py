@@ -23,8 +23,10 @@ from typing import Any, TypeVar
 
 import orjson
 
-from lrokit.server.jobs import Job, JobState, NewJob
-from lrokit.server.store import CancelOutcome, Claim, IdempotencyKeyReused, Page
+from lrokit.server.jobs.job import Job, JobState, NewJob
+from lrokit.server.jobs.rows import COLUMNS, job_from_row
+from lrokit.server.jobs.store import CancelOutcome, Claim, IdempotencyKeyReused, Page
+from lrokit.server.problems import worker_lost
 
 T = TypeVar("T")
 
@@ -63,39 +65,6 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
-COLUMNS = (
-    "id, seq, report_type, parameters, state, progress, created_at, started_at, finished_at,"
-    " expected_finish_at, cancel_requested, attempts, error, expires_at"
-)
-
-#: The error of a job whose every attempt lost its worker: the work itself never failed.
-_WORKER_LOST = (
-    "json_object('type', '/problems/worker-lost', 'title', 'Report worker lost',"
-    " 'status', 500, 'detail', 'Every attempt lost its worker before finishing (' || attempts"
-    " || ' attempts).', 'instance', '/reports/' || id, 'code', 'WORKER_LOST',"
-    " 'retryable', json('true'), 'failedStep', 'work')"
-)
-
-
-def job_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Job:
-    return Job(
-        id=row[0],
-        seq=row[1],
-        report_type=row[2],
-        parameters=orjson.loads(row[3]),
-        state=JobState(row[4]),
-        progress=row[5],
-        created_at=row[6],
-        started_at=row[7],
-        finished_at=row[8],
-        expected_finish_at=row[9],
-        cancel_requested=bool(row[10]),
-        attempts=row[11],
-        error=orjson.loads(row[12]) if row[12] is not None else None,
-        expires_at=row[13],
-    )
-
-
 #: The most writes one transaction commits together; more wait for the next.
 GROUP_COMMIT_MAX = 256
 
@@ -126,7 +95,7 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 class SQLiteJobStore:
-    """A :class:`~lrokit.server.store.JobStore` in one SQLite file."""
+    """A :class:`~lrokit.server.jobs.store.JobStore` in one SQLite file."""
 
     def __init__(
         self,
@@ -379,16 +348,23 @@ class SQLiteJobStore:
         backoff: Callable[[int], float] = lambda attempt: 0.0,
     ) -> tuple[Claim | None, Sequence[str]]:
         now = self.clock()
+        expires = now + self.retention
 
         def run(conn: sqlite3.Connection) -> tuple[Claim | None, Sequence[str]]:
             lost = conn.execute(
-                f"UPDATE jobs SET state = 'ERROR', error = {_WORKER_LOST}, finished_at = ?,"
-                " updated_at = ?, expires_at = ?, lease_expires_at = NULL,"
-                " expected_finish_at = NULL"
-                " WHERE state = 'PROCESSING' AND lease_expires_at + retry_delay <= ?"
-                " AND attempts >= ? RETURNING id",
-                (now, now, now + self.retention, now, max_attempts),
+                "SELECT id, attempts FROM jobs WHERE state = 'PROCESSING'"
+                " AND lease_expires_at + retry_delay <= ? AND attempts >= ?",
+                (now, max_attempts),
             ).fetchall()
+            conn.executemany(
+                "UPDATE jobs SET state = 'ERROR', error = ?, finished_at = ?, updated_at = ?,"
+                " expires_at = ?, lease_expires_at = NULL, expected_finish_at = NULL"
+                " WHERE id = ?",
+                [
+                    (orjson.dumps(worker_lost(job_id, attempts)), now, now, expires, job_id)
+                    for job_id, attempts in lost
+                ],
+            )
             # The oldest of each kind, each read from the front of its index: one OR of both
             # would sort every PENDING job, on each claim, however long the backlog.
             candidate = conn.execute(

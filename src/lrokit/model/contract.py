@@ -15,8 +15,8 @@ from openapi_schema_validator import OAS30Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT4
 
-from lrokit.runner.exchange import Exchange
-from lrokit.runner.profile import Profile
+from lrokit.model.exchange import Exchange
+from lrokit.model.profile import Profile
 
 try:  # libyaml's safe loader when PyYAML was built with it: ten times the pure-Python speed
     from yaml import CSafeLoader as SafeLoader

@@ -22,8 +22,8 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from lrokit.model.exchange import Exchange
 from lrokit.rules import RULES, Level, Rule
-from lrokit.runner.exchange import Exchange
 
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 

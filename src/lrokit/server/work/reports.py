@@ -28,7 +28,7 @@ from functools import cached_property, partial
 from types import MappingProxyType
 from typing import Any
 
-from lrokit.server.dataset import CATEGORIES, CHANNELS, FIRST_YEAR, LAST_YEAR, REGIONS
+from lrokit.server.work.dataset import CATEGORIES, CHANNELS, FIRST_YEAR, LAST_YEAR, REGIONS
 
 __all__ = [
     "ERROR_CODES",

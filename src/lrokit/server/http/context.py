@@ -1,7 +1,7 @@
 """The request a handler is answering, whichever path routed it there.
 
 Handlers read headers and the request target from here: connexion's stack sets it through
-:class:`RequestScope`, the fast path (:mod:`lrokit.server.fastpath`) sets it itself.
+:class:`RequestScope`, the fast path (:mod:`lrokit.server.http.fastpath`) sets it itself.
 """
 
 from __future__ import annotations

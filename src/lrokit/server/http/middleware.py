@@ -15,7 +15,7 @@ import orjson
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lrokit.server.problems import instance_of, problem_response
+from lrokit.server.http.problems import instance_of, problem_response
 
 ROUTING = "connexion_routing"
 

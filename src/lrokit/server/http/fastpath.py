@@ -35,9 +35,9 @@ from connexion.decorators.parameter import pythonic
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from lrokit.server.context import request_scope
-from lrokit.server.middleware import replaying
-from lrokit.server.problems import instance_of, problem_response
+from lrokit.server.http.context import request_scope
+from lrokit.server.http.middleware import replaying
+from lrokit.server.http.problems import instance_of, problem_response
 
 log = logging.getLogger("lrokit.server")
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from lrokit.server.jobs import Job, JobState, NewJob
+from lrokit.server.jobs.job import Job, JobState, NewJob
 
 
 class IdempotencyKeyReused(Exception):

@@ -18,9 +18,10 @@ import psycopg
 from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
-from lrokit.server.jobs import Job, JobState, NewJob
-from lrokit.server.sqlite_store import COLUMNS, job_from_row
-from lrokit.server.store import CancelOutcome, Claim, IdempotencyKeyReused, Page
+from lrokit.server.jobs.job import Job, JobState, NewJob
+from lrokit.server.jobs.rows import COLUMNS, job_from_row
+from lrokit.server.jobs.store import CancelOutcome, Claim, IdempotencyKeyReused, Page
+from lrokit.server.problems import worker_lost
 
 #: An arbitrary, fixed advisory lock key ("lrok") that serialises migrations.
 _MIGRATION_LOCK = 0x6C726F6B
@@ -56,20 +57,13 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
-_WORKER_LOST = (
-    "json_build_object('type', '/problems/worker-lost', 'title', 'Report worker lost',"
-    " 'status', 500, 'detail', 'Every attempt lost its worker before finishing (' || attempts"
-    " || ' attempts).', 'instance', '/reports/' || id, 'code', 'WORKER_LOST',"
-    " 'retryable', true, 'failedStep', 'work')::text"
-)
-
 
 def _dumps(value: Any) -> str | None:
     return orjson.dumps(value).decode() if value is not None else None
 
 
 class PostgresJobStore:
-    """A :class:`~lrokit.server.store.JobStore` in PostgreSQL (``postgresql://…``)."""
+    """A :class:`~lrokit.server.jobs.store.JobStore` in PostgreSQL (``postgresql://…``)."""
 
     def __init__(
         self,
@@ -234,17 +228,26 @@ class PostgresJobStore:
         backoff: Callable[[int], float] = lambda attempt: 0.0,
     ) -> tuple[Claim | None, Sequence[str]]:
         now = self.clock()
+        expires = now + self.retention
         async with self._pool.connection() as conn, conn.transaction():
             lost = await (
                 await conn.execute(
-                    f"UPDATE jobs SET state = 'ERROR', error = {_WORKER_LOST}, finished_at = %s,"
-                    " updated_at = %s, expires_at = %s, lease_expires_at = NULL,"
-                    " expected_finish_at = NULL WHERE seq IN (SELECT seq FROM jobs"
-                    "   WHERE state = 'PROCESSING' AND lease_expires_at + retry_delay <= %s"
-                    "   AND attempts >= %s FOR UPDATE SKIP LOCKED) RETURNING id",
-                    (now, now, now + self.retention, now, max_attempts),
+                    "SELECT id, attempts FROM jobs WHERE state = 'PROCESSING'"
+                    " AND lease_expires_at + retry_delay <= %s AND attempts >= %s"
+                    " FOR UPDATE SKIP LOCKED",
+                    (now, max_attempts),
                 )
             ).fetchall()
+            async with conn.cursor() as cur:
+                await cur.executemany(
+                    "UPDATE jobs SET state = 'ERROR', error = %s, finished_at = %s,"
+                    " updated_at = %s, expires_at = %s, lease_expires_at = NULL,"
+                    " expected_finish_at = NULL WHERE id = %s",
+                    [
+                        (_dumps(worker_lost(job_id, attempts)), now, now, expires, job_id)
+                        for job_id, attempts in lost
+                    ],
+                )
             candidate = await (
                 await conn.execute(
                     "SELECT seq, attempts FROM jobs WHERE state = 'PENDING'"

@@ -23,12 +23,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from lrokit.server.dataset import connect_readonly, ensure_dataset
-from lrokit.server.jobs import JobState, isoformat
+from lrokit.server.jobs.job import JobState, isoformat
+from lrokit.server.jobs.store import Claim, JobStore
 from lrokit.server.problems import problem_body
-from lrokit.server.reports import ReportError, Step, plan_report
 from lrokit.server.settings import Settings
-from lrokit.server.store import Claim, JobStore
+from lrokit.server.work.dataset import connect_readonly, ensure_dataset
+from lrokit.server.work.reports import ReportError, Step, plan_report
 
 log = logging.getLogger("lrokit.jobs")
 

@@ -25,15 +25,16 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
-from lrokit.server.backends import make_store
-from lrokit.server.context import RequestScope
-from lrokit.server.fastpath import FastPath, compile_routes
-from lrokit.server.handlers import ReportsAPI
-from lrokit.server.middleware import BodyGuard, Negotiation
-from lrokit.server.problems import PROBLEM_JSON, instance_of, problem_body
+from lrokit.server.http.context import RequestScope
+from lrokit.server.http.fastpath import FastPath, compile_routes
+from lrokit.server.http.handlers import ReportsAPI
+from lrokit.server.http.middleware import BodyGuard, Negotiation
+from lrokit.server.http.problems import PROBLEM_JSON, instance_of
+from lrokit.server.jobs.backends import make_store
+from lrokit.server.jobs.store import JobStore
+from lrokit.server.problems import problem_body
 from lrokit.server.settings import Settings
-from lrokit.server.store import JobStore
-from lrokit.server.workers import WorkerPool
+from lrokit.server.work.workers import WorkerPool
 
 log = logging.getLogger("lrokit.server")
 

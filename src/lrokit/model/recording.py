@@ -1,0 +1,62 @@
+"""What a conformance run saw, by purpose: the jobs it followed and the probes it sent.
+
+The scenarios (``lrokit.runner.scenarios``) fill a :class:`Recording`; the checks
+(``lrokit.checks``) judge it. Neither needs the other to read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from lrokit.model.exchange import Exchange
+from lrokit.model.profile import Profile
+
+
+@dataclass
+class Trace:
+    """One submitted job, followed through its monitor."""
+
+    submission: Exchange
+    monitor: str | None = None  # the resolved monitor URL, if it could be followed
+    unfollowed: str | None = None  # why the monitor was not followed
+    polls: list[Exchange] = field(default_factory=list)  # every GET of the monitor
+    after_terminal: list[Exchange] = field(default_factory=list)
+    final_state: str | None = None
+    timed_out: bool = False  # still not terminal when the wait budget ran out
+    unreadable: bool = False  # given up after repeated unusable monitor answers
+
+    @property
+    def first_read(self) -> Exchange | None:
+        return self.polls[0] if self.polls else None
+
+
+@dataclass
+class Recording:
+    """Everything a run saw, by purpose."""
+
+    main: Trace | None = None
+    failing: Trace | None = None
+    cancelled: Trace | None = None
+    cancel: Exchange | None = None
+    cancel_again: Exchange | None = None
+    cancel_finished: Exchange | None = None  # DELETE on the finished main job
+    after_cancel_finished: Exchange | None = None
+    head: Exchange | None = None
+    head_get: Exchange | None = None
+    result: Exchange | None = None
+    early_result: Exchange | None = None  # the result asked for before the job was done
+    errors: dict[str, Exchange] = field(default_factory=dict)
+    idempotent: list[Exchange] = field(default_factory=list)  # same key and body, twice
+    idempotent_other: Exchange | None = None  # same key, other body
+    concurrent: list[Exchange] = field(default_factory=list)
+    plain: Exchange | None = None  # a submission without Prefer
+    notes: list[str] = field(default_factory=list)  # what the tester could not do, and why
+    exchanges: list[Exchange] = field(default_factory=list)  # everything, in order
+    # Problems of a monitor body against the status schema, when a contract is known.
+    validate: Callable[[Exchange], list[tuple[str, str]]] | None = None
+
+
+def state_of(profile: Profile, exchange: Exchange) -> str | None:
+    """The job state in a monitor response, if it has one."""
+    return profile.state(exchange.json(), exchange.status)

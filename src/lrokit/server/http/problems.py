@@ -1,0 +1,55 @@
+"""Problem types over HTTP: ``application/problem+json`` answers, the page a ``type`` URI
+resolves to, and the ``instance`` of a request (RFC 9457 §3.1, §4). The types themselves are
+the registry of :mod:`lrokit.server.problems`."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+from starlette.responses import Response
+
+from lrokit.server.problems import ProblemType, problem_body
+
+PROBLEM_JSON = "application/problem+json"
+_PATH_SAFE = "/!$&'()*+,;=:@-._~"
+
+
+def instance_of(scope: Mapping[str, Any]) -> str:
+    """The request target as a full-path URI reference (RFC 9457 §3.1.5): ASGI gives the path
+    percent-decoded, so it is encoded again (RFC 3986 §2.1)."""
+    return quote(str(scope.get("root_path", "")) + str(scope["path"]), safe=_PATH_SAFE)
+
+
+def problem_response(
+    slug: str,
+    detail: str,
+    instance: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extensions: Any,
+) -> Response:
+    """An ``application/problem+json`` response whose status equals the type's status."""
+    body = problem_body(slug, detail, instance, **extensions)
+    return Response(
+        orjson.dumps(body),
+        status_code=body["status"],
+        media_type=PROBLEM_JSON,
+        headers=dict(headers or {}),
+    )
+
+
+def render_html(kind: ProblemType) -> str:
+    """The documentation page a problem ``type`` URI resolves to."""
+    esc = html.escape
+    return (
+        "<!doctype html>\n<html lang=en><meta charset=utf-8>"
+        f"<title>{esc(kind.title)} — lrokit problem type</title>\n"
+        f"<h1>{esc(kind.title)}</h1>\n"
+        f"<p>Type URI: <code>{esc(kind.uri)}</code><br>HTTP status: {kind.status}</p>\n"
+        f"<p>{esc(kind.description)}</p>\n"
+        "<p>Problem details follow RFC 9457: <code>type</code>, <code>title</code>, "
+        "<code>status</code>, <code>detail</code>, <code>instance</code>.</p>\n</html>\n"
+    )
