@@ -8,11 +8,12 @@ without it the rule is DISABLED.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from lrokit.model.profile import Profile
 from lrokit.model.recording import Recording
+from lrokit.rules import Rule
 
 
 class NotApplicable(Exception):
@@ -26,6 +27,26 @@ class Violation:
     received: str
     expected: str
     where: str = ""  # the exchange, as ``GET /x -> 200``
+
+    def fields(self) -> list[tuple[str, str]]:
+        """What every report shows of a breach, in one order: received, expected, where."""
+        found = (("received", self.received), ("expected", self.expected), ("where", self.where))
+        return [(label, text) for label, text in found if text]
+
+    def render(self, indent: str = "") -> str:
+        """The breach as aligned ``label: text`` lines."""
+        return "\n".join(f"{indent}{label + ':':<9} {text}" for label, text in self.fields())
+
+
+def explain(rule: Rule, violations: Sequence[Violation], shown: int = 5) -> str:
+    """A rule's breaches as every text report shows them (pytest, schemathesis, JUnit): the
+    rule id, level and text; each breach; its source with a quote."""
+    lines = [f"{rule.id} ({rule.level}, {rule.basis}): {rule.text}"]
+    lines += [violation.render("  ") for violation in violations[:shown]]
+    if len(violations) > shown:
+        lines.append(f"  … {len(violations) - shown} more")
+    lines.append(f"  source:   {rule.citation}: “{rule.quote}”")
+    return "\n".join(lines)
 
 
 CheckFunction = Callable[[Recording, Profile], Iterable[Violation]]

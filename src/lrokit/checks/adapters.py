@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import schemathesis
 
-from lrokit.checks import NotApplicable, Violation, load_all
+from lrokit.checks import NotApplicable, Violation, explain, load_all
 from lrokit.model.exchange import SECRET_HEADERS, Exchange
 from lrokit.model.profile import Profile, load_profile
 from lrokit.model.recording import Recording
@@ -93,23 +93,13 @@ def judge_all(exchange: Exchange, profile: Profile | None = None) -> dict[str, l
     return {rule_id: violations for rule_id, violations in found.items() if violations}
 
 
-def describe(rule_id: str, violations: list[Violation]) -> str:
-    """``RULE-ID: text`` and one line per violation, as schemathesis and pytest print it."""
-    rule = RULES[rule_id]
-    lines = [f"{rule_id}: {rule.text} ({rule.level}, {rule.citation})"]
-    for violation in violations:
-        where = f" at {violation.where}" if violation.where else ""
-        lines.append(f"  received {violation.received}; expected {violation.expected}{where}")
-    return "\n".join(lines)
-
-
 def _adapter(rule_id: str, name: str) -> SchemathesisCheck:
     def run(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
         violations = judge(rule_id, to_exchange(response, case))
         if violations is None:
             return None
         if violations:
-            raise AssertionError(describe(rule_id, violations))
+            raise AssertionError(explain(RULES[rule_id], violations))
         return True
 
     run.__name__ = run.__qualname__ = name  # schemathesis names a check by its function name
@@ -140,8 +130,7 @@ def _lenient(check: SchemathesisCheck, warning: type[Warning]) -> SchemathesisCh
         try:
             return check(ctx, response, case)
         except AssertionError as exc:
-            rule_id, _, rest = str(exc).partition(": ")
-            warnings.warn(f"{rule_id} (SHOULD): {rest}", warning, stacklevel=2)
+            warnings.warn(str(exc), warning, stacklevel=2)
             return None
 
     run.__name__ = run.__qualname__ = check.__name__

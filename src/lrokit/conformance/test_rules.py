@@ -12,12 +12,10 @@ import warnings
 
 import pytest
 
+from lrokit.checks import explain
 from lrokit.rules import RUNTIME_RULES, Rule
 from lrokit.runner.run import Report
-from lrokit.runner.verdicts import Outcome, Verdict
-
-#: Violations shown per rule; the rest are counted.
-SHOWN = 5
+from lrokit.runner.verdicts import Outcome
 
 
 class ShouldWarning(pytest.PytestWarning):
@@ -29,26 +27,6 @@ def _param(rule: Rule) -> object:
     return pytest.param(rule.id, id=rule.id, marks=marks)
 
 
-def explain(verdict: Verdict) -> str:
-    """The verdict as a readable message: the rule, its source, and every violation."""
-    rule = verdict.rule
-    lines = [
-        f"{rule.id} ({rule.level}, {rule.basis}): {rule.text}",
-        f"  source: {rule.citation}: “{rule.quote}”",
-    ]
-    for number, violation in enumerate(verdict.violations[:SHOWN], 1):
-        lines += [
-            f"  violation {number}:",
-            f"    received: {violation.received}",
-            f"    expected: {violation.expected}",
-        ]
-        if violation.where:
-            lines.append(f"    where:    {violation.where}")
-    if len(verdict.violations) > SHOWN:
-        lines.append(f"  … and {len(verdict.violations) - SHOWN} more violations")
-    return "\n".join(lines)
-
-
 @pytest.mark.rules
 @pytest.mark.parametrize("rule_id", [_param(rule) for rule in RUNTIME_RULES.values()])
 def test_rule(rule_id: str, lrokit_report: Report) -> None:
@@ -57,10 +35,10 @@ def test_rule(rule_id: str, lrokit_report: Report) -> None:
     if outcome is Outcome.PASS:
         return
     if outcome is Outcome.WARN:
-        warnings.warn(explain(verdict), ShouldWarning, stacklevel=1)
+        warnings.warn(explain(verdict.rule, verdict.violations), ShouldWarning, stacklevel=1)
         return
     if outcome in (Outcome.SKIP, Outcome.DISABLED):
         pytest.skip(f"{outcome}: {verdict.reason}")
     if outcome is Outcome.ERROR:
         pytest.fail(f"tester error: {rule_id}: {verdict.reason}", pytrace=False)
-    pytest.fail(explain(verdict), pytrace=False)
+    pytest.fail(explain(verdict.rule, verdict.violations), pytrace=False)

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lrokit import __version__
+from lrokit.checks import explain
 from lrokit.model.exchange import Exchange
 from lrokit.rules import FAMILIES
 from lrokit.runner.run import Report
@@ -67,11 +68,9 @@ def _detail(verdict: Verdict) -> Text:
     shown = verdict.violations[:MAX_VIOLATIONS_SHOWN]
     text = Text()
     for violation in shown:
-        text.append("received ", "dim").append(violation.received)
-        text.append("\nexpected ", "dim").append(violation.expected)
-        if violation.where:
-            text.append(f"\n  at {violation.where}", "dim")
-        text.append("\n")
+        for label, value in violation.fields():
+            style = "dim" if label == "where" else ""
+            text.append(f"{label + ':':<9} ", "dim").append(f"{value}\n", style)
     if len(verdict.violations) > len(shown):
         text.append(f"… {len(verdict.violations) - len(shown)} more\n", "dim")
     text.rstrip()
@@ -171,10 +170,7 @@ def to_junit(report: Report) -> bytes:
             case = ET.SubElement(
                 suite, "testcase", classname=f"lrokit.{family}", name=f"{rule.id} {rule.text}"
             )
-            text = "\n".join(
-                f"received: {x.received}\nexpected: {x.expected}\nwhere: {x.where}"
-                for x in verdict.violations
-            )
+            text = explain(rule, verdict.violations, shown=len(verdict.violations))
             message = f"{rule.level} {rule.id} ({rule.citation})"
             if verdict.outcome is Outcome.FAIL:
                 ET.SubElement(case, "failure", message=message).text = text
