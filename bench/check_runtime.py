@@ -48,11 +48,10 @@ import httpx
 import orjson
 from _server import CACHE, LROKIT, ReferenceServer  # bench/ is on sys.path as a script
 
-from lrokit.conformance.conftest import Options
-from lrokit.conformance.test_schema import REQUEST_TIMEOUT
 from lrokit.model.contract import load_contract
 from lrokit.model.exchange import Exchange
 from lrokit.model.profile import load_profile
+from lrokit.runner.options import SuiteOptions
 from lrokit.runner.run import Report, run
 from lrokit.runner.target import TargetConfig
 from lrokit.runner.verdicts import Outcome
@@ -66,10 +65,10 @@ CONTRACT = Path(__file__).resolve().parent.parent / "openapi.yaml"
 #: The settings of --deep's schema layer (lrokit.conformance.test_schema.schemathesis_config)
 #: for the plain run, as a schemathesis.toml; the phases are given on its command line.
 PLAIN_CONFIG = f"""\
-request-timeout = {REQUEST_TIMEOUT}
+request-timeout = {SuiteOptions.timeout}
 
 [generation]
-max-examples = {Options.schema_examples}
+max-examples = {SuiteOptions.schema_examples}
 database = "none"
 
 [[operations]]

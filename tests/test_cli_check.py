@@ -108,9 +108,9 @@ def test_unreachable_target_is_a_tester_error(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["check", "ftp://example"], "absolute http(s) URL"),
-        (["check", "http://127.0.0.1:9", "--only", "NOPE-1"], "unknown rule or family: NOPE-1"),
-        (["check", "http://127.0.0.1:9", "--only", "SPEC"], "judged by lrokit lint, not check"),
-        (["check", "http://127.0.0.1:9", "--skip", "SPEC-3"], "judged by lrokit lint, not check"),
+        (["check", "http://127.0.0.1:9", "--only", "NOPE-1"], "'NOPE-1' is neither a rule id"),
+        (["check", "http://127.0.0.1:9", "--only", "SPEC"], "judged by lrokit lint"),
+        (["check", "http://127.0.0.1:9", "--skip", "SPEC-3"], "judged by lrokit lint"),
         (["lint", "/no/such/openapi.yaml"], "cannot read /no/such/openapi.yaml"),
         (["check", "http://127.0.0.1:9", "--profile", "nosuch"], "no profile 'nosuch'"),
         (["check", "http://127.0.0.1:9", "--header", "no-colon"], "is not NAME:VALUE"),

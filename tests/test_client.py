@@ -349,7 +349,7 @@ def test_submit_waits_and_prints_the_result_link(live: LiveServer, tmp_path: Pat
 
 @pytest.mark.e2e
 def test_submit_json_prints_the_final_status_document(live: LiveServer) -> None:
-    args = [f"{live.url}/reports", "-d", json.dumps(SEED_REQUEST), "--wait", "--json"]
+    args = [f"{live.url}/reports", "-d", json.dumps(SEED_REQUEST), "--wait", "--json", "-"]
     result = CliRunner().invoke(submit, args)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["status"] == "DONE"
@@ -380,7 +380,7 @@ def test_submit_without_wait_prints_the_monitor(live: LiveServer) -> None:
         (["--data", "@/nonexistent/body.json"], "cannot read"),
         (["--data", "{}", "--header", "nocolon"], "NAME:VALUE"),
         (["--data", json.dumps({"reportType": "nope"}), "--wait"], "submit answered 400"),
-        (["--data", json.dumps(SEED_REQUEST), "--wait", "--timeout", "0.5"], "within 0.5 s"),
+        (["--data", json.dumps(SEED_REQUEST), "--wait", "--deadline", "0.5"], "within 0.5 s"),
     ],
 )
 def test_submit_usage_errors_and_timeout_exit_2(

@@ -70,7 +70,7 @@ def test_the_cli_reports_a_wrong_profile_file_and_exits_2(
     path.write_text(CANONICAL.replace("[monitor]", "[monitr]"))
     assert main(["check", "http://127.0.0.1:9", "--profile-file", str(path)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("lrokit: error: profile ")
+    assert err.startswith("lrokit: error: --profile-file: profile ")
     assert err.count("\n") == 1
 
 

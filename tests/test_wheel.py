@@ -12,34 +12,31 @@ import httpx
 import pytest
 
 from tests.conftest import TEST_ROWS
-from tests.live import free_port
+from tests.live import LiveServer, free_port
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_installed_wheel_serves_the_packaged_contract(tmp_path: Path, dataset_path: Path) -> None:
-    wheels, target, elsewhere = tmp_path / "wheels", tmp_path / "site", tmp_path / "elsewhere"
-    elsewhere.mkdir()
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """lrokit's wheel, built from this checkout."""
+    wheels = tmp_path_factory.mktemp("wheels")
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(wheels),
-            str(ROOT),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    (wheel,) = wheels.glob("lrokit-*.whl")
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(wheels), str(ROOT)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    (built,) = wheels.glob("lrokit-*.whl")
+    return built
+
+
+def test_installed_wheel_serves_the_packaged_contract(
+    wheel: Path, tmp_path: Path, dataset_path: Path
+) -> None:
+    target, elsewhere = tmp_path / "site", tmp_path / "elsewhere"
+    elsewhere.mkdir()
     subprocess.run(
         [
             sys.executable,
@@ -129,3 +126,48 @@ def test_installed_wheel_serves_the_packaged_contract(tmp_path: Path, dataset_pa
         server.wait(15)
         if server.stdout:
             server.stdout.close()
+
+
+def test_a_bare_install_is_the_tester_and_names_each_extra(
+    wheel: Path, tmp_path: Path, dataset_path: Path
+) -> None:
+    """``pip install lrokit`` in a new virtualenv: check, lint and rules work without the
+    server and generative stacks; serve, check --deep and the pytest plugin say in one line
+    which extra to install."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, str(wheel)], check=True, capture_output=True, timeout=600)
+    lrokit = str(venv / "bin" / "lrokit")
+
+    def run(*args: str, cwd: Path = tmp_path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            args, cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+        )
+
+    for command in ("serve", "worker"):
+        done = run(lrokit, command)
+        assert done.returncode == 2, done.stderr
+        (line,) = done.stderr.splitlines()
+        assert line.startswith(f"lrokit: error: lrokit {command} needs the server extra"), line
+        assert line.endswith("pip install 'lrokit[server]'"), line
+    assert run(lrokit, "rules").returncode == 0
+    assert run(lrokit, "lint", str(ROOT / "openapi.yaml")).returncode == 0
+    with LiveServer(tmp_path, dataset_path, rows=TEST_ROWS) as server:
+        checked = run(lrokit, "check", server.url, "--only", "ACCEPT,PROBLEM", "--json", "-")
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert '"outcome": "PASS"' in checked.stdout
+        deep = run(lrokit, "check", server.url, "--deep")
+        assert deep.returncode == 2
+        assert "pip install 'lrokit[deep]'" in deep.stderr
+        # A project with pytest of its own but not the generative layers.
+        subprocess.run([*pip, "pytest"], check=True, capture_output=True, timeout=600)
+        project = tmp_path / "project"
+        (project / "tests").mkdir(parents=True)
+        (project / "tests" / "test_own.py").write_text("def test_own():\n    pass\n")
+        python = str(venv / "bin" / "python")
+        plugin = run(python, "-m", "pytest", "--lrokit-url", server.url, cwd=project)
+        assert plugin.returncode == 4, plugin.stdout + plugin.stderr  # pytest's usage error
+        assert "pytest --lrokit-url needs the deep extra" in plugin.stderr
+        assert "Traceback" not in plugin.stdout + plugin.stderr
+        assert run(python, "-m", "pytest", "-q", cwd=project).returncode == 0

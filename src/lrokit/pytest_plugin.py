@@ -15,54 +15,20 @@ Without ``--lrokit-url`` it adds nothing. The suite's own short options (``pytes
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import lrokit.conformance
+from lrokit.extras import MissingExtra, require
+from lrokit.runner.options import register_options
 
 SUITE = Path(lrokit.conformance.__file__).resolve().parent
 
-#: The suite's options after its target URL, as ``(name, how)``. The suite's conftest registers
-#: each as ``--NAME``, this plugin as ``--lrokit-NAME``; both store it in ``lrokit_NAME``.
-SUITE_OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("profile", {"default": "canonical", "metavar": "NAME_OR_PATH",
-                 "help": "built-in profile name or profile file (default: canonical)"}),
-    ("spec", {"metavar": "PATH_OR_URL",
-              "help": "OpenAPI contract of the target (default: the profile's)"}),
-    ("header", {"action": "append", "default": [], "metavar": "'NAME: VALUE'",
-                "help": "header sent with every request, e.g. auth (repeatable)"}),
-    ("query", {"action": "append", "default": [], "metavar": "K=V",
-               "help": "query parameter added to every request (repeatable)"}),
-    ("max-wait", {"default": "60", "metavar": "SECONDS",
-                  "help": "seconds a job may take to reach a terminal state (default: 60)"}),
-    ("time-scale", {"default": "1.0", "metavar": "FLOAT",
-                    "help": "multiplies every Retry-After wait, within [0, 1] (default: 1.0)"}),
-    ("only", {"action": "append", "default": [], "metavar": "RULES",
-              "help": "judge only these rule ids or families, e.g. RETRY-3,HTTP "
-                      "(comma-separated, repeatable)"}),
-    ("skip", {"action": "append", "default": [], "metavar": "RULES",
-              "help": "do not judge these rule ids or families (comma-separated, repeatable)"}),
-    ("schema-examples", {"default": "20", "metavar": "N",
-                         "help": "schemathesis examples per operation (default: 20; 0 disables "
-                                 "the schema layer)"}),
-    ("lifecycle-examples", {"default": "5", "metavar": "N",
-                            "help": "state machine runs of the lifecycle layer (default: 5; 0 "
-                                    "disables it)"}),
-)  # fmt: skip
-
-
-def add_suite_options(parser: pytest.Parser, prefix: str, url_option: str, url_help: str) -> None:
-    """Register the suite's options as ``--{prefix}NAME``, its target URL as ``url_option``."""
-    group = parser.getgroup("lrokit", "lrokit conformance suite")
-    group.addoption(url_option, dest="lrokit_target_url", metavar="URL", help=url_help)
-    for name, how in SUITE_OPTIONS:
-        group.addoption(f"--{prefix}{name}", dest=f"lrokit_{name.replace('-', '_')}", **how)
-
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    add_suite_options(
-        parser,
+    group = parser.getgroup("lrokit", "lrokit conformance suite")
+    register_options(
+        group.addoption,
         "lrokit-",
         "--lrokit-url",
         "base URL of the server under test: adds lrokit's conformance suite to this run",
@@ -71,9 +37,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """With ``--lrokit-url``, collect the conformance suite too, unless the arguments already
-    name it or a part of it (a directory above it is fine: pytest collects a path once)."""
+    name it or a part of it (a directory above it is fine: pytest collects a path once).
+    Without the generative layers installed, stop at once with one line naming the extra."""
     if config.getoption("lrokit_target_url", None) is None:
         return
+    try:
+        require("deep", "pytest --lrokit-url")
+    except MissingExtra as exc:
+        raise pytest.UsageError(str(exc)) from None
     for arg in config.args:
         path = Path(arg.split("::", 1)[0]).resolve()
         if path == SUITE or SUITE in path.parents:

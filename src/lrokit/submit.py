@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from lrokit.client import (
     OperationFailed,
     Policy,
 )
+from lrokit.commandline import Lines, Output, header, option, output_option
 
 
 class SubmitError(click.ClickException):
@@ -49,17 +51,23 @@ def _body(data: str) -> object:
 
 
 def _headers(values: tuple[str, ...]) -> dict[str, str]:
-    headers = {}
-    for value in values:
-        name, sep, content = value.partition(":")
-        if not sep or not name.strip():
-            raise click.BadParameter(f"{value!r} is not NAME:VALUE", param_hint="--header")
-        headers[name.strip()] = content.strip()
-    return headers
+    try:
+        return dict(header(value) for value in values)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--header") from exc
 
 
-def _print_json(document: object) -> None:
-    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+def _json(document: Mapping[str, Any]) -> bytes:
+    return json.dumps(dict(document), indent=2, ensure_ascii=False).encode() + b"\n"
+
+
+def _report(json_output: Output | None, status: Mapping[str, Any], link: str | None) -> None:
+    """The status document where ``--json`` says; the link on standard output unless the
+    document took it."""
+    if json_output is not None:
+        json_output.write(_json(status))
+    if json_output is None or not json_output.is_stdout:
+        click.echo(link)
 
 
 def _print_failure(failure: OperationFailed, console: Console) -> None:
@@ -83,19 +91,32 @@ def _print_failure(failure: OperationFailed, console: Console) -> None:
 
 @click.command("submit")
 @click.argument("url")
-@click.option("--data", "-d", required=True, help="The JSON body: a JSON text, @FILE or @-.")
-@click.option("--header", "-H", "header", multiple=True, help="An extra header, NAME:VALUE.")
-@click.option("--idempotency-key", help="Send this Idempotency-Key (quoted for you).")
-@click.option("--wait/--no-wait", default=False, help="Poll the monitor to a terminal state.")
-@click.option(
-    "--timeout",
+@option("--data", "-d", required=True, help="The JSON body: a JSON text, @FILE or @-.")
+@option(
+    "--header",
+    "-H",
+    "header",
+    multiple=True,
+    type=Lines(),
+    metavar="'NAME: VALUE'",
+    help="Send this header too (repeatable).",
+)
+@option("--idempotency-key", help="Send this Idempotency-Key (quoted for you).")
+@option("--wait/--no-wait", default=False, help="Poll the monitor to a terminal state.")
+@option(
+    "--deadline",
     type=click.FloatRange(min=0, min_open=True),
     default=300.0,
-    show_default=True,
-    help="Seconds to wait in total for a terminal state.",
+    help="Seconds to wait in total, from submission to a terminal state.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the (final) status document.")
-@click.option(
+@option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    help="Seconds one request may take, first byte to last.",
+)
+@output_option("json", "Write the (final) status document as JSON")
+@option(
     "--output",
     "-o",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
@@ -109,8 +130,9 @@ def submit(
     header: tuple[str, ...],
     idempotency_key: str | None,
     wait: bool,
+    deadline: float,
     timeout: float,
-    as_json: bool,
+    json_output: Output | None,
     output: Path | None,
 ) -> None:
     """Submit a long-running operation to URL and, with --wait, follow it to its end.
@@ -123,13 +145,10 @@ def submit(
         raise click.UsageError("--output needs --wait")
     console = Console(stderr=True)
     try:
-        with Client(policy=Policy(deadline=timeout), timeout=min(timeout, 30.0)) as client:
+        with Client(policy=Policy(deadline=deadline), timeout=min(timeout, deadline)) as client:
             operation = client.submit(url, body, idempotency_key=idempotency_key, headers=headers)
             if not wait:
-                if as_json:
-                    _print_json(dict(operation.status))
-                else:
-                    click.echo(operation.monitor)
+                _report(json_output, operation.status, operation.monitor)
                 ctx.exit(0)
             with Progress(
                 TextColumn("{task.description}"),
@@ -149,13 +168,10 @@ def submit(
             if output is not None:
                 output.write_bytes(result.download().content)
                 console.print(f"saved {result.result_url} to {output}", highlight=False)
-            if as_json:
-                _print_json(dict(result.status))
-            else:
-                click.echo(result.result_url or result.monitor)
+            _report(json_output, result.status, result.result_url or result.monitor)
     except OperationFailed as failure:
-        if as_json:
-            _print_json(dict(failure.status))
+        if json_output is not None:
+            json_output.write(_json(failure.status))
         _print_failure(failure, console)
         ctx.exit(1)
     except LroError as exc:  # refused, timed out, or an answer that is not the pattern's

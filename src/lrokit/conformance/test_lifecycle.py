@@ -48,7 +48,7 @@ from lrokit.runner.target import BudgetExhausted, Target
 if TYPE_CHECKING:
     from hypothesis.stateful import MultipleResults
 
-    from .conftest import Options
+    from lrokit.runner.options import SuiteOptions
 
 
 def require(condition: object, message: str) -> None:
@@ -102,7 +102,7 @@ class Job:
 class Lifecycle(RuleBasedStateMachine):
     """Submit, poll, fetch, cancel and probe jobs on the target; check the model's invariants."""
 
-    options: ClassVar[Options]  # set per test run by :func:`machine`
+    options: ClassVar[SuiteOptions]  # set per test run by :func:`machine`
     deadline: ClassVar[float]  # monotonic time the whole layer ends by: start + --max-wait
     monitors = Bundle("monitors")
     finished = Bundle("finished")  # monitors of jobs the model knows ended in success
@@ -377,14 +377,14 @@ class Lifecycle(RuleBasedStateMachine):
         )
 
 
-def machine(options: Options) -> type[Lifecycle]:
+def machine(options: SuiteOptions) -> type[Lifecycle]:
     """The state machine bound to one session's options."""
     deadline = time.monotonic() + options.max_wait
     return type("Lifecycle", (Lifecycle,), {"options": options, "deadline": deadline})
 
 
 @pytest.mark.stateful
-def test_lifecycle(lrokit_options: Options) -> None:
+def test_lifecycle(lrokit_options: SuiteOptions) -> None:
     if lrokit_options.lifecycle_examples == 0:
         pytest.skip("the lifecycle layer is disabled (--lifecycle-examples 0)")
     run_state_machine_as_test(

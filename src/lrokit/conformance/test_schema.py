@@ -29,20 +29,17 @@ from .test_rules import ShouldWarning
 if TYPE_CHECKING:
     from schemathesis import BaseSchema, Case
 
-    from .conftest import Options
-
-#: Seconds per request of the schema layer.
-REQUEST_TIMEOUT = 10
+    from lrokit.runner.options import SuiteOptions
 
 
-def schemathesis_config(options: Options) -> schemathesis.Config:
+def schemathesis_config(options: SuiteOptions) -> schemathesis.Config:
     """The schema layer's schemathesis configuration, built here rather than discovered, so
     that no ``schemathesis.toml`` of the working directory changes what the suite checks."""
     profile = options.profile
     return schemathesis.Config.from_dict(
         {
             "headers": dict(options.headers),
-            "request-timeout": REQUEST_TIMEOUT,
+            "request-timeout": options.timeout,
             "generation": {"max-examples": options.schema_examples, "database": "none"},
             # The adapters run through additional_checks below, once: not also as the global
             # checks that importing lrokit.checks.adapters registers.
@@ -58,7 +55,7 @@ def schemathesis_config(options: Options) -> schemathesis.Config:
 
 
 @pytest.fixture(scope="session")
-def lrokit_schema(lrokit_options: Options) -> BaseSchema:
+def lrokit_schema(lrokit_options: SuiteOptions) -> BaseSchema:
     """The contract as a schemathesis schema aimed at the target."""
     if lrokit_options.schema_examples == 0:
         pytest.skip("the schema layer is disabled (--schema-examples 0)")
@@ -67,7 +64,7 @@ def lrokit_schema(lrokit_options: Options) -> BaseSchema:
         pytest.skip(f"profile {lrokit_options.profile.name} names no contract: pass --spec")
     config = schemathesis_config(lrokit_options)
     if spec.startswith(("http://", "https://")):
-        schema = schemathesis.openapi.from_url(spec, config=config, timeout=REQUEST_TIMEOUT)
+        schema = schemathesis.openapi.from_url(spec, config=config, timeout=lrokit_options.timeout)
     else:
         schema = schemathesis.openapi.from_path(spec, config=config)
     schema.config.update(base_url=lrokit_options.target_url)
@@ -101,7 +98,7 @@ schema = schemathesis.pytest.from_fixture("lrokit_schema")
 @pytest.mark.schema
 @schema.parametrize()
 def test_schema(
-    case: Case[Any], lrokit_options: Options, lrokit_session: ManagedCookiesSession
+    case: Case[Any], lrokit_options: SuiteOptions, lrokit_session: ManagedCookiesSession
 ) -> None:
     case.call_and_validate(
         session=lrokit_session,

@@ -6,40 +6,29 @@ or a document that cannot be read (one line on stderr through ``lrokit.cli.main`
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
+
+from lrokit.commandline import Output, option, output_option, stdout_taken
 
 
 @click.command()
 @click.argument("spec")
-@click.option(
+@option(
     "--profile",
     default="canonical",
-    show_default=True,
-    envvar="LROKIT_PROFILE",
     help="A built-in profile name (lrokit profiles lists them) or a profile file (TOML): "
     "its monitor header, state field and terminal states.",
 )
-@click.option(
-    "--json",
-    "json_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the findings as JSON (schema: lrokit/schemas/lint.schema.json).",
-)
-@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML.")
-@click.option(
-    "--sarif",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write SARIF 2.1.0 (for code scanning annotations).",
-)
-@click.option("--strict", is_flag=True, help="SHOULD findings fail too.")
+@output_option("json", "Write the findings as JSON (schema: lrokit/schemas/lint.schema.json)")
+@output_option("junit", "Write JUnit XML")
+@output_option("sarif", "Write SARIF 2.1.0 (for code scanning annotations)")
+@option("--strict", is_flag=True, help="SHOULD findings fail too.")
 def lint(
     spec: str,
     profile: str,
-    json_path: Path | None,
-    junit: Path | None,
-    sarif: Path | None,
+    json_output: Output | None,
+    junit_output: Output | None,
+    sarif_output: Output | None,
     strict: bool,
 ) -> None:
     """Lint the OpenAPI 3.0/3.1 document SPEC (a path or an http(s) URL) for the
@@ -62,14 +51,12 @@ def lint(
     except (ProfileError, SpecError) as exc:
         raise click.UsageError(str(exc)) from exc
     report = LintReport(document, chosen.name, run_lint(document, chosen), strict)
-    print_console(report, Console())
-    try:
-        if json_path is not None:
-            json_path.write_bytes(orjson.dumps(to_json(report), option=orjson.OPT_INDENT_2))
-        if junit is not None:
-            junit.write_bytes(to_junit(report))
-        if sarif is not None:
-            sarif.write_bytes(orjson.dumps(to_sarif(report), option=orjson.OPT_INDENT_2))
-    except OSError as exc:
-        raise click.UsageError(f"cannot write the report: {exc}") from exc
+    # A report on standard output keeps it for the report: people read standard error.
+    print_console(report, Console(stderr=stdout_taken(json_output, junit_output, sarif_output)))
+    if json_output is not None:
+        json_output.write(orjson.dumps(to_json(report), option=orjson.OPT_INDENT_2))
+    if junit_output is not None:
+        junit_output.write(to_junit(report))
+    if sarif_output is not None:
+        sarif_output.write(orjson.dumps(to_sarif(report), option=orjson.OPT_INDENT_2))
     raise click.exceptions.Exit(report.exit_code)

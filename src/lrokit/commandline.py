@@ -1,0 +1,107 @@
+"""What every ``lrokit`` command shares on its command line, so that an option means the same
+in every command.
+
+* :func:`option`: a click option whose ``--help`` names its ``LROKIT_*`` variable, derived from
+  its long name (``--max-wait`` is ``LROKIT_MAX_WAIT``). Precedence: the flag, then the
+  variable, then the default.
+* :func:`output_option`: ``--json FILE``, ``--junit FILE``, ``--sarif FILE``; ``-`` is standard
+  output (never a file named ``-``), and the human report then goes to standard error.
+* :func:`header`: one ``NAME: VALUE`` field, validated once for every command that sends them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: RFC 9110 §5.6.2 token: what a field name is made of (§5.1).
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def envvar(long_name: str) -> str:
+    """The variable of an option: ``--max-wait`` -> ``LROKIT_MAX_WAIT``."""
+    return "LROKIT_" + long_name.lstrip("-").upper().replace("-", "_")
+
+
+def option(*decls: str, **attrs: Any) -> Callable[[F], F]:
+    """``click.option`` with its ``LROKIT_*`` variable, shown in ``--help`` with its default."""
+    long_name = next(d for d in decls if d.startswith("--")).split("/", 1)[0]
+    attrs.setdefault("envvar", envvar(long_name))
+    attrs.setdefault("show_envvar", True)
+    if attrs.get("default") is not None and not attrs.get("is_flag"):
+        attrs.setdefault("show_default", True)
+    return click.option(*decls, **attrs)
+
+
+class Lines(click.types.StringParamType):
+    """Repeatable text whose variable holds one value per line (a header value has spaces)."""
+
+    envvar_list_splitter = "\n"
+
+
+class Output:
+    """Where a report goes: a file, or standard output when the name is ``-``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def is_stdout(self) -> bool:
+        return self.name == "-"
+
+    def write(self, document: bytes) -> None:
+        """Write ``document``; a file that cannot be written is a usage error (one line)."""
+        if self.is_stdout:
+            text = document.decode("utf-8")
+            click.echo(text, nl=not text.endswith("\n"))
+            return
+        try:
+            Path(self.name).write_bytes(document)
+        except OSError as exc:
+            raise click.UsageError(f"cannot write {self.name}: {exc.strerror or exc}") from exc
+
+    def sibling(self, suffix: str) -> Output:
+        """A file beside this one: ``junit.xml`` -> ``junit-layers.xml``."""
+        path = Path(self.name)
+        return Output(str(path.with_name(f"{path.stem}{suffix}{path.suffix}")))
+
+
+def _output(ctx: click.Context, param: click.Parameter, value: str | None) -> Output | None:
+    if value is None:
+        return None
+    if not value:
+        raise click.BadParameter("an empty file name (use - for standard output)", ctx, param)
+    return Output(value)
+
+
+def output_option(name: str, help: str) -> Callable[[F], F]:
+    """``--NAME FILE``: write a report there; ``-`` is standard output."""
+    return option(
+        f"--{name}",
+        f"{name}_output",
+        callback=_output,
+        metavar="FILE",
+        help=f"{help} (- for standard output).",
+    )
+
+
+def stdout_taken(*outputs: Output | None) -> bool:
+    """Whether a report goes to standard output (the human report then goes to stderr)."""
+    return any(output is not None and output.is_stdout for output in outputs)
+
+
+def header(value: str) -> tuple[str, str]:
+    """``NAME: VALUE`` as a field: the name a token (RFC 9110 §5.1), the value on one line
+    (§5.5: no CR or LF). Raises :class:`ValueError` saying what is wrong."""
+    name, colon, content = value.partition(":")
+    if not colon or not _TOKEN.fullmatch(name.strip()):
+        raise ValueError(f"{value!r} is not NAME:VALUE")
+    if "\r" in content or "\n" in content:
+        raise ValueError(f"{name.strip()} has a line break in its value")
+    return name.strip(), content.strip()

@@ -1,0 +1,122 @@
+"""``lrokit check URL``: one conformance run against the server at URL, reported per rule.
+
+Exit status: 0 conformant, 1 a conformance failure, 2 a usage or tester error (one line on
+stderr through :func:`lrokit.cli.main`). With ``--deep``, the pytest suite's generative layers
+run after the rules (:mod:`lrokit.runner.deep`) with every option of the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from lrokit.commandline import Lines, Output, option, output_option, stdout_taken
+from lrokit.runner.options import SUITE_OPTIONS, OptionError, parse, parse_target_url
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def suite_options(fn: F) -> F:
+    """Every option of :data:`~lrokit.runner.options.SUITE_OPTIONS` as a click option, its
+    value passed on as typed (validation is :func:`~lrokit.runner.options.parse`'s alone)."""
+    for suite in reversed(SUITE_OPTIONS):
+        decls = [f"--{suite.name}", *([suite.short] if suite.short else [])]
+        help = suite.help + (" With --deep." if suite.deep else "")
+        if suite.flag:
+            fn = option(*decls, suite.name.replace("-", "_"), is_flag=True, help=help)(fn)
+        else:
+            fn = option(
+                *decls,
+                suite.name.replace("-", "_"),
+                default=suite.default,
+                multiple=suite.multiple,
+                type=Lines() if suite.multiple else str,
+                metavar=suite.metavar,
+                help=help,
+            )(fn)
+    return fn
+
+
+@click.command()
+@click.argument("url")
+@suite_options
+@option(
+    "--profile-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A profile of your own (TOML, see lrokit/schemas/profile.schema.json); wins over "
+    "--profile.",
+)
+@output_option("json", "Write the JSON report (schema: lrokit/schemas/report.schema.json)")
+@output_option("junit", "Write JUnit XML")
+@option("--strict", is_flag=True, help="SHOULD failures fail the run.")
+@option(
+    "--deep",
+    is_flag=True,
+    help="Then run the pytest suite's generative layers too: schemathesis over the contract "
+    "and the lifecycle state machine (needs lrokit[deep]).",
+)
+def check(
+    url: str,
+    profile_file: Path | None,
+    json_output: Output | None,
+    junit_output: Output | None,
+    strict: bool,
+    deep: bool,
+    **given: Any,
+) -> None:
+    """Check the asynchronous request-reply behaviour of the server at URL.
+
+    Exit status: 0 conformant, 1 a conformance failure, 2 a usage or tester error.
+    """
+    import asyncio
+
+    import orjson
+    from rich.console import Console
+
+    from lrokit.extras import require
+    from lrokit.runner.reporters import LiveProgress, print_console, to_json, to_junit
+    from lrokit.runner.run import run
+    from lrokit.runner.verdicts import exit_code
+
+    raw = {suite.name: given[suite.name.replace("-", "_")] for suite in SUITE_OPTIONS}
+    if profile_file is not None:
+        raw["profile"] = str(profile_file)
+    try:
+        options = parse(raw, target_url=parse_target_url(url, "URL"), strict=strict)
+    except OptionError as exc:
+        if profile_file is not None and exc.option == "--profile":
+            exc = OptionError("--profile-file", exc.reason)
+        raise click.UsageError(str(exc)) from exc
+    if deep:
+        require("deep", "lrokit check --deep")
+        if junit_output is not None and junit_output.is_stdout:
+            raise click.UsageError("--junit -: with --deep, give a file (the layers get one too)")
+    # A report on standard output keeps it for the report: people read standard error.
+    console = Console(stderr=stdout_taken(json_output, junit_output))
+    with LiveProgress(console, url) as progress:
+        report = asyncio.run(
+            run(
+                options.target_config(),
+                options.profile,
+                contract=options.contract,
+                only=options.only,
+                skip=options.skip,
+                strict=strict,
+                observer=progress,
+            )
+        )
+    print_console(report, console)
+    if junit_output is not None:
+        junit_output.write(to_junit(report))
+    if json_output is not None:
+        json_output.write(orjson.dumps(to_json(report, strict), option=orjson.OPT_INDENT_2))
+    code = exit_code(report.verdicts)
+    if deep:
+        from lrokit.runner.deep import run_layers
+
+        layers = junit_output.sibling("-layers") if junit_output is not None else None
+        code = max(code, run_layers(url, raw, strict=strict, junit=layers, quiet=console.stderr))
+    raise click.exceptions.Exit(code)

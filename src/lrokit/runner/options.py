@@ -1,0 +1,289 @@
+"""The options of a conformance run, declared once: ``lrokit check`` (and its ``--deep``), the
+pytest suite's conftest and the pytest plugin all register them from :data:`SUITE_OPTIONS` and
+validate them with :func:`parse`, so that a value means the same and fails the same way
+everywhere.
+
+Each option is spelled ``--NAME`` by ``lrokit check`` (variable ``LROKIT_NAME``), ``--NAME``
+by the suite's conftest and ``--lrokit-NAME`` by the plugin, except where pytest already owns
+the name: the per-request ``--timeout`` is ``--request-timeout`` in pytest (pytest-timeout's
+``--timeout`` is a whole test's). Values arrive as text, as typed; :func:`parse` turns them into
+a :class:`SuiteOptions` or raises :class:`OptionError` with one line that names the option.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from lrokit.commandline import header
+from lrokit.rules import FAMILIES, LINT_FAMILY, RULES, RUNTIME_RULES
+
+if TYPE_CHECKING:  # loaded on use: the pytest plugin imports this table at every pytest start
+    from lrokit.model.contract import Contract
+    from lrokit.model.profile import Profile
+    from lrokit.runner.target import TargetConfig
+
+
+class OptionError(ValueError):
+    """A value no run can use: ``option`` names it as typed (``--max-wait``, ``URL``),
+    ``reason`` says why; the message is both."""
+
+    def __init__(self, option: str, reason: str) -> None:
+        super().__init__(f"{option}: {reason}")
+        self.option = option
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class SuiteOption:
+    """One option of a conformance run, as every command line offers it."""
+
+    name: str  # lrokit check's --NAME; its variable is LROKIT_NAME
+    help: str
+    metavar: str | None = None
+    default: str | None = None  # as it would be typed; None: not given
+    multiple: bool = False
+    flag: bool = False
+    short: str | None = None  # lrokit check's one-letter form
+    pytest_name: str | None = None  # the pytest spelling, where pytest owns --NAME
+    deep: bool = False  # read only by the generative layers (check --deep, the suite)
+
+    @property
+    def in_pytest(self) -> str:
+        return self.pytest_name or self.name
+
+    @property
+    def dest(self) -> str:
+        """Where pytest stores it, whichever spelling set it."""
+        return "lrokit_" + self.name.replace("-", "_")
+
+
+SUITE_OPTIONS: tuple[SuiteOption, ...] = (
+    SuiteOption("profile", "A built-in profile name (lrokit profiles lists them) or a profile "
+                "file (TOML).", "NAME_OR_PATH", default="canonical"),
+    SuiteOption("spec", "The target's OpenAPI document, a path or an http(s) URL "
+                "[default: the profile's].", "PATH_OR_URL"),
+    SuiteOption("header", "Send this header with every request, e.g. auth; redacted in "
+                "reports (repeatable).", "'NAME: VALUE'", multiple=True, short="-H"),
+    SuiteOption("query", "Add this query parameter to every request, e.g. "
+                "api-version=2024-01-01 (repeatable).", "NAME=VALUE", multiple=True),
+    SuiteOption("max-wait", "Seconds a job may take to reach a terminal state, within "
+                "(0, 86400].", "SECONDS", default="60"),
+    SuiteOption("time-scale", "Multiply every Retry-After wait, within [0, 1] (below 1 polls "
+                "sooner than the server asked).", "FACTOR", default="1"),
+    SuiteOption("timeout", "Seconds one request may take, first byte to last, within "
+                "(0, 600].", "SECONDS", default="10", pytest_name="request-timeout"),
+    SuiteOption("max-requests", "Requests one run may send, within [50, 100000].", "N",
+                default="500"),
+    SuiteOption("only", "Judge only these rule ids or families, e.g. RETRY-3,HTTP "
+                "(comma-separated, repeatable).", "RULES", multiple=True),
+    SuiteOption("skip", "Do not judge these rule ids or families (comma-separated, "
+                "repeatable).", "RULES", multiple=True),
+    SuiteOption("allow-cross-origin", "Follow monitor and result links to other origins.",
+                flag=True),
+    SuiteOption("schema-examples", "Schemathesis examples per operation of the schema layer "
+                "(0 disables it).", "N", default="20", deep=True),
+    SuiteOption("lifecycle-examples", "Runs of the lifecycle state machine (0 disables it).",
+                "N", default="5", deep=True),
+)  # fmt: skip
+BY_NAME: Mapping[str, SuiteOption] = {option.name: option for option in SUITE_OPTIONS}
+
+
+@dataclass(frozen=True)
+class SuiteOptions:
+    """A conformance run's options, validated."""
+
+    target_url: str | None
+    profile: Profile
+    spec: str | None  # path or URL of the contract; None when the profile names none
+    contract: Contract | None = None  # read when there is a target
+    headers: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
+    max_wait: float = 60.0
+    time_scale: float = 1.0
+    timeout: float = 10.0
+    max_requests: int = 500
+    only: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+    allow_cross_origin: bool = False
+    strict: bool = False
+    schema_examples: int = 20
+    lifecycle_examples: int = 5
+
+    def target_config(self) -> TargetConfig:
+        from lrokit.runner.target import TargetConfig
+
+        assert self.target_url is not None
+        return TargetConfig(
+            self.target_url,
+            headers=dict(self.headers),
+            query=dict(self.query),
+            timeout=self.timeout,
+            max_requests=self.max_requests,
+            max_wait=self.max_wait,
+            time_scale=self.time_scale,
+            allow_cross_origin=self.allow_cross_origin,
+        )
+
+
+# -- parsing -------------------------------------------------------------------------------
+
+
+def _number(name: str, raw: str, low: float, high: float, *, open_low: bool) -> float:
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise OptionError(f"--{name}", f"{raw!r} is not a number") from None
+    if not (low < value if open_low else low <= value) or not value <= high:
+        bounds = f"{'(' if open_low else '['}{low:g}, {high:g}]"
+        raise OptionError(f"--{name}", f"{raw!r} is not within {bounds}")
+    return value
+
+
+def _count(name: str, raw: str, low: int = 0, high: int | None = None) -> int:
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise OptionError(f"--{name}", f"{raw!r} is not a whole number") from None
+    if value < low or (high is not None and value > high):
+        within = f"within [{low}, {high}]" if high is not None else f">= {low}"
+        raise OptionError(f"--{name}", f"{raw!r} is not {within}")
+    return value
+
+
+def _headers(values: Iterable[str]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for value in values:
+        try:
+            name, content = header(value)
+        except ValueError as exc:
+            raise OptionError("--header", str(exc)) from None
+        headers[name] = content
+    return headers
+
+
+def _query(values: Iterable[str]) -> dict[str, str]:
+    query: dict[str, str] = {}
+    for value in values:
+        key, equals, content = value.partition("=")
+        if not equals or not key:
+            raise OptionError("--query", f"{value!r} is not NAME=VALUE")
+        query[key] = content
+    return query
+
+
+def _selection(name: str, values: Iterable[str]) -> tuple[str, ...]:
+    chosen = tuple(
+        part.strip().upper() for value in values for part in value.split(",") if part.strip()
+    )
+    unknown = [value for value in chosen if value not in RULES and value not in FAMILIES]
+    if unknown:
+        raise OptionError(
+            f"--{name}",
+            f"{', '.join(map(repr, unknown))} is neither a rule id nor a family "
+            f"(families: {', '.join(FAMILIES)})",
+        )
+    static = [v for v in chosen if v == LINT_FAMILY or (v in RULES and v not in RUNTIME_RULES)]
+    if static:
+        raise OptionError(
+            f"--{name}",
+            f"{', '.join(static)}: rules of a specification, judged by lrokit lint, "
+            "not on a server",
+        )
+    return chosen
+
+
+def parse_target_url(raw: str, label: str) -> str:
+    """An absolute http(s) URL with a host and no fragment: the base of every profile path.
+    ``label`` names it in the error (``URL``, ``--target-url``)."""
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise OptionError(label, f"{raw!r} is not an absolute http(s) URL with a host")
+    if parts.fragment:
+        raise OptionError(label, f"{raw!r} has a fragment")
+    return raw
+
+
+def parse(raw: Mapping[str, Any], *, target_url: str | None, strict: bool = False) -> SuiteOptions:
+    """Every option of a run from its text as typed (``raw`` by option name; absent or None:
+    the default). The contract is read only when there is a target to test."""
+    from lrokit.model.contract import ContractError, load_contract
+    from lrokit.model.profile import ProfileError, load_profile
+
+    def get(name: str) -> Any:
+        value = raw.get(name)
+        option = BY_NAME[name]
+        if value is None:
+            return () if option.multiple else (False if option.flag else option.default)
+        return value
+
+    try:
+        profile = load_profile(get("profile"))
+    except ProfileError as exc:
+        raise OptionError("--profile", str(exc)) from None
+    spec = get("spec") or profile.spec_source
+    contract = None
+    if target_url is not None and spec is not None:
+        try:
+            contract = load_contract(spec)
+        except ContractError as exc:
+            raise OptionError("--spec", str(exc)) from None
+    return SuiteOptions(
+        target_url=target_url,
+        profile=profile,
+        spec=spec,
+        contract=contract,
+        headers=_headers(get("header")),
+        query=_query(get("query")),
+        max_wait=_number("max-wait", get("max-wait"), 0, 86400, open_low=True),
+        # A scale that never waits longer than the server asked (0 does not wait at all).
+        time_scale=_number("time-scale", get("time-scale"), 0, 1, open_low=False),
+        timeout=_number("timeout", get("timeout"), 0, 600, open_low=True),
+        max_requests=_count("max-requests", get("max-requests"), 50, 100_000),
+        only=_selection("only", get("only")),
+        skip=_selection("skip", get("skip")),
+        allow_cross_origin=bool(get("allow-cross-origin")),
+        strict=strict,
+        schema_examples=_count("schema-examples", get("schema-examples")),
+        lifecycle_examples=_count("lifecycle-examples", get("lifecycle-examples")),
+    )
+
+
+def to_pytest_args(raw: Mapping[str, Any]) -> list[str]:
+    """The options given in ``raw`` as the suite's pytest arguments, every one of them."""
+    args: list[str] = []
+    for option in SUITE_OPTIONS:
+        value = raw.get(option.name)
+        if value is None or value is False or value == ():
+            continue
+        flag = f"--{option.in_pytest}"
+        if option.flag:
+            args.append(flag)
+        elif option.multiple:
+            args += [f"{flag}={item}" for item in value]
+        else:
+            args.append(f"{flag}={value}")
+    return args
+
+
+def register_options(
+    add: Callable[..., None], prefix: str, url_option: str, url_help: str
+) -> Sequence[str]:
+    """Register every option with pytest's ``add`` (a group's ``addoption``) as
+    ``--{prefix}NAME``, the target URL as ``url_option``; return the option strings."""
+    add(url_option, dest="lrokit_target_url", metavar="URL", help=url_help)
+    names = [url_option]
+    for option in SUITE_OPTIONS:
+        default = f" (default: {option.default})" if option.default is not None else ""
+        how: dict[str, Any] = {"dest": option.dest, "help": option.help + default}
+        if option.flag:
+            how["action"] = "store_true"
+        else:
+            how["metavar"] = option.metavar
+            if option.multiple:
+                how["action"] = "append"
+        names.append(f"--{prefix}{option.in_pytest}")
+        add(names[-1], **how)
+    return names

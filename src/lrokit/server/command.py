@@ -1,0 +1,256 @@
+"""``lrokit serve`` and ``lrokit worker``: the reference server, and report workers apart from it.
+
+Configuration precedence: flags, then ``LROKIT_*`` environment variables, then defaults. What
+would stop the server at once (a job store or dataset that cannot be written or reached) is
+found before it starts and said in one line, exit code 2, through :func:`lrokit.cli.main`.
+The server's modules load only when a command runs: they need ``lrokit[server]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sqlite3
+import warnings
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import click
+
+from lrokit.commandline import option
+from lrokit.extras import require
+from lrokit.server.settings import Settings
+
+#: The defaults of every option: the settings' own (settings.py imports nothing of the server).
+DEFAULTS = Settings()
+
+_LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+@click.command()
+@option(
+    "--host",
+    default="127.0.0.1",
+    help="Interface to listen on.",
+)
+@option(
+    "--port",
+    default=8080,
+    type=click.IntRange(0, 65535),
+    help="TCP port (0 picks a free one).",
+)
+@option(
+    "--db",
+    default=DEFAULTS.db,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="SQLite file of the durable job store (created if missing).",
+)
+@option(
+    "--store",
+    default=None,
+    help="postgresql://… to keep jobs in PostgreSQL, shared by several processes "
+    "[default: SQLite at --db].",
+)
+@option(
+    "--dataset",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Sample sales dataset file [default: sales.sqlite3 beside --db].",
+)
+@option(
+    "--dataset-rows",
+    default=DEFAULTS.dataset_rows,
+    type=click.IntRange(1, 50_000_000),
+    help="Rows of the sample dataset generated on first start.",
+)
+@option(
+    "--workers",
+    default=DEFAULTS.workers,
+    type=click.IntRange(0, 64),
+    help="Background report workers (0: API only).",
+)
+@option(
+    "--pace",
+    default=DEFAULTS.pace,
+    type=click.FloatRange(0, 3600),
+    help="Make every report take at least this many seconds (demos, conformance).",
+)
+@option(
+    "--retry-after-max",
+    default=DEFAULTS.retry_after_max,
+    type=click.IntRange(1, 3600),
+    help="Upper bound of the Retry-After seconds the monitor advises.",
+)
+@option(
+    "--lease",
+    "lease_seconds",
+    default=DEFAULTS.lease_seconds,
+    type=click.FloatRange(0.5, 3600),
+    help="Seconds a worker's claim on a job lasts without a heartbeat.",
+)
+@option(
+    "--max-attempts",
+    default=DEFAULTS.max_attempts,
+    type=click.IntRange(1, 100),
+    help="Attempts that lose their worker before a report ends in ERROR (WORKER_LOST).",
+)
+@option(
+    "--retention",
+    default=DEFAULTS.retention,
+    type=click.FloatRange(1, 10 * 365 * 24 * 3600),
+    help="Seconds a finished report stays readable; after it, 410 Gone.",
+)
+@option(
+    "--max-body",
+    "max_body_bytes",
+    default=DEFAULTS.max_body_bytes,
+    type=click.IntRange(1024, 64 * 1024 * 1024),
+    help="Largest request body accepted, in bytes (413 beyond).",
+)
+@option(
+    "--fast-path/--no-fast-path",
+    default=DEFAULTS.fast_path,
+    help="Answer fully valid requests of the hot operations by validators compiled from the "
+    "contract; everything else goes through connexion's stack either way.",
+)
+@option(
+    "--log-level",
+    default="info",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)
+def serve(
+    host: str,
+    port: int,
+    db: Path,
+    store: str | None,
+    dataset: Path | None,
+    dataset_rows: int,
+    workers: int,
+    pace: float,
+    retry_after_max: int,
+    lease_seconds: float,
+    max_attempts: int,
+    retention: float,
+    max_body_bytes: int,
+    fast_path: bool,
+    log_level: str,
+) -> None:
+    """Run the reference server (Swagger UI at /ui, contract at /openapi.json)."""
+    require("server", "lrokit serve")
+    import uvicorn
+
+    # connexion 3.3 imports starlette.testclient, which warns about httpx at import time;
+    # the warning is about test tooling and means nothing to someone running the server.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from lrokit.server.http.app import create_app
+
+    try:
+        settings = Settings(
+            db=db,
+            store=store,
+            dataset=dataset,
+            dataset_rows=dataset_rows,
+            workers=workers,
+            pace=pace,
+            retry_after_max=retry_after_max,
+            lease_seconds=lease_seconds,
+            max_attempts=max_attempts,
+            retention=retention,
+            max_body_bytes=max_body_bytes,
+            fast_path=fast_path,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    _preflight(None if settings.store else settings.db, settings.dataset_path, settings.store)
+    logging.basicConfig(level=log_level.upper(), format=_LOG_FORMAT)
+    app = create_app(settings)
+    # An access log line per request only where the log level shows it: the logging call
+    # alone costs the status GET several per cent.
+    access_log = log_level in ("debug", "info")
+    uvicorn.run(
+        app, host=host, port=port, log_level=log_level, log_config=None, access_log=access_log
+    )
+
+
+def _worker(**options: Any) -> None:
+    """Run report workers without the API, on a job store shared with API processes
+    (``--store postgresql://…``); stop cleanly on SIGTERM or SIGINT."""
+    require("server", "lrokit worker")
+    log_level = options.pop("log_level")
+    try:
+        settings = Settings(**options)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if settings.workers < 1:
+        raise click.UsageError("a worker process needs --workers 1 or more")
+    _preflight(None if settings.store else settings.db, settings.dataset_path, settings.store)
+    logging.basicConfig(level=log_level.upper(), format=_LOG_FORMAT)
+    asyncio.run(_run_workers(settings))
+
+
+async def _run_workers(settings: Settings) -> None:
+    import signal
+
+    from lrokit.server.jobs.backends import make_store
+    from lrokit.server.work.workers import WorkerPool
+
+    store = make_store(settings)
+    await store.open()
+    pool = WorkerPool(store, settings)
+    await pool.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    logging.getLogger("lrokit.jobs").info("lrokit worker: %d workers", settings.workers)
+    try:
+        await stop.wait()
+    finally:
+        await pool.stop()
+        await store.close()
+
+
+#: ``lrokit worker`` takes serve's job and store options, not its HTTP ones.
+worker = click.Command(
+    "worker",
+    callback=_worker,
+    help=_worker.__doc__,
+    params=[
+        p
+        for p in serve.params
+        if p.name not in {"host", "port", "max_body_bytes", "retry_after_max", "fast_path"}
+    ],
+)
+
+
+def _preflight(db: Path | None, dataset: Path, store: str | None) -> None:
+    """Fail with one line, before the server starts, if the job store or the dataset cannot
+    be used: files that cannot be written, a database that cannot be reached."""
+    for path in (p for p in (db, dataset) if p is not None):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise click.UsageError(f"cannot create {path.parent}: {exc.strerror}") from exc
+        if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            raise click.UsageError(f"{path} is not writable")
+    if store is not None:
+        import psycopg
+
+        try:
+            psycopg.connect(store, connect_timeout=5).close()
+        except psycopg.Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise click.UsageError(f"cannot reach the job store: {first}") from exc
+        return
+    from lrokit.server.jobs.sqlite import MIGRATIONS
+
+    assert db is not None
+    try:
+        with closing(sqlite3.connect(db)) as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.Error as exc:
+        raise click.UsageError(f"cannot open the job store {db}: {exc}") from exc
+    if version > len(MIGRATIONS):
+        raise click.UsageError(f"the job store {db} was written by a newer lrokit")
