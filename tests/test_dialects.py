@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from lrokit.model.profile import load_profile
+from lrokit.model.profile import builtin_profiles, load_profile
 from lrokit.rules import RULES, Level
 from lrokit.runner.run import Report, run
 from lrokit.runner.target import TargetConfig
@@ -181,6 +181,11 @@ def bad(report: Report) -> list[tuple[str, str, list[tuple[str, str]]]]:
         for v in report.verdicts
         if v.outcome in BAD
     ]
+
+
+def test_every_built_in_dialect_has_a_faithful_server() -> None:
+    """A profile nobody ran against a server of its dialect proves nothing."""
+    assert set(builtin_profiles()) - {"canonical"} == set(DIALECTS)
 
 
 @pytest.mark.parametrize("slow", [False, True], ids=["fast", "slow"])
