@@ -238,16 +238,17 @@ class PostgresJobStore:
                     (now, max_attempts),
                 )
             ).fetchall()
-            async with conn.cursor() as cur:
-                await cur.executemany(
-                    "UPDATE jobs SET state = 'ERROR', error = %s, finished_at = %s,"
-                    " updated_at = %s, expires_at = %s, lease_expires_at = NULL,"
-                    " expected_finish_at = NULL WHERE id = %s",
-                    [
-                        (_dumps(worker_lost(job_id, attempts)), now, now, expires, job_id)
-                        for job_id, attempts in lost
-                    ],
-                )
+            if lost:  # rare: most claims find no job whose every attempt was lost
+                async with conn.cursor() as cur:
+                    await cur.executemany(
+                        "UPDATE jobs SET state = 'ERROR', error = %s, finished_at = %s,"
+                        " updated_at = %s, expires_at = %s, lease_expires_at = NULL,"
+                        " expected_finish_at = NULL WHERE id = %s",
+                        [
+                            (_dumps(worker_lost(job_id, attempts)), now, now, expires, job_id)
+                            for job_id, attempts in lost
+                        ],
+                    )
             candidate = await (
                 await conn.execute(
                     "SELECT seq, attempts FROM jobs WHERE state = 'PENDING'"

@@ -356,15 +356,16 @@ class SQLiteJobStore:
                 " AND lease_expires_at + retry_delay <= ? AND attempts >= ?",
                 (now, max_attempts),
             ).fetchall()
-            conn.executemany(
-                "UPDATE jobs SET state = 'ERROR', error = ?, finished_at = ?, updated_at = ?,"
-                " expires_at = ?, lease_expires_at = NULL, expected_finish_at = NULL"
-                " WHERE id = ?",
-                [
-                    (orjson.dumps(worker_lost(job_id, attempts)), now, now, expires, job_id)
-                    for job_id, attempts in lost
-                ],
-            )
+            if lost:  # rare: most claims find no job whose every attempt was lost
+                conn.executemany(
+                    "UPDATE jobs SET state = 'ERROR', error = ?, finished_at = ?, updated_at = ?,"
+                    " expires_at = ?, lease_expires_at = NULL, expected_finish_at = NULL"
+                    " WHERE id = ?",
+                    [
+                        (orjson.dumps(worker_lost(job_id, attempts)), now, now, expires, job_id)
+                        for job_id, attempts in lost
+                    ],
+                )
             # The oldest of each kind, each read from the front of its index: one OR of both
             # would sort every PENDING job, on each claim, however long the backlog.
             candidate = conn.execute(
