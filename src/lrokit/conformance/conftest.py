@@ -35,7 +35,7 @@ from lrokit.runner.options import (
     parse_target_url,
     register_options,
 )
-from lrokit.runner.run import Report, run
+from lrokit.runner.run import Report, run_as
 from lrokit.runner.verdicts import Outcome
 
 HERE = Path(__file__).resolve().parent
@@ -164,15 +164,6 @@ def lrokit_options(pytestconfig: pytest.Config) -> SuiteOptions:
 @pytest.fixture(scope="session")
 def lrokit_report(pytestconfig: pytest.Config, lrokit_options: SuiteOptions) -> Report:
     """ONE conformance run against the target, shared by every rule test."""
-    report = asyncio.run(
-        run(
-            lrokit_options.target_config(),
-            lrokit_options.profile,
-            contract=lrokit_options.contract,
-            only=lrokit_options.only,
-            skip=lrokit_options.skip,
-            strict=lrokit_options.strict,
-        )
-    )
+    report = asyncio.run(run_as(lrokit_options))
     pytestconfig.stash[REPORT] = report
     return report

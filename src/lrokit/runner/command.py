@@ -78,7 +78,7 @@ def check(
 
     from lrokit.extras import require
     from lrokit.runner.reporters import LiveProgress, print_console, to_json, to_junit
-    from lrokit.runner.run import run
+    from lrokit.runner.run import run_as
     from lrokit.runner.verdicts import exit_code
 
     raw = {suite.name: given[suite.name.replace("-", "_")] for suite in SUITE_OPTIONS}
@@ -97,17 +97,7 @@ def check(
     # A report on standard output keeps it for the report: people read standard error.
     console = Console(stderr=stdout_taken(json_output, junit_output))
     with LiveProgress(console, url) as progress:
-        report = asyncio.run(
-            run(
-                options.target_config(),
-                options.profile,
-                contract=options.contract,
-                only=options.only,
-                skip=options.skip,
-                strict=strict,
-                observer=progress,
-            )
-        )
+        report = asyncio.run(run_as(options, observer=progress))
     print_console(report, console)
     if junit_output is not None:
         junit_output.write(to_junit(report))

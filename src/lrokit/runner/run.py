@@ -11,6 +11,7 @@ import httpx
 from lrokit.model.contract import Contract
 from lrokit.model.exchange import Exchange
 from lrokit.model.profile import Profile
+from lrokit.runner.options import SuiteOptions
 from lrokit.runner.scenarios import Scenarios
 from lrokit.runner.target import Target, TargetConfig
 from lrokit.runner.verdicts import Outcome, Verdict, judge
@@ -59,4 +60,19 @@ async def run(
         rec.notes,
         len(rec.exchanges),
         time.monotonic() - started,
+    )
+
+
+async def run_as(
+    options: SuiteOptions, observer: Callable[[Exchange], None] | None = None
+) -> Report:
+    """One run as a run's options say (``lrokit check``, the suite's recorded run)."""
+    return await run(
+        options.target_config(),
+        options.profile,
+        contract=options.contract,
+        only=options.only,
+        skip=options.skip,
+        strict=options.strict,
+        observer=observer,
     )
