@@ -11,7 +11,8 @@ judges both, nothing is written twice.
 Importing this module registers the checks with schemathesis (``lrokit_problem_1`` …), which
 is what ``SCHEMATHESIS_HOOKS=lrokit.checks.adapters schemathesis run …`` relies on. Nothing in
 lrokit imports it: only the conformance suite and hooks users do. Failures raise
-``AssertionError("RULE-ID: …")``, which schemathesis reports as ``ST901 Custom check failed``.
+``AssertionError`` with :func:`lrokit.checks.explain` ("RULE-ID (LEVEL, basis): …"), which
+schemathesis reports as ``ST901 Custom check failed``.
 """
 
 from __future__ import annotations
@@ -118,7 +119,8 @@ def checks_for(
     *, strict: bool = True, warning: type[Warning] = UserWarning
 ) -> list[SchemathesisCheck]:
     """Every adapter for a test run: a MUST rule's check fails; a SHOULD rule's check fails
-    only when ``strict``, else it warns ``warning`` (``"RULE-ID (SHOULD): …"``) and passes."""
+    only when ``strict``, else it warns ``warning`` (``"RULE-ID (SHOULD, basis): …"``) and
+    passes."""
     return [
         check if strict or RULES[rule_id].level is Level.MUST else _lenient(check, warning)
         for rule_id, check in CHECKS.items()
