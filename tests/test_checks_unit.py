@@ -1,7 +1,8 @@
 """The checks, one by one, on recordings built by hand: edge cases no fauxserver sends.
 
 Each test builds the few exchanges a check judges and asserts the exact violations (or that
-there are none); a check that has nothing to judge must raise ``NotApplicable``.
+there are none); a check that has nothing to judge must say why: ``NotApplicable`` (it does not
+arise here) or ``NotObserved`` (the server kept it from being seen), never pass.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import httpx
 import orjson
 import pytest
 
-from lrokit.checks import NotApplicable, Violation, load_all
+from lrokit.checks import NotApplicable, NotJudged, NotObserved, Violation, load_all
 from lrokit.model.exchange import Exchange
 from lrokit.model.profile import load_profile
 from lrokit.model.recording import Recording, Trace
@@ -496,7 +497,7 @@ def test_problem_members_of_the_wrong_type() -> None:
 def test_error_that_is_not_a_problem() -> None:
     rec = recorded(exchange("GET", MONITOR, 500, ("content-type", "text/html"), body=b"<h1>"))
     assert received("PROBLEM-1", rec) == ["text/html"]
-    with pytest.raises(NotApplicable):
+    with pytest.raises(NotObserved):
         violations("PROBLEM-2", rec)
 
 
@@ -615,38 +616,83 @@ def test_date_missing() -> None:
 # -- nothing to judge ----------------------------------------------------------------------
 
 
-def test_every_check_is_not_applicable_to_an_empty_recording() -> None:
+def test_no_check_passes_an_empty_recording() -> None:
     judged = []
     for rule_id, check in CHECKS.items():
         try:
             list(check.run(Recording(), PROFILE))
-        except NotApplicable:
+        except NotJudged:
             continue
         judged.append(rule_id)
     assert judged == []
 
 
+NA, NO = NotApplicable, NotObserved
+
+
 @pytest.mark.parametrize(
-    ("rule_id", "rec", "reason"),
+    ("rule_id", "rec", "why", "reason"),
     [
-        ("LOCATION-1", submitted(accepted(status=400)), "no submission was accepted"),
-        ("LOCATION-5", submitted(accepted(("location", "/r/1"))), "fewer than two monitors"),
-        ("RETRY-1", recorded(poll(doc("PENDING"))), "no response carried Retry-After"),
-        ("RETRY-3", followed(poll(doc("PENDING"))), "no terminal state was read"),
-        ("MONITOR-1", Recording(main=Trace(accepted())), "no monitor could be followed"),
-        ("MONITOR-2", followed(poll(b"", status=503)), "no monitor read answered 200"),
-        ("MONITOR-3", followed(poll({"id": "r1"})), "no monitor read carried a state"),
-        ("LIFECYCLE-2", followed(poll(doc("DONE")), final="DONE"), "no terminal state was read"),
-        ("LIFECYCLE-3", followed(poll(doc("PENDING"))), "no monitor read carried .progress."),
-        ("LIFECYCLE-4", followed(poll(b"", status=503)), "no monitor read carried a state"),
-        ("HTTP-1", followed(poll(doc("DONE"))), "no non-terminal monitor read"),
-        ("PROBLEM-1", recorded(poll(doc("DONE"))), "no error response was recorded"),
-        ("PROBLEM-4", recorded(problem(404, title(404))), "the unknown-id probe was not sent"),
-        ("RESULT-1", followed(poll(doc("ERROR")), final="ERROR"), "did not reach DONE"),
+        ("LOCATION-1", submitted(accepted(status=400)), NO, "no submission was accepted"),
+        ("LOCATION-5", submitted(accepted(("location", "/r/1"))), NO, "fewer than two monitors"),
+        ("RETRY-1", recorded(poll(doc("PENDING"))), NA, "no response carried Retry-After"),
+        ("RETRY-3", followed(poll(doc("PENDING"))), NO, "no terminal state was read"),
+        ("MONITOR-1", Recording(main=Trace(accepted())), NO, "no monitor could be followed"),
+        ("MONITOR-2", followed(poll(b"", status=503)), NO, "no monitor read answered 200"),
+        ("MONITOR-3", followed(poll({"id": "r1"})), NO, "no monitor read carried a state"),
+        ("LIFECYCLE-2", followed(poll(doc("DONE")), final="DONE"), NO, "no terminal state"),
+        ("LIFECYCLE-3", followed(poll(doc("PENDING"))), NO, "no monitor read carried .progress."),
+        ("LIFECYCLE-4", followed(poll(b"", status=503)), NO, "no monitor read carried createdAt"),
+        ("HTTP-1", followed(poll(doc("DONE"))), NO, "no non-terminal monitor read"),
+        ("PROBLEM-1", recorded(poll(doc("DONE"))), NO, "no error response was recorded"),
+        ("PROBLEM-4", recorded(problem(404, title(404))), NO, "the unknown-id probe was not sent"),
+        ("RESULT-1", followed(poll(doc("ERROR")), final="ERROR"), NO, "did not reach DONE"),
+        # Nothing judged is never a PASS (each of these passed with nothing judged once).
+        ("LIFECYCLE-1", followed(poll(doc("PENDING")), poll(doc("PENDING"))), NO, "no change"),
+        ("MONITOR-1", followed(poll(doc("PENDING"))), NO, "read more than once"),
+        ("LOCATION-2", submitted(accepted()), NA, "no accepted submission carried Location"),
+        ("LOCATION-3", submitted(accepted()), NA, "no accepted submission carried Location"),
+        ("MONITOR-4", followed(poll(b"", status=200)), NO, "no monitor read carried a body"),
+        ("LIFECYCLE-4", followed(poll({"id": "r1", "status": "DONE"})), NO, "carried createdAt"),
     ],
 )
-def test_not_applicable_when_the_recording_lacks_it(
-    rule_id: str, rec: Recording, reason: str
+def test_nothing_to_judge_says_why(
+    rule_id: str, rec: Recording, why: type[NotJudged], reason: str
 ) -> None:
-    with pytest.raises(NotApplicable, match=reason):
+    with pytest.raises(why, match=reason):
         violations(rule_id, rec)
+
+
+# -- a cancel refused ------------------------------------------------------------------------
+
+
+def cancelled(answer: int, *states: str) -> Recording:
+    """A job cancelled at once, answered ``answer``, then read in ``states``."""
+    submission = accepted(("location", "/reports/r1"))
+    cancel = exchange("DELETE", MONITOR, answer, ("content-type", PROBLEM), label="cancel")
+    polls = [poll(doc(state)) for state in states]
+    final = states[-1] if states and states[-1] in PROFILE.terminal else None
+    trace = Trace(submission, monitor=MONITOR, polls=polls, final_state=final)
+    return Recording(cancel=cancel, cancelled=trace, exchanges=[submission, cancel, *polls])
+
+
+def test_a_cancel_refused_while_the_job_runs_is_a_violation() -> None:
+    """A server that refuses every cancel with 409 once passed: the refusal is judged against
+    the states read after it."""
+    assert violations("CANCEL-1", cancelled(409, "PROCESSING", "DONE")) == [
+        Violation(
+            "status 409 while the job was PROCESSING",
+            "200 or 202",
+            "DELETE http://h/reports/r1 -> 409",
+        )
+    ]
+
+
+def test_a_cancel_refused_once_the_job_had_finished_is_not_observed() -> None:
+    with pytest.raises(NotObserved, match="DONE at its first read after the cancel"):
+        violations("CANCEL-1", cancelled(409, "DONE"))
+
+
+def test_a_cancel_accepted_and_honoured() -> None:
+    assert violations("CANCEL-1", cancelled(202, "PROCESSING", "CANCELLED")) == []
+    assert received("CANCEL-1", cancelled(202, "PROCESSING", "DONE")) == ["final state DONE"]

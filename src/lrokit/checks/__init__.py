@@ -1,9 +1,17 @@
 """Checks: small functions over recorded exchanges, each tied to one rule of the registry.
 
-A check yields a :class:`Violation` per breach it sees, yields nothing when the server
-complies, and raises :class:`NotApplicable` when the recording holds nothing to judge (the
-rule is then SKIPped with the reason). ``feature`` names the profile feature a rule needs;
-without it the rule is DISABLED.
+A check yields a :class:`Violation` per breach it sees and yields nothing when the server
+complies, having judged at least one thing; when the recording holds nothing to judge it raises
+one of two reasons, never passes:
+
+* :class:`NotApplicable`: what the rule is about does not arise here, and not by the server's
+  doing (the profile has no such field; the absence is another rule's to judge). SKIP.
+* :class:`NotObserved`: what the rule is about applies, but what the server did kept the tester
+  from seeing it (the submission was refused, the monitor could not be followed or read, the
+  job ended before the state the rule needs). A MUST rule is then *not demonstrated* and fails
+  the run (UNOBSERVED); a SHOULD rule SKIPs, saying so.
+
+``feature`` names the profile feature a rule needs; without it the rule is DISABLED.
 """
 
 from __future__ import annotations
@@ -16,8 +24,16 @@ from lrokit.model.recording import Recording
 from lrokit.rules import Rule
 
 
-class NotApplicable(Exception):
+class NotJudged(Exception):
     """Nothing recorded lets this rule be judged; the message says why."""
+
+
+class NotApplicable(NotJudged):
+    """What the rule is about does not arise here, and not by the server's doing."""
+
+
+class NotObserved(NotJudged):
+    """The rule applies, but what the server did kept the tester from observing it."""
 
 
 @dataclass(frozen=True)

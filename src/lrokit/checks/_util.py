@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from lrokit.checks import NotApplicable
+from lrokit.checks import NotObserved
 from lrokit.model.exchange import Exchange
 from lrokit.model.profile import Profile, dig
 from lrokit.model.recording import Recording, Trace, state_of
@@ -19,7 +19,7 @@ def followed(rec: Recording) -> list[Trace]:
     """The traces whose monitor was read at least once."""
     found = [t for t in traces(rec) if t.polls]
     if not found:
-        raise NotApplicable("no monitor could be followed")
+        raise NotObserved("no monitor could be followed")
     return found
 
 
@@ -37,7 +37,7 @@ def submissions(rec: Recording) -> list[Exchange]:
     found = [t.submission for t in traces(rec)]
     found += [e for e in (rec.plain,) if e is not None and e not in found]
     if not found:
-        raise NotApplicable("no submission was recorded")
+        raise NotObserved("no submission was recorded")
     return found
 
 
@@ -47,7 +47,7 @@ def plain_submissions(rec: Recording, profile: Profile) -> list[Exchange]:
     if rec.main is not None and "prefer" in profile.features:
         found = [s for s in found if s is not rec.main.submission]
     if not found:
-        raise NotApplicable("no submission without Prefer was recorded")
+        raise NotObserved("no submission without Prefer was recorded")
     return found
 
 

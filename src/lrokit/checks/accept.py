@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from lrokit.checks import NotApplicable, Violation, check
+from lrokit.checks import NotObserved, Violation, check
 from lrokit.checks._util import plain_submissions, submissions
 from lrokit.model.profile import Profile
 from lrokit.model.recording import Recording
@@ -24,7 +24,7 @@ def initiation_describes_status(rec: Recording, profile: Profile) -> Iterator[Vi
     """The initiating response SHOULD be a JSON document carrying the job's state."""
     accepted = [s for s in submissions(rec) if s.status in profile.initiation_status]
     if not accepted:
-        raise NotApplicable("no submission was accepted")
+        raise NotObserved("no submission was accepted")
     for sub in accepted:
         if profile.body_state(sub.json()) is None:
             got = "no JSON body" if sub.json() is None else "no job state"
@@ -38,7 +38,7 @@ def invalid_input_refused_synchronously(rec: Recording, profile: Profile) -> Ite
     """A submission that cannot start MUST get a 4xx and no monitor."""
     probes = [rec.errors[k] for k in ("malformed", "unsupported-media-type") if k in rec.errors]
     if not probes:
-        raise NotApplicable("no invalid submission was sent")
+        raise NotObserved("no invalid submission was sent")
     for probe in probes:
         if probe.status is None or not 400 <= probe.status < 500:
             yield Violation(f"status {probe.status}", "a 4xx", probe.describe())

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import schemathesis
 
-from lrokit.checks import NotApplicable, Violation, explain, load_all
+from lrokit.checks import NotJudged, Violation, explain, load_all
 from lrokit.model.exchange import SECRET_HEADERS, Exchange
 from lrokit.model.profile import Profile, load_profile
 from lrokit.model.recording import Recording
@@ -84,7 +84,7 @@ def judge(
     recording = Recording(exchanges=[exchange])
     try:
         return list(check.run(recording, profile or _default_profile()))
-    except NotApplicable:
+    except NotJudged:
         return None
 
 

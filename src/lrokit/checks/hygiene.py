@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from lrokit.checks import NotApplicable, Violation, check
+from lrokit.checks import NotApplicable, NotObserved, Violation, check
 from lrokit.checks._util import monitor_reads, submissions
 from lrokit.model.headers import retry_after_delay
 from lrokit.model.profile import Profile
@@ -19,7 +19,7 @@ def monitor_not_cached_stale(rec: Recording, profile: Profile) -> Iterator[Viola
     """Non-terminal monitor reads SHOULD forbid caching beyond the advised wait."""
     running = [(p, s) for _, p, s in monitor_reads(rec, profile) if s not in profile.terminal]
     if not running:
-        raise NotApplicable("no non-terminal monitor read")
+        raise NotObserved("no non-terminal monitor read")
     for poll, _ in running:
         control = ",".join(poll.header_lines("cache-control")).lower()
         if "no-store" in control or "no-cache" in control:
@@ -40,9 +40,9 @@ def head_matches_get(rec: Recording, profile: Profile) -> Iterator[Violation]:
     """HEAD on the monitor MUST send no content and SHOULD match GET's status and fields."""
     head, get = rec.head, rec.head_get
     if head is None or get is None:
-        raise NotApplicable("the monitor was not followed")
+        raise NotObserved("the monitor was not followed")
     if get.status is None:
-        raise NotApplicable(f"the GET to compare with got {get.answer}")
+        raise NotObserved(f"the GET to compare with got {get.answer}")
     if head.status is None:
         yield Violation(head.answer, f"status {get.status}, as for GET", head.describe())
         return
@@ -79,7 +79,7 @@ def unknown_preference_ignored(rec: Recording, profile: Profile) -> Iterator[Vio
     """An unknown preference MUST be ignored: the answer is the one given without it."""
     plain = rec.plain
     if rec.main is None or plain is None or plain.status not in profile.initiation_status:
-        raise NotApplicable("no accepted submission without Prefer to compare with")
+        raise NotObserved("no accepted submission without Prefer to compare with")
     sub = rec.main.submission
     if sub.status != plain.status:
         yield Violation(
@@ -92,7 +92,7 @@ def date_present(rec: Recording, profile: Profile) -> Iterator[Violation]:
     """2xx, 3xx and 4xx responses MUST carry Date."""
     judged = [e for e in rec.exchanges if e.status is not None and e.status < 500]
     if not judged:
-        raise NotApplicable("no response was recorded")
+        raise NotObserved("no response was recorded")
     for exchange in judged:
         if exchange.header("date") is None:
             yield Violation("no Date", "a Date field", exchange.describe())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from urllib.parse import urljoin
 
-from lrokit.checks import NotApplicable, Violation, check
+from lrokit.checks import NotObserved, Violation, check
 from lrokit.model.exchange import Exchange
 from lrokit.model.profile import Profile
 from lrokit.model.recording import Recording
@@ -20,10 +20,10 @@ def _monitor(sub: Exchange, profile: Profile) -> str | None:
 def same_key_same_job(rec: Recording, profile: Profile) -> Iterator[Violation]:
     """The same key and body SHOULD give the same job and monitor."""
     if len(rec.idempotent) < 2:
-        raise NotApplicable("the keyed submission was not repeated")
+        raise NotObserved("the keyed submission was not repeated")
     first, second = rec.idempotent[:2]
     if first.status not in profile.initiation_status:
-        raise NotApplicable(f"the first keyed submission was answered {first.status}")
+        raise NotObserved(f"the first keyed submission was answered {first.status}")
     if second.status != first.status:
         yield Violation(
             f"status {second.status}", f"{first.status}, as the first time", second.describe()
@@ -39,7 +39,7 @@ def same_key_other_body_refused(rec: Recording, profile: Profile) -> Iterator[Vi
     """A key reused with another body SHOULD be refused with a 4xx (422)."""
     other = rec.idempotent_other
     if other is None:
-        raise NotApplicable("the key was not reused with another body")
+        raise NotObserved("the key was not reused with another body")
     if other.status is None or not 400 <= other.status < 500 or other.status in (404, 405):
         yield Violation(f"status {other.status}", "422 (or another 4xx refusal)", other.describe())
 
@@ -49,7 +49,7 @@ def concurrent_one_job(rec: Recording, profile: Profile) -> Iterator[Violation]:
     """Concurrent submissions with one key SHOULD create exactly one job."""
     accepted = [s for s in rec.concurrent if s.status in profile.initiation_status]
     if not accepted:
-        raise NotApplicable("no concurrent keyed submission was accepted")
+        raise NotObserved("no concurrent keyed submission was accepted")
     monitors = {
         _monitor(sub, profile) for sub in rec.concurrent if sub.status in profile.initiation_status
     }

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from itertools import pairwise
 
-from lrokit.checks import NotApplicable, Violation, check
+from lrokit.checks import NotApplicable, NotObserved, Violation, check
 from lrokit.checks._util import field, followed, monitor_reads, traces
 from lrokit.model.profile import Profile
 from lrokit.model.recording import Recording, state_of
@@ -16,18 +16,25 @@ from lrokit.model.recording import Recording, state_of
 def legal_transitions(rec: Recording, profile: Profile) -> Iterator[Violation]:
     """Observed states MUST follow the profile's transitions, up to the terminal state (what
     follows it is LIFECYCLE-2's; unknown states are MONITOR-3's)."""
+    judged = False
     for trace in followed(rec):
-        before: str | None = None
+        # The initiating response's state is the first one seen, where it reports one.
+        before = profile.body_state(trace.submission.json())
+        before = before if before in profile.states else None
         for poll in trace.polls:
             state = state_of(profile, poll)
             if state not in profile.states:
                 continue
-            if before is not None and state not in profile.reachable(before):
-                allowed = ", ".join(sorted(profile.reachable(before)))
-                yield Violation(
-                    f"{before} then {state}", f"after {before}: {allowed}", poll.describe()
-                )
+            if before is not None and state != before:
+                judged = True
+                if state not in profile.reachable(before):
+                    allowed = ", ".join(sorted(profile.reachable(before)))
+                    yield Violation(
+                        f"{before} then {state}", f"after {before}: {allowed}", poll.describe()
+                    )
             before = state
+    if not judged:
+        raise NotObserved("no change of state was seen")
 
 
 @check("LIFECYCLE-2")
@@ -53,7 +60,7 @@ def terminal_absorbing(rec: Recording, profile: Profile) -> Iterator[Violation]:
                         poll.describe(),
                     )
     if not judged:
-        raise NotApplicable("no terminal state was read twice")
+        raise NotObserved("no terminal state was read twice")
 
 
 @check("LIFECYCLE-3")
@@ -77,7 +84,7 @@ def progress_monotonic(rec: Recording, profile: Profile) -> Iterator[Violation]:
             )
         last[id(trace)] = max(value, last.get(id(trace), 0))
     if not judged:
-        raise NotApplicable(f"no monitor read carried {profile.progress_field!r}")
+        raise NotObserved(f"no monitor read carried {profile.progress_field!r}")
 
 
 def _time(value: object) -> datetime | None:
@@ -96,10 +103,14 @@ def timestamps_ordered(rec: Recording, profile: Profile) -> Iterator[Violation]:
     names = [n for n in (profile.created_field, profile.started_field, profile.finished_field) if n]
     if not names:
         raise NotApplicable(f"profile {profile.name} has no timestamp fields")
-    reads = list(monitor_reads(rec, profile))
+    reads = [
+        (poll, state)
+        for _, poll, state in monitor_reads(rec, profile)
+        if any(field(poll, n) is not None for n in names)
+    ]
     if not reads:
-        raise NotApplicable("no monitor read carried a state")
-    for _, poll, state in reads:
+        raise NotObserved(f"no monitor read carried {' or '.join(names)}")
+    for poll, state in reads:
         times = [(n, _time(field(poll, n))) for n in names if field(poll, n) is not None]
         for name, value in times:
             if value is None:
@@ -127,7 +138,7 @@ def terminal_within_budget(rec: Recording, profile: Profile) -> Iterator[Violati
     read is MONITOR-1's and MONITOR-2's)."""
     judged = [t for t in followed(rec) if not t.unreadable]
     if not judged:
-        raise NotApplicable("no monitor could be read to the end")
+        raise NotObserved("no monitor could be read to the end")
     for trace in judged:
         if trace.timed_out:
             last = trace.polls[-1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from urllib.parse import urljoin, urlsplit
 
-from lrokit.checks import NotApplicable, Violation, check
+from lrokit.checks import NotApplicable, NotObserved, Violation, check
 from lrokit.checks._util import followed, submissions
 from lrokit.model.exchange import Exchange, origin
 from lrokit.model.headers import is_uri_reference
@@ -16,7 +16,17 @@ from lrokit.model.recording import Recording, state_of
 def _accepted(rec: Recording, profile: Profile) -> list[Exchange]:
     found = [s for s in submissions(rec) if s.status in profile.initiation_status]
     if not found:
-        raise NotApplicable("no submission was accepted")
+        raise NotObserved("no submission was accepted")
+    return found
+
+
+def _pointing(rec: Recording, profile: Profile) -> list[tuple[Exchange, list[str]]]:
+    """The accepted submissions that carry the pointer header, with its field lines."""
+    found = [(s, s.header_lines(profile.monitor_header)) for s in _accepted(rec, profile)]
+    found = [(s, lines) for s, lines in found if lines]
+    if not found:
+        header = profile.monitor_header
+        raise NotApplicable(f"no accepted submission carried {header} (LOCATION-1 judges that)")
     return found
 
 
@@ -33,21 +43,17 @@ def pointer_present(rec: Recording, profile: Profile) -> Iterator[Violation]:
 @check("LOCATION-2")
 def pointer_single_uri_reference(rec: Recording, profile: Profile) -> Iterator[Violation]:
     """The pointer MUST be one field line holding one URI-reference."""
-    for sub in _accepted(rec, profile):
-        lines = sub.header_lines(profile.monitor_header)
+    for sub, lines in _pointing(rec, profile):
         if len(lines) > 1:
             yield Violation(f"{len(lines)} field lines: {lines}", "exactly one", sub.describe())
-        elif lines and (", " in lines[0] or not is_uri_reference(lines[0].strip())):
+        elif ", " in lines[0] or not is_uri_reference(lines[0].strip()):
             yield Violation(repr(lines[0]), "a single URI-reference (RFC 3986)", sub.describe())
 
 
 @check("LOCATION-3")
 def pointer_same_origin(rec: Recording, profile: Profile) -> Iterator[Violation]:
     """The resolved pointer SHOULD stay on the request's origin and carry no fragment."""
-    for sub in _accepted(rec, profile):
-        lines = sub.header_lines(profile.monitor_header)
-        if not lines:
-            continue
+    for sub, lines in _pointing(rec, profile):
         url = urljoin(sub.url, lines[0].strip())
         if origin(url) != origin(sub.url):
             yield Violation(url, f"a URL on {origin(sub.url)[1]}", sub.describe())
@@ -70,7 +76,7 @@ def monitor_per_submission(rec: Recording, profile: Profile) -> Iterator[Violati
     """Each submission MUST get its own monitor URL."""
     pointed = [s for s in _accepted(rec, profile) if profile.pointer(s) is not None]
     if len(pointed) < 2:
-        raise NotApplicable("fewer than two monitors to compare")
+        raise NotObserved("fewer than two monitors to compare")
     seen: set[str] = set()
     for sub in pointed:
         url = str(profile.pointer(sub))
@@ -89,7 +95,7 @@ def pointer_on_every_running_answer(rec: Recording, profile: Profile) -> Iterato
         if poll.status == 202 and state_of(profile, poll) not in (None, *profile.terminal)
     ]
     if not running:
-        raise NotApplicable("the monitor never answered 202 while the job ran")
+        raise NotObserved("the monitor never answered 202 while the job ran")
     for poll in running:
         if not poll.header_lines(profile.monitor_header):
             got = f"a 202 without {profile.monitor_header}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from urllib.parse import unquote, urlsplit
 
-from lrokit.checks import NotApplicable, Violation, check
+from lrokit.checks import NotApplicable, NotObserved, Violation, check
 from lrokit.checks._util import field, followed, monitor_reads
 from lrokit.model.profile import Profile
 from lrokit.model.recording import Recording, state_of
@@ -15,11 +15,13 @@ from lrokit.model.recording import Recording, state_of
 def monitor_answers_200(rec: Recording, profile: Profile) -> Iterator[Violation]:
     """Every GET of the monitor MUST answer 200 while the job exists (the first read is
     LOCATION-4's)."""
-    for trace in followed(rec):
-        for poll in [*trace.polls[1:], *trace.after_terminal]:
-            if poll.status not in profile.read_statuses:
-                expected = " or ".join(map(str, sorted(profile.read_statuses)))
-                yield Violation(poll.answer, expected, poll.describe())
+    later = [p for t in followed(rec) for p in [*t.polls[1:], *t.after_terminal]]
+    if not later:
+        raise NotObserved("no monitor was read more than once")
+    expected = " or ".join(map(str, sorted(profile.read_statuses)))
+    for poll in later:
+        if poll.status not in profile.read_statuses:
+            yield Violation(poll.answer, expected, poll.describe())
 
 
 @check("MONITOR-2")
@@ -32,7 +34,7 @@ def monitor_body_schema(rec: Recording, profile: Profile) -> Iterator[Violation]
         if p.status in profile.read_statuses
     ]
     if not reads:
-        raise NotApplicable("no monitor read answered 200")
+        raise NotObserved("no monitor read answered 200")
     for poll in reads:
         body = poll.json()
         if not poll.body and profile.state_rules and state_of(profile, poll) is not None:
@@ -61,7 +63,7 @@ def state_vocabulary(rec: Recording, profile: Profile) -> Iterator[Violation]:
     """The state MUST be one of the profile's documented states."""
     reads = list(monitor_reads(rec, profile))
     if not reads:
-        raise NotApplicable("no monitor read carried a state")
+        raise NotObserved("no monitor read carried a state")
     for _, poll, state in reads:
         if state not in profile.states:
             yield Violation(repr(state), f"one of {', '.join(profile.states)}", poll.describe())
@@ -73,12 +75,11 @@ def identity_stable(rec: Recording, profile: Profile) -> Iterator[Violation]:
     ``operations/abc`` ends the monitor's path)."""
     if profile.id_field is None:
         raise NotApplicable(f"profile {profile.name} names no id field")
-    reads = list(monitor_reads(rec, profile))
+    # A bodiless answer whose status is the state (202, 303) names no job.
+    reads = [(trace, poll) for trace, poll, _ in monitor_reads(rec, profile) if poll.body]
     if not reads:
-        raise NotApplicable("no monitor read carried a state")
-    for trace, poll, _ in reads:
-        if not poll.body:
-            continue  # a bodiless answer whose status is the state (202, 303) names no job
+        raise NotObserved("no monitor read carried a body with the job's state")
+    for trace, poll in reads:
         segment = profile.job_id(trace.monitor or "")
         value = field(poll, profile.id_field)
         path = unquote(urlsplit(trace.monitor or "").path).rstrip("/")

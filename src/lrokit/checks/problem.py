@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from lrokit.checks import NotApplicable, Violation, check
+from lrokit.checks import NotApplicable, NotObserved, Violation, check
 from lrokit.model.exchange import Exchange
 from lrokit.model.headers import is_uri_reference
 from lrokit.model.profile import Profile
@@ -20,7 +20,7 @@ _INTERNALS = re.compile(
 def _errors(rec: Recording) -> list[Exchange]:
     found = [e for e in rec.exchanges if e.status is not None and e.status >= 400]
     if not found:
-        raise NotApplicable("no error response was recorded")
+        raise NotObserved("no error response was recorded")
     return found
 
 
@@ -30,7 +30,7 @@ def _problems(rec: Recording, profile: Profile) -> list[tuple[Exchange, dict[str
     found = [(e, e.json()) for e in _errors(rec) if e.media_type == media]
     found = [(e, body) for e, body in found if isinstance(body, dict)]
     if not found:
-        raise NotApplicable(f"no {media} object was recorded")
+        raise NotApplicable(f"no error was a {media} object (PROBLEM-1 judges that)")
     return found
 
 
@@ -81,7 +81,7 @@ def problem_status_matches(rec: Recording, profile: Profile) -> Iterator[Violati
 def _expect(rec: Recording, key: str, status: int) -> Iterator[Violation]:
     probe = rec.errors.get(key)
     if probe is None:
-        raise NotApplicable(f"the {key} probe was not sent")
+        raise NotObserved(f"the {key} probe was not sent")
     if probe.status != status:
         yield Violation(f"status {probe.status}", str(status), probe.describe())
 
@@ -104,7 +104,7 @@ def wrong_method_405_allow(rec: Recording, profile: Profile) -> Iterator[Violati
     needed = {"wrong-method": profile.submit_method, "wrong-method-monitor": "GET"}
     probes = [(k, rec.errors[k]) for k in needed if k in rec.errors]
     if not probes:
-        raise NotApplicable("no wrong-method probe was sent")
+        raise NotObserved("no wrong-method probe was sent")
     for key, probe in probes:
         allow = {
             m.strip().upper() for m in ",".join(probe.header_lines("allow")).split(",") if m.strip()

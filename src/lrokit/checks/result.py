@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from lrokit.checks import NotApplicable, Violation, check
+from lrokit.checks import NotApplicable, NotObserved, Violation, check
 from lrokit.checks._util import field
 from lrokit.model.profile import Profile
 from lrokit.model.recording import Recording, state_of
@@ -16,7 +16,7 @@ def result_resolves(rec: Recording, profile: Profile) -> Iterator[Violation]:
     link MUST resolve to a non-empty 2xx."""
     trace = rec.main
     if trace is None or trace.final_state != profile.success:
-        raise NotApplicable(f"the main job did not reach {profile.success}")
+        raise NotObserved(f"the main job did not reach {profile.success}")
     final = trace.polls[-1]
     if profile.result_field is not None:
         if field(final, profile.result_field) in (None, "", [], {}):
@@ -32,7 +32,7 @@ def result_resolves(rec: Recording, profile: Profile) -> Iterator[Violation]:
     ):
         raise NotApplicable(f"profile {profile.name} says nowhere where results are")
     elif rec.result is None:
-        raise NotApplicable("the result link was not followed (another origin)")
+        raise NotObserved("the result link was not followed (another origin)")
     elif rec.result.status is None or not 200 <= rec.result.status < 300 or not rec.result.body:
         yield Violation(
             f"{rec.result.answer}, {len(rec.result.body)} bytes",
@@ -48,9 +48,11 @@ def failure_is_structured(rec: Recording, profile: Profile) -> Iterator[Violatio
     trace = rec.failing
     if profile.failure is None:
         raise NotApplicable(f"profile {profile.name} names no failure state")
+    if profile.failing_body is None:
+        raise NotApplicable(f"profile {profile.name} names no request that fails")
     if trace is None or trace.final_state != profile.failure:
         got = trace.final_state if trace else None
-        raise NotApplicable(f"the failing request did not end {profile.failure} (got {got})")
+        raise NotObserved(f"the failing request did not end {profile.failure} (got {got})")
     final = next(p for p in reversed(trace.polls) if state_of(profile, p) == profile.failure)
     error = field(final, profile.error_field)
     if not profile.error_members:  # the dialect's error may be a message or any object
@@ -73,7 +75,7 @@ def no_result_before_done(rec: Recording, profile: Profile) -> Iterator[Violatio
     """Asking for the result before the job is done SHOULD get a 4xx problem."""
     early = rec.early_result
     if early is None:
-        raise NotApplicable("the job was done at its first read")
+        raise NotObserved("the job was done at its first read")
     if early.status is None or not 400 <= early.status < 500:
         yield Violation(f"status {early.status}", "a 4xx", early.describe())
     elif early.media_type != profile.error_media_type:

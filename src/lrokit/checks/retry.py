@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from lrokit.checks import NotApplicable, Violation, check
+from lrokit.checks import NotApplicable, NotObserved, Violation, check
 from lrokit.checks._util import monitor_reads, submissions
 from lrokit.model.exchange import response_date
 from lrokit.model.headers import http_date, retry_after_delay
@@ -17,7 +17,7 @@ def retry_after_grammar(rec: Recording, profile: Profile) -> Iterator[Violation]
     """Retry-After MUST be one delay-seconds or IMF-fixdate value."""
     carrying = [e for e in rec.exchanges if e.header_lines("retry-after")]
     if not carrying:
-        raise NotApplicable("no response carried Retry-After")
+        raise NotApplicable("no response carried Retry-After (RETRY-2 judges that)")
     for exchange in carrying:
         lines = exchange.header_lines("retry-after")
         if len(lines) > 1:
@@ -53,7 +53,7 @@ def retry_after_while_running(rec: Recording, profile: Profile) -> Iterator[Viol
                     poll.describe(),
                 )
     if not judged:
-        raise NotApplicable("no accepted submission and no non-terminal monitor read")
+        raise NotObserved("no accepted submission and no non-terminal monitor read")
 
 
 @check("RETRY-3")
@@ -61,7 +61,7 @@ def no_retry_after_when_terminal(rec: Recording, profile: Profile) -> Iterator[V
     """A terminal monitor read MUST NOT carry Retry-After."""
     terminal = [(p, s) for _, p, s in monitor_reads(rec, profile) if s in profile.terminal]
     if not terminal:
-        raise NotApplicable("no terminal state was read")
+        raise NotObserved("no terminal state was read")
     for poll, state in terminal:
         if poll.header("retry-after") is not None:
             yield Violation(
@@ -76,7 +76,7 @@ def retry_after_sane(rec: Recording, profile: Profile) -> Iterator[Violation]:
     """Retry-After SHOULD be within the profile's bounds and never a date in the past."""
     carrying = [e for e in rec.exchanges if e.header("retry-after") is not None]
     if not carrying:
-        raise NotApplicable("no response carried Retry-After")
+        raise NotApplicable("no response carried Retry-After (RETRY-2 judges that)")
     for exchange in carrying:
         value = exchange.header("retry-after") or ""
         delay = retry_after_delay(value, response_date(exchange))

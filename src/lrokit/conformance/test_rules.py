@@ -1,9 +1,10 @@
 """One test per rule of lrokit's registry, judged from the session's recorded conformance run.
 
 PASS passes; FAIL fails with what was received, what the rule expects and where; WARN (a
-SHOULD not met) passes with a :class:`ShouldWarning` (fails under ``--strict``); SKIP and
-DISABLED skip with the reason; ERROR (the tester's or the network's fault) fails as a tester
-error. Every test is marked with its rule's family and level: ``-m retry``, ``-m must``.
+SHOULD not met) passes with a :class:`ShouldWarning` (fails under ``--strict``); UNOBSERVED (a
+binding rule the server kept the tester from observing) fails as not demonstrated; SKIP and
+DISABLED skip with the reason and its kind; ERROR (the tester's or the network's fault) fails
+as a tester error. Every test is marked with its rule's family and level: ``-m retry``, ``-m must``.
 """
 
 from __future__ import annotations
@@ -38,7 +39,12 @@ def test_rule(rule_id: str, lrokit_report: Report) -> None:
         warnings.warn(explain(verdict.rule, verdict.violations), ShouldWarning, stacklevel=1)
         return
     if outcome in (Outcome.SKIP, Outcome.DISABLED):
-        pytest.skip(f"{outcome}: {verdict.reason}")
+        kind = f" ({verdict.unjudged.words})" if verdict.unjudged else ""
+        pytest.skip(f"{outcome}{kind}: {verdict.reason}")
+    if outcome is Outcome.UNOBSERVED:
+        pytest.fail(
+            f"{rule_id} ({verdict.rule.level}) not demonstrated: {verdict.reason}", pytrace=False
+        )
     if outcome is Outcome.ERROR:
         pytest.fail(f"tester error: {rule_id}: {verdict.reason}", pytrace=False)
     pytest.fail(explain(verdict.rule, verdict.violations), pytrace=False)

@@ -18,13 +18,14 @@ from lrokit.checks import explain
 from lrokit.model.exchange import Exchange
 from lrokit.rules import FAMILIES
 from lrokit.runner.run import Report
-from lrokit.runner.verdicts import DESELECTED, Outcome, Verdict, exit_code, worst
+from lrokit.runner.verdicts import Outcome, Unjudged, Verdict, exit_code, worst
 
 STYLES = {
     Outcome.PASS: "green",
     Outcome.FAIL: "bold red",
     Outcome.WARN: "yellow",
     Outcome.ERROR: "bold magenta",
+    Outcome.UNOBSERVED: "bold red",
     Outcome.SKIP: "dim",
     Outcome.DISABLED: "dim",
 }
@@ -64,6 +65,8 @@ def _detail(verdict: Verdict) -> Text:
     """The table's detail cell: received and expected for a breach, else the reason, else
     the rule itself."""
     if not verdict.violations:
+        if verdict.unjudged is not None:
+            return Text(f"{verdict.unjudged.words}: ", "dim").append(verdict.reason)
         return Text(verdict.reason or verdict.rule.text, "dim" if not verdict.reason else "")
     shown = verdict.violations[:MAX_VIOLATIONS_SHOWN]
     text = Text()
@@ -77,17 +80,32 @@ def _detail(verdict: Verdict) -> Text:
     return text
 
 
+def _deselected(verdict: Verdict) -> bool:
+    return verdict.unjudged is Unjudged.DESELECTED
+
+
 def print_console(report: Report, console: Console) -> None:
-    """The final table, one row per rule, then notes and a summary line."""
+    """What could not be checked first (the tester's notes, then the rules not demonstrated,
+    which fail the run), then one row per rule, then a summary line."""
+    for note in report.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    unobserved: dict[str, list[str]] = {}
+    for verdict in report.verdicts:
+        if verdict.outcome is Outcome.UNOBSERVED:
+            unobserved.setdefault(verdict.reason, []).append(verdict.rule.id)
+    for reason, rule_ids in unobserved.items():
+        console.print(
+            Text("not demonstrated: ", "bold red").append(f"{reason}: {', '.join(rule_ids)}")
+        )
     table = Table(title=f"lrokit check {report.target} (profile {report.profile})", expand=True)
     table.add_column("rule", no_wrap=True)
     table.add_column("level", no_wrap=True)
     table.add_column("outcome", no_wrap=True)
     table.add_column("details", ratio=3)
     table.add_column("source", ratio=2)
-    deselected = [v for v in report.verdicts if v.reason == DESELECTED]
+    deselected = [v for v in report.verdicts if _deselected(v)]
     for verdict in report.verdicts:
-        if verdict.reason == DESELECTED:
+        if _deselected(verdict):
             continue
         table.add_row(
             verdict.rule.id,
@@ -99,9 +117,7 @@ def print_console(report: Report, console: Console) -> None:
     console.print(table)
     if deselected:
         console.print(f"[dim]{len(deselected)} rules deselected by --only/--skip[/]")
-    for note in report.notes:
-        console.print(f"[yellow]note:[/] {note}")
-    counts = Counter(v.outcome for v in report.verdicts if v.reason != DESELECTED)
+    counts = Counter(v.outcome for v in report.verdicts if not _deselected(v))
     overall = worst(counts)
     summary = ", ".join(f"{counts[o]} {o}" for o in Outcome if counts[o])
     console.print(
@@ -114,7 +130,7 @@ def print_console(report: Report, console: Console) -> None:
 def to_json(report: Report, strict: bool) -> dict[str, Any]:
     """The report as a JSON document valid against ``report.schema.json``."""
     counts = Counter(v.outcome for v in report.verdicts)
-    judged = Counter(v.outcome for v in report.verdicts if v.reason != DESELECTED)
+    judged = Counter(v.outcome for v in report.verdicts if not _deselected(v))
     return {
         "lrokit": __version__,
         "target": report.target,
@@ -137,6 +153,7 @@ def to_json(report: Report, strict: bool) -> dict[str, Any]:
                 "quote": v.rule.quote,
                 "outcome": str(v.outcome),
                 "reason": v.reason,
+                "reasonKind": str(v.unjudged) if v.unjudged is not None else "",
                 "violations": [
                     {"received": x.received, "expected": x.expected, "where": x.where}
                     for x in v.violations
@@ -161,7 +178,7 @@ def to_junit(report: Report) -> bytes:
             "testsuite",
             name=f"lrokit.{family} {title}",
             tests=str(len(verdicts)),
-            failures=str(counts[Outcome.FAIL]),
+            failures=str(counts[Outcome.FAIL] + counts[Outcome.UNOBSERVED]),
             errors=str(counts[Outcome.ERROR]),
             skipped=str(counts[Outcome.SKIP] + counts[Outcome.DISABLED]),
         )
@@ -174,10 +191,15 @@ def to_junit(report: Report) -> bytes:
             message = f"{rule.level} {rule.id} ({rule.citation})"
             if verdict.outcome is Outcome.FAIL:
                 ET.SubElement(case, "failure", message=message).text = text
+            elif verdict.outcome is Outcome.UNOBSERVED:
+                ET.SubElement(
+                    case, "failure", message=f"{message}: not demonstrated: {verdict.reason}"
+                )
             elif verdict.outcome is Outcome.ERROR:
                 ET.SubElement(case, "error", message=verdict.reason)
             elif verdict.outcome in (Outcome.SKIP, Outcome.DISABLED):
-                ET.SubElement(case, "skipped", message=f"{verdict.outcome}: {verdict.reason}")
+                kind = f" ({verdict.unjudged.words})" if verdict.unjudged else ""
+                ET.SubElement(case, "skipped", message=f"{verdict.outcome}{kind}: {verdict.reason}")
             elif verdict.outcome is Outcome.WARN:
                 ET.SubElement(case, "system-out").text = f"WARN {message}\n{text}"
     document: bytes = ET.tostring(suites, encoding="utf-8", xml_declaration=True)
