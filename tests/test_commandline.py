@@ -183,3 +183,9 @@ def test_the_tester_needs_neither_extra(tmp_path: Path) -> None:
     refused = without(blocked, *args, cwd=tmp_path)
     assert refused.returncode == 2, refused.stderr  # a tester error: nothing listens there
     assert json.loads(refused.stdout)["outcome"] == "ERROR"
+
+
+def test_a_base_url_with_a_query_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    """Its query would be dropped from every request: the user is told to give it apart."""
+    assert main(["check", "http://127.0.0.1:9/api?api-version=1"]) == 2
+    assert "has a query: give it with --query NAME=VALUE" in capsys.readouterr().err

@@ -63,3 +63,39 @@ async def test_the_request_budget_and_the_origin_are_enforced() -> None:
         await other.request("poll", "GET", "http://elsewhere.test/a")
     await target.aclose()
     await other.aclose()
+
+
+def recording(received: list[httpx.URL]) -> httpx.MockTransport:
+    def handle(request: httpx.Request) -> httpx.Response:
+        received.append(request.url)
+        return httpx.Response(200)
+
+    return httpx.MockTransport(handle)
+
+
+async def test_the_configured_query_is_added_to_the_query_a_url_has() -> None:
+    received: list[httpx.URL] = []
+    config = TargetConfig("http://t.test", query={"api-version": "2024-01-01", "b": "9"})
+    target = Target(config, recording(received))
+    await target.request("submit", "POST", "http://t.test/x:export?format=json&b=2&a=1")
+    await target.request("poll", "GET", "http://t.test/ops/1")
+    await target.request("result", "GET", "http://t.test/ops/1/result?page=2")
+    await target.aclose()
+    assert [url.query.decode() for url in received] == [
+        "format=json&b=2&a=1&api-version=2024-01-01",  # b is the URL's: kept, not repeated
+        "api-version=2024-01-01&b=9",
+        "page=2&api-version=2024-01-01&b=9",
+    ]
+    assert [url.path for url in received] == ["/x:export", "/ops/1", "/ops/1/result"]
+
+
+async def test_a_request_without_a_response_is_recorded_with_its_secrets_redacted() -> None:
+    config = TargetConfig("http://t.test", query={"api-key": "k3y"})
+    refused = httpx.ConnectError("Connection refused")
+    target = Target(config, transport([refused]))
+    exchange = await target.request("poll", "GET", "http://t.test/reports/1?sig=s1gnature")
+    await target.aclose()
+    assert exchange.status is None
+    assert "k3y" not in exchange.url
+    assert "s1gnature" not in exchange.url
+    assert exchange.url.startswith("http://t.test/reports/1?")

@@ -17,7 +17,7 @@ from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
@@ -136,9 +136,11 @@ class Profile:
         value = dig(document, self.state_field)
         return value if isinstance(value, str) else None
 
-    def pointer(self, submission: Exchange) -> str | None:
-        """The monitor reference of an initiating response: its pointer header, or else the
-        dialect's template filled from the body (``{name}`` is the body's ``name``)."""
+    def pointer(self, submission: Exchange, api: str | None = None) -> str | None:
+        """The monitor reference of an initiating response: its pointer header, a reference
+        the server sent (to resolve against the submission's URL, RFC 3986 §5), or else the
+        dialect's template filled from the body (``{name}`` is the body's ``name``): a path
+        of the API, made a URL under ``api``, the base URL, when it is given (``api_url``)."""
         lines = submission.header_lines(self.monitor_header)
         if lines:
             return lines[0].strip()
@@ -148,9 +150,10 @@ class Profile:
         values = {name: dig(body, name) for name in _PLACEHOLDER.findall(self.monitor_template)}
         if not all(isinstance(v, str | int) and str(v) for v in values.values()):
             return None
-        return _PLACEHOLDER.sub(
+        path = _PLACEHOLDER.sub(
             lambda m: quote(str(values[m.group(1)]), safe="/"), self.monitor_template
         )
+        return path if api is None else api_url(api, path)
 
     def cancel_url(self, monitor: str) -> str:
         """Where to send a cancel for the job at ``monitor``."""
@@ -197,6 +200,18 @@ class Profile:
                     seen.add(following)
                     todo.append(following)
         return seen
+
+
+def api_url(base: str, path: str) -> str:
+    """The URL of ``path``, a path of the API that a profile gives (its submit path, a filled
+    monitor template), under ``base``, the base URL the user gave. The base's path MUST be
+    kept: ``path`` is resolved (RFC 3986 §5.2) as a relative path against the base with a
+    "/" appended, so ``http://h/api`` and ``/reports`` give ``http://h/api/reports``, and
+    ``http://h`` gives ``http://h/reports``. The base's query and fragment are not kept."""
+    parts = urlsplit(base)
+    directory = urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/", query="", fragment=""))
+    # "./": a first segment with a colon (/x:export) is not read as a scheme (RFC 3986 §4.2)
+    return urljoin(directory, "./" + path.removeprefix("/"))
 
 
 def _from_monitor(template: str, monitor: str) -> str:

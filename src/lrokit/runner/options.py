@@ -68,7 +68,8 @@ SUITE_OPTIONS: tuple[SuiteOption, ...] = (
     SuiteOption("header", "Send this header with every request, e.g. auth; redacted in "
                 "reports (repeatable).", "'NAME: VALUE'", multiple=True, short="-H"),
     SuiteOption("query", "Add this query parameter to every request, e.g. "
-                "api-version=2024-01-01 (repeatable).", "NAME=VALUE", multiple=True),
+                "api-version=2024-01-01, after the query a URL has (a name it has keeps its "
+                "value; repeatable).", "NAME=VALUE", multiple=True),
     SuiteOption("max-wait", "Seconds a job may take to reach a terminal state, within "
                 "(0, 86400].", "SECONDS", default="60"),
     SuiteOption("time-scale", "Multiply every Retry-After wait, within [0, 1] (below 1 polls "
@@ -203,6 +204,8 @@ def parse_target_url(raw: str, label: str) -> str:
         raise OptionError(label, f"{raw!r} is not an absolute http(s) URL with a host")
     if parts.fragment:
         raise OptionError(label, f"{raw!r} has a fragment")
+    if parts.query:
+        raise OptionError(label, f"{raw!r} has a query: give it with --query NAME=VALUE")
     return raw
 
 

@@ -86,7 +86,7 @@ class Scenarios:
             return None, f"the submission got no response ({submission.error})"
         if submission.status not in self.profile.initiation_status:
             return None, f"the submission was answered {submission.status}"
-        reference = self.profile.pointer(submission)
+        reference = self.profile.pointer(submission, api=self.target.config.base_url)
         if reference is None:
             return None, f"the {submission.status} carries no {self.profile.monitor_header}"
         url = self._followable(reference, submission.url)
@@ -134,7 +134,7 @@ class Scenarios:
                 trace.final_state = state
                 break
             if early_result and self.rec.early_result is None and state is not None:
-                await self._early_result(poll)
+                await self._early_result(poll, trace.monitor)
             wait = advised_wait(poll) if state is not None else DEFAULT_WAIT
         if trace.final_state is None:
             trace.timed_out = True
@@ -151,12 +151,13 @@ class Scenarios:
             return monitor
         return self._followable(lines[0].strip(), poll.url) or monitor
 
-    async def _early_result(self, poll: Exchange) -> None:
+    async def _early_result(self, poll: Exchange, monitor: str) -> None:
         link = dig(poll.json(), self.profile.result_link)
         if isinstance(link, str):
             url: str | None = self.target.url(link, base=poll.url)
-        else:  # no link yet: where the dialect says the result will be, if it says
-            url = self.profile.result_url(poll.url)
+        else:  # no link yet: where the dialect says the result will be, from the monitor as
+            # sent (the poll's recorded URL has the configured query, its secrets redacted)
+            url = self.profile.result_url(monitor)
         if url is not None and self.target.same_origin(url):
             self.rec.early_result = await self.target.request("early-result", "GET", url)
 

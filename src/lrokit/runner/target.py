@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 import httpx
 
 from lrokit.model.exchange import SECRET_HEADERS, Exchange, origin
+from lrokit.model.profile import api_url
 
 
 class BudgetExhausted(Exception):
@@ -31,7 +32,7 @@ class TargetConfig:
 
     base_url: str
     headers: Mapping[str, str] = field(default_factory=dict)  # e.g. auth; redacted in reports
-    query: Mapping[str, str] = field(default_factory=dict)  # added to every request
+    query: Mapping[str, str] = field(default_factory=dict)  # added to each URL's own query
     timeout: float = 10.0  # seconds per request, connect to last byte
     max_body: int = 1024 * 1024  # bytes read of any response body
     max_requests: int = 500
@@ -73,8 +74,13 @@ class Target:
         await self._client.aclose()
 
     def url(self, reference: str, base: str | None = None) -> str:
-        """Resolve ``reference`` (RFC 3986 §5) against ``base`` or the target's base URL."""
-        return urljoin(base or self.config.base_url, reference)
+        """The URL of ``reference``: a reference the server sent is resolved against
+        ``base``, the URL of the response that carried it (RFC 3986 §5); without ``base``,
+        it is a path of the API the profile gives, under the target's base URL and its
+        path (``api_url``)."""
+        if base is None:
+            return api_url(self.config.base_url, reference)
+        return urljoin(base, reference)
 
     def same_origin(self, url: str) -> bool:
         return origin(url) == origin(self.config.base_url)
@@ -99,12 +105,7 @@ class Target:
         if not self.same_origin(url) and not self.config.allow_cross_origin:
             raise ValueError(f"refusing to send a request to another origin: {url}")
         request = self._client.build_request(
-            method,
-            url,
-            headers=headers,
-            content=content,
-            json=json,
-            params=dict(self.config.query) or None,
+            method, _with_query(url, self.config.query), headers=headers, content=content, json=json
         )
         recorded_url = _redact_query(str(request.url))
         sent = tuple(
@@ -132,7 +133,7 @@ class Target:
             exchange = Exchange(
                 label,
                 method,
-                str(request.url),
+                recorded_url,
                 sent,
                 None,
                 at=started,
@@ -181,6 +182,20 @@ class Target:
     async def wait(self, seconds: float, limit: float) -> None:
         """Sleep a Retry-After wait, scaled by ``time_scale``, at most ``limit`` seconds."""
         await asyncio.sleep(max(0.0, min(seconds * self.config.time_scale, limit)))
+
+
+def _with_query(url: str, query: Mapping[str, str]) -> str:
+    """``url`` with the configured ``query`` added: the parameters the URL has MUST be kept,
+    as written and in order (they are part of the resource a reference names, RFC 3986 §3.4),
+    and the configured ones follow. A configured name the URL already carries is not added
+    again: the URL's value is kept, since a server that wrote it into a reference meant that
+    value for that resource, and a name sent twice is read differently by different servers."""
+    parts = urlsplit(url)
+    present = {name for name, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    added = urlencode([(k, v) for k, v in query.items() if k not in present])
+    if not added:
+        return url
+    return urlunsplit(parts._replace(query=f"{parts.query}&{added}" if parts.query else added))
 
 
 _SECRET_QUERY = re.compile(r"key|token|secret|sig|password|auth|code", re.IGNORECASE)
