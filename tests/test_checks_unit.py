@@ -497,7 +497,7 @@ def test_problem_members_of_the_wrong_type() -> None:
 def test_error_that_is_not_a_problem() -> None:
     rec = recorded(exchange("GET", MONITOR, 500, ("content-type", "text/html"), body=b"<h1>"))
     assert received("PROBLEM-1", rec) == ["text/html"]
-    with pytest.raises(NotObserved):
+    with pytest.raises(NotApplicable, match="PROBLEM-1 judges that"):
         violations("PROBLEM-2", rec)
 
 

@@ -44,3 +44,41 @@ def test_every_reporter_shows_the_same_lines() -> None:
     shown = console.export_text()
     for line in BREACH.render().splitlines():
         assert line in shown
+
+
+def _console_text(report: Report, width: int = 120) -> str:
+    console = Console(width=width, record=True)
+    print_console(report, console)
+    return console.export_text()
+
+
+def test_passing_rules_of_a_family_share_one_row() -> None:
+    rules = [r for r in RULES.values() if r.family in ("ACCEPT", "RETRY")]
+    report = Report("http://x", "canonical", [Verdict(r, Outcome.PASS) for r in rules])
+    lines = [line for line in _console_text(report).splitlines() if "PASS" in line]
+    assert len([line for line in lines if "│" in line]) == 2  # one row per family
+    assert "ACCEPT-1, ACCEPT-2, ACCEPT-3" in _console_text(report)
+
+
+def test_a_breach_repeated_on_several_exchanges_is_shown_once_with_a_count() -> None:
+    repeated = [Violation("status 201", "202", f"POST /reports -> 201 #{n}") for n in range(4)]
+    report = Report("http://x", "canonical", [Verdict(RULES["ACCEPT-1"], Outcome.FAIL, repeated)])
+    text = _console_text(report)
+    assert text.count("received: status 201") == 1
+    assert "(and 3 more)" in text
+
+
+def test_a_long_url_is_folded_not_cut() -> None:
+    url = "http://127.0.0.1:8080/reports/" + "a" * 150
+    breach = Violation("status 500", "200", f"GET {url} -> 500")
+    report = Report("http://x", "canonical", [Verdict(RULES["MONITOR-1"], Outcome.FAIL, [breach])])
+    text = _console_text(report, width=80)
+    assert "…" not in text
+    assert text.count("a") >= 150  # every character of the URL is shown
+
+
+def test_an_unreachable_target_is_one_line() -> None:
+    reason = "the target could not be reached: All connection attempts failed"
+    verdicts = [Verdict(r, Outcome.ERROR, reason=reason) for r in RULES.values()]
+    report = Report("http://x", "canonical", verdicts, unreachable=reason)
+    assert _console_text(report).strip() == f"ERROR: {reason}"

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lrokit import __version__
-from lrokit.checks import explain
+from lrokit.checks import Violation, explain
 from lrokit.model.exchange import Exchange
 from lrokit.rules import FAMILIES
 from lrokit.runner.run import Report
@@ -62,20 +62,28 @@ class LiveProgress:
 
 
 def _detail(verdict: Verdict) -> Text:
-    """The table's detail cell: received and expected for a breach, else the reason, else
-    the rule itself."""
+    """The table's detail cell: each distinct breach once (with a count when several
+    exchanges repeat it), else why nothing was judged, else the rule itself."""
     if not verdict.violations:
         if verdict.unjudged is not None:
             return Text(f"{verdict.unjudged.words}: ", "dim").append(verdict.reason)
         return Text(verdict.reason or verdict.rule.text, "dim" if not verdict.reason else "")
-    shown = verdict.violations[:MAX_VIOLATIONS_SHOWN]
+    repeated = Counter((v.received, v.expected) for v in verdict.violations)
+    first: dict[tuple[str, str], Violation] = {}
+    for violation in verdict.violations:
+        first.setdefault((violation.received, violation.expected), violation)
+    distinct = list(first.values())
     text = Text()
-    for violation in shown:
+    for violation in distinct[:MAX_VIOLATIONS_SHOWN]:
+        more = repeated[violation.received, violation.expected] - 1
         for label, value in violation.fields():
             style = "dim" if label == "where" else ""
-            text.append(f"{label + ':':<9} ", "dim").append(f"{value}\n", style)
-    if len(verdict.violations) > len(shown):
-        text.append(f"… {len(verdict.violations) - len(shown)} more\n", "dim")
+            text.append(f"{label + ':':<9} ", "dim").append(value, style)
+            if label == "where" and more:
+                text.append(f" (and {more} more)", "dim")
+            text.append("\n")
+    if len(distinct) > MAX_VIOLATIONS_SHOWN:
+        text.append(f"… {len(distinct) - MAX_VIOLATIONS_SHOWN} more\n", "dim")
     text.rstrip()
     return text
 
@@ -86,7 +94,12 @@ def _deselected(verdict: Verdict) -> bool:
 
 def print_console(report: Report, console: Console) -> None:
     """What could not be checked first (the tester's notes, then the rules not demonstrated,
-    which fail the run), then one row per rule, then a summary line."""
+    which fail the run), then the table, then a summary line. Every rule that is not a PASS
+    has its row; the passing rules of a family share one. A target that never answered is
+    one line, not a row of errors per rule."""
+    if report.unreachable is not None:
+        console.print(Text("ERROR: ", STYLES[Outcome.ERROR]).append(report.unreachable))
+        return
     for note in report.notes:
         console.print(f"[yellow]note:[/] {note}")
     unobserved: dict[str, list[str]] = {}
@@ -101,23 +114,32 @@ def print_console(report: Report, console: Console) -> None:
     table.add_column("rule", no_wrap=True)
     table.add_column("level", no_wrap=True)
     table.add_column("outcome", no_wrap=True)
-    table.add_column("details", ratio=3)
-    table.add_column("source", ratio=2)
-    deselected = [v for v in report.verdicts if _deselected(v)]
-    for verdict in report.verdicts:
-        if _deselected(verdict):
-            continue
-        table.add_row(
-            verdict.rule.id,
-            str(verdict.rule.level),
-            Text(str(verdict.outcome), STYLES[verdict.outcome]),
-            _detail(verdict),
-            verdict.rule.citation,
-        )
+    # Fold, never cut: a URL in a report is worth its every character (CI logs included).
+    table.add_column("details", ratio=3, overflow="fold")
+    table.add_column("source", ratio=2, overflow="fold")
+    shown = [v for v in report.verdicts if not _deselected(v)]
+    for family in FAMILIES:
+        members = [v for v in shown if v.rule.family == family]
+        passed = [v.rule.id for v in members if v.outcome is Outcome.PASS]
+        if passed:
+            table.add_row(
+                family, "", Text("PASS", STYLES[Outcome.PASS]), Text(", ".join(passed), "dim"), ""
+            )
+        for verdict in members:
+            if verdict.outcome is Outcome.PASS:
+                continue
+            table.add_row(
+                verdict.rule.id,
+                str(verdict.rule.level),
+                Text(str(verdict.outcome), STYLES[verdict.outcome]),
+                _detail(verdict),
+                verdict.rule.citation,
+            )
     console.print(table)
+    deselected = len(report.verdicts) - len(shown)
     if deselected:
-        console.print(f"[dim]{len(deselected)} rules deselected by --only/--skip[/]")
-    counts = Counter(v.outcome for v in report.verdicts if not _deselected(v))
+        console.print(f"[dim]{deselected} rules deselected by --only/--skip[/]")
+    counts = Counter(v.outcome for v in shown)
     overall = worst(counts)
     summary = ", ".join(f"{counts[o]} {o}" for o in Outcome if counts[o])
     console.print(

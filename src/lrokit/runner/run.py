@@ -27,6 +27,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
     requests: int = 0
     seconds: float = 0.0
+    unreachable: str | None = None  # why no request got an answer, if none did
 
 
 async def run(
@@ -50,9 +51,10 @@ async def run(
     if contract is not None:
         rec.validate = contract.monitor_validator(profile)
     verdicts = judge(rec, profile, only=only, skip=skip, strict=strict)
+    unreachable = None
     if rec.exchanges and all(e.status is None for e in rec.exchanges):
-        reason = f"the target could not be reached: {rec.exchanges[0].error}"
-        verdicts = [Verdict(v.rule, Outcome.ERROR, reason=reason) for v in verdicts]
+        unreachable = f"the target could not be reached: {rec.exchanges[0].error}"
+        verdicts = [Verdict(v.rule, Outcome.ERROR, reason=unreachable) for v in verdicts]
     return Report(
         config.base_url,
         profile.name,
@@ -60,6 +62,7 @@ async def run(
         rec.notes,
         len(rec.exchanges),
         time.monotonic() - started,
+        unreachable,
     )
 
 
