@@ -1,7 +1,10 @@
-"""Shared fixtures: one small sample dataset per session, servers in-process over ASGI."""
+"""Shared fixtures: one small sample dataset and one wheel of this checkout per session,
+servers in-process over ASGI."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -15,6 +18,20 @@ from lrokit.server.work.dataset import ensure_dataset
 
 #: Enough rows to cover every year, region, category and channel; builds in well under 1 s.
 TEST_ROWS = 40_000
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """lrokit's wheel, built from this checkout once per session."""
+    wheels = tmp_path_factory.mktemp("wheels")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(wheels), str(ROOT)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    (built,) = wheels.glob("lrokit-*.whl")
+    return built
 
 
 @pytest.fixture(scope="session")

@@ -19,19 +19,6 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """lrokit's wheel, built from this checkout."""
-    wheels = tmp_path_factory.mktemp("wheels")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(wheels), str(ROOT)],
-        check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
-    (built,) = wheels.glob("lrokit-*.whl")
-    return built
-
-
 def test_installed_wheel_serves_the_packaged_contract(
     wheel: Path, tmp_path: Path, dataset_path: Path
 ) -> None:
