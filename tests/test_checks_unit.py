@@ -7,6 +7,7 @@ arise here) or ``NotObserved`` (the server kept it from being seen), never pass.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import httpx
@@ -513,7 +514,7 @@ def test_java_stack_trace_in_a_problem_detail() -> None:
     rec = recorded(problem(500, title(500, detail=JAVA_TRACE)))
     assert violations("PROBLEM-9", rec) == [
         Violation(
-            "'at com.example.reports.ReportService.find(ReportService.java:42)' in the body",
+            "a Java stack trace ('java.lang.NullPointerException') in the body",
             "no implementation internals",
             "GET http://h/reports/r1 -> 500",
         )
@@ -525,13 +526,16 @@ def test_java_stack_trace_in_a_plain_body() -> None:
     rec = recorded(
         exchange("GET", MONITOR, 500, ("content-type", "text/plain"), body=crash.encode())
     )
-    assert received("PROBLEM-9", rec) == ["'Exception in thread' in the body"]
+    assert received("PROBLEM-9", rec) == [
+        "a Java stack trace ('Exception in thread \"main\"') in the body"
+    ]
 
 
 def test_python_traceback_lines_in_a_problem_member() -> None:
     body = title(500, errors=[{"trace": 'File "/srv/app/reports.py", line 7, in find'}])
     assert received("PROBLEM-9", recorded(problem(500, body))) == [
-        "'File \"/srv/app/reports.py\", line 7' in the body"
+        "a Python traceback ('File \"/srv/app/reports.py\", line 7') and a server file path "
+        "('/srv/app/reports.py') in the body"
     ]
 
 
@@ -696,3 +700,228 @@ def test_a_cancel_refused_once_the_job_had_finished_is_not_observed() -> None:
 def test_a_cancel_accepted_and_honoured() -> None:
     assert violations("CANCEL-1", cancelled(202, "PROCESSING", "CANCELLED")) == []
     assert received("CANCEL-1", cancelled(202, "PROCESSING", "DONE")) == ["final state DONE"]
+
+
+# -- HEAD: no content (HTTP-2), GET's status and fields (HTTP-6) -----------------------------
+
+GET_FIELDS = (("content-type", "application/json"), ("cache-control", "no-store"))
+HEAD_WHERE = "HEAD http://h/reports/r1 -> {}"
+
+
+def headed(head: Exchange, get: Exchange | None = None) -> Recording:
+    """A followed job whose monitor was then read with HEAD and, to compare, with GET."""
+    rec = followed(poll(doc("DONE")), final="DONE")
+    rec.head = head
+    rec.head_get = get or exchange("GET", MONITOR, 200, *GET_FIELDS, body=doc("DONE"))
+    return rec
+
+
+def head_read(status: int | None, *headers: tuple[str, str], body: bytes = b"") -> Exchange:
+    error = "timed out" if status is None else None
+    return exchange("HEAD", MONITOR, status, *headers, body=body, error=error)
+
+
+def test_head_without_content_and_with_the_fields_of_get_passes() -> None:
+    rec = headed(head_read(200, *GET_FIELDS, ("content-length", "120")))
+    assert violations("HTTP-2", rec) == []
+    assert violations("HTTP-6", rec) == []
+
+
+def test_head_with_content() -> None:
+    rec = headed(head_read(200, *GET_FIELDS, body=b"hello"))
+    assert violations("HTTP-2", rec) == [
+        Violation("5 bytes of content: b'hello'", "no content", HEAD_WHERE.format(200))
+    ]
+    assert violations("HTTP-6", rec) == []  # content is HTTP-2's alone
+
+
+def test_head_with_content_beyond_what_the_tester_reads() -> None:
+    cut = Exchange("head", "HEAD", MONITOR, (), 200, GET_FIELDS, b"x" * 64, True)
+    assert received("HTTP-2", headed(cut)) == [f"more than 64 bytes of content: {b'x' * 32!r}"]
+
+
+def test_head_with_another_status_than_get() -> None:
+    """The fields of a 405 are another response's: the status alone is reported."""
+    rec = headed(head_read(405, ("content-type", PROBLEM), ("allow", "GET, DELETE")))
+    assert violations("HTTP-6", rec) == [
+        Violation("HEAD 405, GET 200", "the same status", HEAD_WHERE.format(405))
+    ]
+    assert violations("HTTP-2", rec) == []
+
+
+def test_head_with_other_fields_than_get() -> None:
+    """Content-Type and Cache-Control are compared; Date and Content-Length may differ."""
+    fields = (("content-type", "text/plain"), ("date", DATE), ("content-length", "0"))
+    assert violations("HTTP-6", headed(head_read(200, *fields))) == [
+        Violation(
+            "content-type: 'text/plain' vs GET 'application/json'",
+            "the same fields",
+            HEAD_WHERE.format(200),
+        ),
+        Violation(
+            "cache-control: None vs GET 'no-store'", "the same fields", HEAD_WHERE.format(200)
+        ),
+    ]
+
+
+def test_head_unanswered() -> None:
+    rec = headed(head_read(None))
+    assert violations("HTTP-6", rec) == [
+        Violation(
+            "no response (timed out)",
+            "status 200, as for GET",
+            HEAD_WHERE.format("no response (timed out)"),
+        )
+    ]
+    with pytest.raises(NotObserved, match=r"HEAD on the monitor got no response \(timed out\)"):
+        violations("HTTP-2", rec)
+
+
+@pytest.mark.parametrize("rule_id", ["HTTP-2", "HTTP-6"])
+def test_head_not_sent_is_not_observed(rule_id: str) -> None:
+    with pytest.raises(NotObserved, match="the monitor was not followed"):
+        violations(rule_id, followed(poll(doc("DONE")), final="DONE"))
+
+
+def test_head_without_a_get_to_compare_with_is_not_observed() -> None:
+    rec = headed(head_read(200, *GET_FIELDS), exchange("GET", MONITOR, None, error="timed out"))
+    with pytest.raises(NotObserved, match="the GET to compare with got no response"):
+        violations("HTTP-6", rec)
+    assert violations("HTTP-2", rec) == []  # content is judged without the GET
+
+
+# -- the result's media type and a response's label (RESULT-4, HTTP-7) ---------------------
+
+PAGE = b"<!DOCTYPE html>\n<html><body>Report</body></html>"
+JSON_TYPE = ("content-type", "application/json")
+
+
+def fetched(status: int | None, *headers: tuple[str, str], body: object = None) -> Recording:
+    """A done job whose result was fetched and answered ``status``."""
+    rec = followed(poll(doc("DONE")), final="DONE")
+    url = f"{MONITOR}/download"
+    rec.result = exchange("GET", url, status, *headers, body=body, label="result")
+    return rec
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "body"),
+    [
+        (200, [("content-type", "application/json; charset=utf-8")], {"rows": []}),
+        (200, [("content-type", "Application/JSON")], {"rows": []}),
+        (406, [("content-type", PROBLEM)], title(406)),  # refused, as the rule allows
+    ],
+)
+def test_result_in_an_accepted_media_type_or_refused(
+    status: int, headers: list[tuple[str, str]], body: object
+) -> None:
+    assert violations("RESULT-4", fetched(status, *headers, body=body)) == []
+
+
+def test_result_in_a_media_type_nobody_asked_for() -> None:
+    assert violations("RESULT-4", fetched(200, ("content-type", "text/html"), body=PAGE)) == [
+        Violation(
+            "text/html", "application/json, or a 406", "GET http://h/reports/r1/download -> 200"
+        )
+    ]
+    assert received("RESULT-4", fetched(200, body=PAGE)) == ["no Content-Type"]
+
+
+@pytest.mark.parametrize(
+    ("rec", "why", "reason"),
+    [
+        (followed(poll(doc("ERROR")), final="ERROR"), NotObserved, "did not reach DONE"),
+        (followed(poll(doc("DONE")), final="DONE"), NotApplicable, "no result was fetched"),
+        (fetched(None), NotApplicable, "no result was fetched or answered"),
+        (fetched(500, ("content-type", "text/html"), body=PAGE), NotApplicable, "status 500"),
+        (fetched(200, JSON_TYPE), NotApplicable, "status 200, 0 bytes"),
+    ],
+)
+def test_result_media_type_with_nothing_to_judge(
+    rec: Recording, why: type[NotJudged], reason: str
+) -> None:
+    with pytest.raises(why, match=reason):
+        violations("RESULT-4", rec)
+
+
+def labelled(media_type: str, body: bytes, *, truncated: bool = False) -> Exchange:
+    headers = (("content-type", media_type),) if media_type else ()
+    return Exchange("poll", "GET", MONITOR, (), 200, headers, body, truncated)
+
+
+@pytest.mark.parametrize(
+    ("answer", "found"),
+    [
+        (labelled("text/html", b'{"id": "r1"}'), "JSON labelled text/html"),
+        (labelled("application/xml", b" [1, 2]"), "JSON labelled application/xml"),
+        (labelled("application/atom+xml", b"{}"), "JSON labelled application/atom+xml"),
+        (labelled("application/json", PAGE), "an HTML document labelled application/json"),
+        (labelled("application/json", b"  <html lang=en>"), "an HTML document labelled "),
+        # the page is known from its start, even past the tester's body limit
+        (labelled("application/json", PAGE[:20], truncated=True), "an HTML document labelled"),
+        (labelled("application/problem+json", b"Internal error"), "content that is not JSON"),
+        (labelled("application/json", b'{"id": "r1",}'), "content that is not JSON"),
+    ],
+)
+def test_a_label_its_content_belies(answer: Exchange, found: str) -> None:
+    (got,) = received("HTTP-7", recorded(answer))
+    assert found in got
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        labelled("application/json", b'{"id": "r1"}'),
+        labelled("application/json; charset=utf-8", b"\xef\xbb\xbf[1]"),  # a byte order mark
+        labelled("application/vnd.api+json", b'{"data": null}'),
+        labelled("application/json", b"null"),
+        labelled("text/html", PAGE),
+        labelled("application/xhtml+xml", PAGE),
+        # any text is plain text, any content octets; no label is not a wrong label
+        labelled("text/plain", b'{"id": "r1"}'),
+        labelled("application/octet-stream", b'{"id": "r1"}'),
+        labelled("", b'{"id": "r1"}'),
+        labelled("text/plain", PAGE),
+        # JSON that may be what its label says: a CSV cell, a line of NDJSON, HTML text
+        labelled("text/csv", b"[1,2]"),
+        labelled("application/x-ndjson", b'{"id": "r1"}'),
+        labelled("text/html", b'"done"'),
+        # cut at the tester's limit: not parsed
+        labelled("application/json", b'{"rows": [[1', truncated=True),
+        labelled("text/html", b'{"rows": [[1]]}', truncated=True),
+    ],
+)
+def test_a_label_that_may_be_true_is_not_blamed(answer: Exchange) -> None:
+    assert violations("HTTP-7", recorded(answer)) == []
+
+
+def test_head_content_is_not_judged_by_its_label() -> None:
+    head_answer = exchange("HEAD", MONITOR, 200, JSON_TYPE, body=PAGE)
+    with pytest.raises(NotApplicable, match="no response had content"):
+        violations("HTTP-7", recorded(head_answer, poll(b"", status=204)))
+    with pytest.raises(NotObserved, match="no response was recorded"):
+        violations("HTTP-7", recorded(exchange("GET", MONITOR, None, error="timed out")))
+
+
+# -- the result link, in either form -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("result_link", "document", "reference"),
+    [
+        ("links.download.href", {"links": {"download": {"href": "/r/1/d"}}}, "/r/1/d"),
+        ("links.download.href", {"links": {"download": "/r/1/d"}}, "/r/1/d"),
+        ("reportURL", {"reportURL": "/r/1/d"}, "/r/1/d"),
+        ("reportURL", {"reportURL": {"href": "/r/1/d", "type": "text/csv"}}, "/r/1/d"),
+        ("links.download.href", {"links": {"download": {"url": "/r/1/d"}}}, None),
+        ("links.download.href", {"links": {"download": 7}}, None),
+        ("links.download.href", {"links": {}}, None),
+        ("links.download.href", None, None),
+        (None, {"links": {"download": "/r/1/d"}}, None),
+    ],
+)
+def test_result_reference_reads_a_string_or_an_href(
+    result_link: str | None, document: object, reference: str | None
+) -> None:
+    profile = dataclasses.replace(PROFILE, result_link=result_link)
+    assert profile.result_reference(document) == reference

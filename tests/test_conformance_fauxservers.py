@@ -3,7 +3,6 @@ exactly the rule it breaks (WARN for a SHOULD) and nothing else."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from lrokit.checks import load_all
@@ -14,7 +13,7 @@ from lrokit.runner.run import Report, run
 from lrokit.runner.target import TargetConfig
 from lrokit.runner.verdicts import Outcome
 from lrokit.server.http.app import contract_path
-from tests.fauxservers.server import FauxServer
+from tests.fauxservers.server import FauxServer, WireASGITransport
 
 pytestmark = pytest.mark.anyio
 
@@ -31,7 +30,7 @@ async def check(app: FauxServer) -> Report:
         config,
         load_profile("canonical"),
         contract=load_contract(str(contract_path())),
-        transport=httpx.ASGITransport(app=app),
+        transport=WireASGITransport(app=app),
     )
 
 

@@ -111,7 +111,10 @@ async def test_a_job_pending_forever() -> None:
     # Retry-After: 1 at time_scale 0.05 is a poll every 50 ms: about 60 in 3 s per job, no more
     per_job = {p.url for p in run_.polls()}
     assert len(run_.polls()) <= len(per_job) * (3.0 / 0.05 + 5), len(run_.polls())
-    assert run_.report.notes == [], run_.summary()  # within the request budget
+    assert not any("stopped early" in n for n in run_.report.notes), run_.summary()  # budget
+    assert run_.report.notes == [  # the jobs it left running, cancelled
+        "clean-up: cancelled 6 of the jobs the run started and did not see end"
+    ], run_.summary()
 
 
 async def test_a_monitor_redirecting_to_itself() -> None:
@@ -119,7 +122,8 @@ async def test_a_monitor_redirecting_to_itself() -> None:
     run_ = await conformance(app=RedirectLoop())
     assert run_.seconds < 5.0, run_.summary()
     assert run_.outcome("LOCATION-4") is Outcome.FAIL, run_.summary()
-    assert run_.received("LOCATION-4") == ["status 302"] * 3
+    # The main and the failing job; the one to cancel is read first after the cancel.
+    assert run_.received("LOCATION-4") == ["status 302"] * 2
     assert run_.outcome("MONITOR-1") is Outcome.FAIL, run_.summary()
     assert set(run_.received("MONITOR-1")) == {"status 302"}
     assert {p.status for p in run_.polls()} == {302}

@@ -99,3 +99,37 @@ async def test_a_request_without_a_response_is_recorded_with_its_secrets_redacte
     assert "k3y" not in exchange.url
     assert "s1gnature" not in exchange.url
     assert exchange.url.startswith("http://t.test/reports/1?")
+
+
+# -- HEAD: read on past the header section (HTTP-2) ----------------------------------------
+
+
+async def test_head_through_a_transport_of_its_own_is_sent_by_request() -> None:
+    """In process there is no socket to read on: what the transport delivers is recorded, and
+    httpx.MockTransport delivers content sent on HEAD."""
+    sent: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, content=b"hello")
+
+    target = Target(TargetConfig("http://t.test"), httpx.MockTransport(handle))
+    exchange = await target.head("head", "http://t.test/reports/1")
+    await target.aclose()
+    assert [r.method for r in sent] == ["HEAD"]
+    assert (exchange.label, exchange.method, exchange.status) == ("head", "HEAD", 200)
+    assert exchange.body == b"hello"
+    assert target.exchanges == [exchange]
+
+
+async def test_head_keeps_to_the_budget_and_the_origin() -> None:
+    """Both are enforced before any connection is opened (nothing listens on port 9)."""
+    spent = Target(TargetConfig("http://127.0.0.1:9", max_requests=0))
+    with pytest.raises(BudgetExhausted):
+        await spent.head("head", "http://127.0.0.1:9/reports/1")
+    target = Target(TargetConfig("http://127.0.0.1:9"))
+    with pytest.raises(ValueError, match="another origin"):
+        await target.head("head", "http://elsewhere.test/reports/1")
+    await spent.aclose()
+    await target.aclose()
+    assert spent.exchanges == target.exchanges == []

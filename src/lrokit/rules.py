@@ -304,6 +304,17 @@ _RULES = (
         quote="If the job is not finished, the response SHALL have HTTP status code 404 ... "
         "result-not-ready",
     ),
+    Rule(
+        id="RESULT-4",
+        level=M,
+        basis=CONTRACT,
+        text="A result MUST be in a media type its request accepted (the profile's result media "
+        "types, which the request lists in Accept) or be refused with 406: RFC 9110 lets a "
+        "server disregard Accept, the contract does not.",
+        citation="RFC 9110 §12.5.1; openapi.yaml downloadReport",
+        quote="the origin server can either honor the header field by sending a 406 (Not "
+        "Acceptable) response or disregard the header field",
+    ),
     # -- cancel ----------------------------------------------------------------------------
     Rule(
         id="CANCEL-1",
@@ -456,8 +467,8 @@ _RULES = (
         id="HTTP-2",
         level=M,
         basis=RFC,
-        text="HEAD on the monitor MUST send no content and SHOULD send the same status and header "
-        "fields as GET.",
+        text="A response to HEAD on the monitor MUST NOT carry content: nothing follows its "
+        "header section.",
         citation="RFC 9110 §9.3.2",
         quote="The HEAD method is identical to GET except that the server MUST NOT send content "
         "in the response.",
@@ -490,6 +501,27 @@ _RULES = (
         citation="RFC 9110 §6.6.1",
         quote="An origin server with a clock ... MUST generate a Date header field in all 2xx "
         "(Successful), 3xx (Redirection), and 4xx (Client Error) responses",
+    ),
+    Rule(
+        id="HTTP-6",
+        level=S,
+        basis=RFC,
+        text="A response to HEAD on the monitor SHOULD have the status and header fields a GET "
+        "gets (compared: the status, Content-Type and Cache-Control).",
+        citation="RFC 9110 §9.3.2",
+        quote="The server SHOULD send the same header fields in response to a HEAD request as it "
+        "would have sent if the request method had been GET.",
+    ),
+    Rule(
+        id="HTTP-7",
+        level=M,
+        basis=RFC,
+        text="A response's Content-Type MUST be its content's media type: content labelled JSON "
+        "(application/json, +json) MUST parse as JSON, and JSON MUST NOT be labelled HTML or "
+        "XML.",
+        citation="RFC 9110 §8.3",
+        quote='The "Content-Type" header field indicates the media type of the associated '
+        "representation",
     ),
     # -- specification (lrokit lint) -------------------------------------------------------
     Rule(

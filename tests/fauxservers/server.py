@@ -12,6 +12,7 @@ import uuid
 from email.utils import formatdate
 from typing import Any
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,6 +21,7 @@ from starlette.routing import Route
 PROBLEM = "application/problem+json"
 STEPS = ("PENDING", "PROCESSING")
 T0 = "2026-01-01T00:00:0{}Z"
+PAGE = "<!DOCTYPE html>\n<html><body><table><tr><td>1</td></tr></table></body></html>\n"
 
 
 class FauxServer:
@@ -185,6 +187,9 @@ class FauxServer:
             body = json.loads(raw)
         except ValueError:
             return self.problem(422 if self.is_("PROBLEM-5") else 400, "Malformed", "/reports")
+        valid = isinstance(body, dict) and isinstance(body.get("reportType"), str)
+        if not (valid and isinstance(body.get("parameters"), dict)) and not self.is_("ACCEPT-3"):
+            return self.problem(400, "Request violates the contract", "/reports")
         if self.is_("HTTP-4") and "x-lrokit" in prefer:
             return self.problem(400, "Unknown preference", "/reports")
         key = request.headers.get("idempotency-key")
@@ -246,11 +251,15 @@ class FauxServer:
         if request.method == "DELETE":
             return self.cancel(job)
         if request.method == "HEAD":
-            if self.is_("HTTP-2"):  # a monitor that forgot HEAD
-                return self.problem(
+            if self.is_("HTTP-6"):  # a monitor that forgot HEAD: another status than GET's
+                response = self.problem(
                     405, "Method not allowed", request.url.path, {"Allow": "GET, DELETE"}
                 )
-            return self.status_response(job)
+            else:
+                response = self.status_response(job)
+            if not self.is_("HTTP-2"):  # GET's status and fields, without its content
+                response.body = b""
+            return response
         if self.is_("LOCATION-4") and not job.get("seen"):
             job["seen"] = True  # the job is "not there yet" at the first read
             return self.problem(404, "Not found", request.url.path)
@@ -283,4 +292,30 @@ class FauxServer:
             return self.problem(409, "Not ready", request.url.path)
         if self.is_("RESULT-1"):
             return Response(b"", 200, media_type="application/json")
+        if self.is_("RESULT-4"):  # a web page, labelled as one, whatever was asked for
+            return Response(PAGE, 200, media_type="text/html")
+        if self.is_("HTTP-7"):  # a web page labelled as the JSON asked for
+            return Response(PAGE, 200, media_type="application/json")
         return Response(json.dumps({"rows": [[1]]}), 200, media_type="application/json")
+
+
+class WireASGITransport(httpx.ASGITransport):
+    """``httpx.ASGITransport``, except that content the app sends in answer to HEAD reaches the
+    client, as it would from a server that puts on the wire whatever it is given: ASGI servers
+    drop it (``httpx.ASGITransport`` and uvicorn alike), so in process no app could break
+    HTTP-2 without this."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method != "HEAD":
+            return await super().handle_async_request(request)
+        app = self.app
+
+        async def as_head(scope: Any, receive: Any, send: Any) -> None:
+            await app({**scope, "method": "HEAD"}, receive, send)
+
+        # The app is asked HEAD; the transport, told GET, keeps all the app answers.
+        told_get = httpx.Request("GET", request.url, headers=request.headers)
+        transport = httpx.ASGITransport(
+            as_head, self.raise_app_exceptions, self.root_path, self.client
+        )
+        return await transport.handle_async_request(told_get)

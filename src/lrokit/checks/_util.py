@@ -33,9 +33,10 @@ def monitor_reads(rec: Recording, profile: Profile) -> Iterator[tuple[Trace, Exc
 
 
 def submissions(rec: Recording) -> list[Exchange]:
-    """The submissions of valid bodies whose outcome the checks judge."""
+    """The submissions of valid bodies whose outcome the checks judge (the unknown-preference
+    probe among them: it is a valid submission too)."""
     found = [t.submission for t in traces(rec)]
-    found += [e for e in (rec.plain,) if e is not None and e not in found]
+    found += [e for e in (rec.plain, rec.prefer_probe) if e is not None and e not in found]
     if not found:
         raise NotObserved("no submission was recorded")
     return found
@@ -43,9 +44,7 @@ def submissions(rec: Recording) -> list[Exchange]:
 
 def plain_submissions(rec: Recording, profile: Profile) -> list[Exchange]:
     """Submissions of valid bodies without the probing Prefer (which is HTTP-4's)."""
-    found = submissions(rec)
-    if rec.main is not None and "prefer" in profile.features:
-        found = [s for s in found if s is not rec.main.submission]
+    found = [s for s in submissions(rec) if s is not rec.prefer_probe]
     if not found:
         raise NotObserved("no submission without Prefer was recorded")
     return found

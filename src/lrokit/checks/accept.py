@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from lrokit.checks import NotObserved, Violation, check
+from lrokit.checks import NotApplicable, NotObserved, Violation, check
 from lrokit.checks._util import plain_submissions, submissions
 from lrokit.model.profile import Profile
 from lrokit.model.recording import Recording
@@ -35,8 +35,12 @@ def initiation_describes_status(rec: Recording, profile: Profile) -> Iterator[Vi
 
 @check("ACCEPT-3")
 def invalid_input_refused_synchronously(rec: Recording, profile: Profile) -> Iterator[Violation]:
-    """A submission that cannot start MUST get a 4xx and no monitor."""
-    probes = [rec.errors[k] for k in ("malformed", "unsupported-media-type") if k in rec.errors]
+    """A submission that cannot start (malformed, in a wrong media type, or well-formed but
+    against the request schema) MUST get a 4xx and no monitor."""
+    if profile.body is None:
+        raise NotApplicable("the operation takes no body to get wrong")
+    keys = ("malformed", "unsupported-media-type", "invalid")
+    probes = [rec.errors[k] for k in keys if k in rec.errors]
     if not probes:
         raise NotObserved("no invalid submission was sent")
     for probe in probes:

@@ -1,12 +1,15 @@
-"""HTTP: caching, HEAD, Vary and Prefer, Date."""
+"""HTTP: caching, HEAD, Vary and Prefer, Date, Content-Type."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 
+import orjson
+
 from lrokit.checks import NotApplicable, NotObserved, Violation, check
-from lrokit.checks._util import monitor_reads, submissions
+from lrokit.checks._util import monitor_reads, plain_submissions, submissions
+from lrokit.model.exchange import Exchange
 from lrokit.model.headers import retry_after_delay
 from lrokit.model.profile import Profile
 from lrokit.model.recording import Recording
@@ -36,8 +39,33 @@ def monitor_not_cached_stale(rec: Recording, profile: Profile) -> Iterator[Viola
 
 
 @check("HTTP-2")
+def head_without_content(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """A response to HEAD on the monitor MUST NOT carry content: nothing may follow its header
+    section (RFC 9110 §9.3.2). ``Target.head`` reads on past the header section to see any."""
+    head = rec.head
+    if head is None:
+        raise NotObserved("the monitor was not followed")
+    if head.status is None:
+        raise NotObserved(f"HEAD on the monitor got {head.answer}")
+    if head.label.endswith("-proxied"):
+        raise NotApplicable("HEAD went through the environment's proxy: its content is unseen")
+    if head.body:
+        more = "more than " if head.truncated else ""
+        yield Violation(
+            f"{more}{len(head.body)} bytes of content: {head.body[:32]!r}",
+            "no content",
+            head.describe(),
+        )
+
+
+@check("HTTP-6")
 def head_matches_get(rec: Recording, profile: Profile) -> Iterator[Violation]:
-    """HEAD on the monitor MUST send no content and SHOULD match GET's status and fields."""
+    """A response to HEAD on the monitor SHOULD have the status and header fields of GET's
+    (RFC 9110 §9.3.2). Compared: the status, Content-Type and Cache-Control, the metadata HEAD
+    is asked for and what a cache copies from a HEAD response onto its stored GET response
+    (RFC 9111 §4.3.5). Other fields may rightly differ: Date and Retry-After from one response
+    to the next, and Content-Length and Transfer-Encoding may be left out on HEAD (RFC 9110
+    §8.6, RFC 9112 §6.1). Fields are compared only when the status is the same."""
     head, get = rec.head, rec.head_get
     if head is None or get is None:
         raise NotObserved("the monitor was not followed")
@@ -46,10 +74,9 @@ def head_matches_get(rec: Recording, profile: Profile) -> Iterator[Violation]:
     if head.status is None:
         yield Violation(head.answer, f"status {get.status}, as for GET", head.describe())
         return
-    if head.body:
-        yield Violation(f"{len(head.body)} bytes of content", "no content", head.describe())
     if head.status != get.status:
         yield Violation(f"HEAD {head.status}, GET {get.status}", "the same status", head.describe())
+        return
     for name in ("content-type", "cache-control"):
         if head.header(name) != get.header(name):
             yield Violation(
@@ -77,10 +104,15 @@ def vary_prefer(rec: Recording, profile: Profile) -> Iterator[Violation]:
 @check("HTTP-4", feature="prefer")
 def unknown_preference_ignored(rec: Recording, profile: Profile) -> Iterator[Violation]:
     """An unknown preference MUST be ignored: the answer is the one given without it."""
-    plain = rec.plain
-    if rec.main is None or plain is None or plain.status not in profile.initiation_status:
+    sub = rec.prefer_probe
+    if sub is None:
+        raise NotObserved("the submission with an unknown preference was not sent")
+    plain = next(
+        (s for s in plain_submissions(rec, profile) if s.status in profile.initiation_status),
+        None,
+    )
+    if plain is None:
         raise NotObserved("no accepted submission without Prefer to compare with")
-    sub = rec.main.submission
     if sub.status != plain.status:
         yield Violation(
             f"status {sub.status}", f"{plain.status}, as without Prefer", sub.describe()
@@ -96,3 +128,54 @@ def date_present(rec: Recording, profile: Profile) -> Iterator[Violation]:
     for exchange in judged:
         if exchange.header("date") is None:
             yield Violation("no Date", "a Date field", exchange.describe())
+
+
+#: The start of an HTML document: its first bytes but white space are a doctype or html tag.
+_HTML = re.compile(rb"\s*<(?:!doctype\s+html|html)[\s>]", re.IGNORECASE)
+#: Labels JSON content never has: markup, HTML or XML (XML begins with "<", JSON never does).
+_MARKUP = re.compile(r"text/html|(?:application|text)/xml|[^/]+/[^/]+\+xml")
+
+
+@check("HTTP-7")
+def content_type_matches(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """A response's Content-Type MUST be its content's media type (RFC 9110 §8.3): content
+    labelled JSON MUST parse as JSON, and JSON MUST NOT be labelled HTML or XML.
+
+    Only a certain mismatch is blamed. A generic label (text/plain, application/octet-stream)
+    is true of any text, and no label is not a wrong one; JSON under another label (text/csv,
+    NDJSON, JavaScript) may be that too; only an object or array counts as JSON under a markup
+    label; a body cut at the tester's limit is not parsed. A HEAD answer has no content."""
+    answered = [e for e in rec.exchanges if e.status is not None]
+    if not answered:
+        raise NotObserved("no response was recorded")
+    judged = [e for e in answered if e.body and e.method != "HEAD"]
+    if not judged:
+        raise NotApplicable("no response had content")
+    for exchange in judged:
+        found = _mislabelled(exchange)
+        if found is not None:
+            yield Violation(*found, exchange.describe())
+
+
+def _mislabelled(exchange: Exchange) -> tuple[str, str] | None:
+    """What a response's label claims that its content belies (received, expected), if any."""
+    declared = exchange.media_type
+    body = exchange.body.removeprefix(b"\xef\xbb\xbf")  # a byte order mark is no content
+    if declared == "application/json" or declared.endswith("+json"):
+        if _HTML.match(body):
+            return f"an HTML document labelled {declared}", "the label text/html, or JSON content"
+        if exchange.truncated:
+            return None
+        try:
+            orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            return f"{declared} content that is not JSON ({exc})", "JSON, or its true label"
+        return None
+    if _MARKUP.fullmatch(declared) and not exchange.truncated:
+        try:
+            document = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None
+        if isinstance(document, dict | list):
+            return f"JSON labelled {declared}", "a JSON media type (application/json)"
+    return None

@@ -42,8 +42,8 @@ def terminal_absorbing(rec: Recording, profile: Profile) -> Iterator[Violation]:
     """A terminal state MUST stay, with the same error and finish time."""
     judged = False
     for trace in traces(rec):
-        if trace.final_state is None:
-            continue
+        if trace.final_state is None or trace.removed is not None:
+            continue  # not over, or gone as the tester's cancel made it: nothing to re-read
         final = next(p for p in reversed(trace.polls) if state_of(profile, p) == trace.final_state)
         later = list(trace.after_terminal)
         if trace is rec.main and rec.after_cancel_finished is not None:

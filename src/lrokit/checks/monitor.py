@@ -14,8 +14,9 @@ from lrokit.model.recording import Recording, state_of
 @check("MONITOR-1")
 def monitor_answers_200(rec: Recording, profile: Profile) -> Iterator[Violation]:
     """Every GET of the monitor MUST answer 200 while the job exists (the first read is
-    LOCATION-4's)."""
-    later = [p for t in followed(rec) for p in [*t.polls[1:], *t.after_terminal]]
+    LOCATION-4's; what the monitor of the job the tester cancelled answers is CANCEL-1's)."""
+    judged = [t for t in followed(rec) if t is not rec.cancelled]
+    later = [p for t in judged for p in [*t.polls[1:], *t.after_terminal]]
     if not later:
         raise NotObserved("no monitor was read more than once")
     expected = " or ".join(map(str, sorted(profile.read_statuses)))

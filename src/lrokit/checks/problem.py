@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from lrokit.checks import NotApplicable, NotObserved, Violation, check
+from lrokit.checks import _internals as internals
 from lrokit.model.exchange import Exchange
 from lrokit.model.headers import is_uri_reference
 from lrokit.model.profile import Profile
 from lrokit.model.recording import Recording
-
-_INTERNALS = re.compile(
-    r"Traceback \(most recent call last\)|\bat [\w$.]+\([\w$]+\.java:\d+\)|Exception in thread"
-    r"|File \"[^\"]+\.py\", line \d+"
-)
 
 
 def _errors(rec: Recording) -> list[Exchange]:
@@ -88,14 +83,25 @@ def _expect(rec: Recording, key: str, status: int) -> Iterator[Violation]:
 
 @check("PROBLEM-4")
 def unknown_id_404(rec: Recording, profile: Profile) -> Iterator[Violation]:
-    """A monitor for an unknown job MUST answer 404."""
+    """A monitor for an unknown job MUST answer 404: its id replaced, and each other id the
+    contract puts in its path replaced in turn (an unknown parent, e.g. a subscription, may
+    also be refused 403)."""
     yield from _expect(rec, "unknown-id", 404)
+    for key, probe in rec.errors.items():
+        if key.startswith("unknown-id-") and probe.status not in (403, 404):
+            yield Violation(f"status {probe.status}", "404 (or 403)", probe.describe())
+
+
+def _body_probe(rec: Recording, profile: Profile, key: str, status: int) -> Iterator[Violation]:
+    if profile.body is None:
+        raise NotApplicable("the operation takes no body")
+    yield from _expect(rec, key, status)
 
 
 @check("PROBLEM-5")
 def malformed_400(rec: Recording, profile: Profile) -> Iterator[Violation]:
     """A body that is not JSON MUST be answered 400."""
-    yield from _expect(rec, "malformed", 400)
+    yield from _body_probe(rec, profile, "malformed", 400)
 
 
 @check("PROBLEM-6")
@@ -122,7 +128,7 @@ def wrong_method_405_allow(rec: Recording, profile: Profile) -> Iterator[Violati
 @check("PROBLEM-7")
 def unsupported_media_415(rec: Recording, profile: Profile) -> Iterator[Violation]:
     """A submission in an unsupported media type SHOULD be answered 415."""
-    yield from _expect(rec, "unsupported-media-type", 415)
+    yield from _body_probe(rec, profile, "unsupported-media-type", 415)
 
 
 @check("PROBLEM-8")
@@ -146,11 +152,10 @@ def _strings(document: object) -> Iterator[str]:
 
 @check("PROBLEM-9")
 def no_internals(rec: Recording, profile: Profile) -> Iterator[Violation]:
-    """Error bodies SHOULD NOT expose stack traces."""
+    """Error bodies SHOULD NOT expose implementation internals such as stack traces (RFC 9457
+    §5): any runtime's trace, or a path of the server's file system."""
     for error in _errors(rec):
-        texts = [error.body.decode("utf-8", "replace"), *_strings(error.json())]
-        match = next(filter(None, map(_INTERNALS.search, texts)), None)
-        if match:
-            yield Violation(
-                f"{match.group(0)!r} in the body", "no implementation internals", error.describe()
-            )
+        texts = [*_strings(error.json()), error.body.decode("utf-8", "replace")]
+        found = internals.describe(texts)
+        if found:
+            yield Violation(f"{found} in the body", "no implementation internals", error.describe())

@@ -25,7 +25,7 @@ def result_resolves(rec: Recording, profile: Profile) -> Iterator[Violation]:
     if profile.result_header is not None and final.header(profile.result_header) is None:
         got = f"no {profile.result_header}"
         yield Violation(got, f"{profile.result_header} naming the result", final.describe())
-    elif profile.result_link is not None and not isinstance(field(final, profile.result_link), str):
+    elif profile.result_link is not None and profile.result_reference(final.json()) is None:
         yield Violation(f"no {profile.result_link}", "a result link", final.describe())
     elif rec.result is None and not (
         profile.result_link or profile.result_template or profile.result_header
@@ -65,8 +65,11 @@ def failure_is_structured(rec: Recording, profile: Profile) -> Iterator[Violatio
             if not isinstance(error.get(member), str) or not error[member]:
                 got = f"{member}={error.get(member)!r}"
                 yield Violation(got, f"a non-empty string {member}", final.describe())
-    for place in (profile.result_link, profile.result_field):
-        if field(final, place) is not None:
+    for place, value in (
+        (profile.result_link, profile.result_reference(final.json())),
+        (profile.result_field, field(final, profile.result_field)),
+    ):
+        if value is not None:
             yield Violation(f"{place} on a failed job", "no result", final.describe())
 
 
@@ -81,3 +84,26 @@ def no_result_before_done(rec: Recording, profile: Profile) -> Iterator[Violatio
     elif early.media_type != profile.error_media_type:
         got = early.media_type or "no media type"
         yield Violation(got, profile.error_media_type, early.describe())
+
+
+@check("RESULT-4")
+def result_media_type(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """A result MUST be in a media type its request accepted (one of the profile's result
+    media types, which the result request lists in Accept) or be refused with 406. RFC 9110
+    §12.5.1 lets a server disregard Accept; the contract does not."""
+    trace, result = rec.main, rec.result
+    if trace is None or trace.final_state != profile.success:
+        raise NotObserved(f"the main job did not reach {profile.success}")
+    if result is None or result.status is None:
+        raise NotApplicable("no result was fetched or answered: RESULT-1 judges why")
+    if result.status == 406:
+        return  # refused with 406: the rule holds
+    if not 200 <= result.status < 300 or not result.body:
+        got = f"{result.answer}, {len(result.body)} bytes"
+        raise NotApplicable(f"the result request got {got}: RESULT-1 judges that")
+    if result.media_type not in profile.result_media_types:
+        yield Violation(
+            result.media_type or "no Content-Type",
+            f"{' or '.join(profile.result_media_types)}, or a 406",
+            result.describe(),
+        )

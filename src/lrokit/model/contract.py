@@ -1,10 +1,11 @@
-"""The target's OpenAPI contract, used to validate what the monitor answers (MONITOR-2)."""
+"""The target's OpenAPI contract, used to validate what the monitor answers (MONITOR-2) and to
+say where a job's result is."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +25,8 @@ except ImportError:  # PyYAML without libyaml
     from yaml import SafeLoader  # type: ignore[assignment]
 
 _SPEC_URI = "urn:lrokit:contract"
+_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+_DEPTH = 32  # $ref and schema steps followed at most: a cycle ends there
 
 
 class ContractError(ValueError):
@@ -47,7 +50,7 @@ class Contract:
 
         def validator_for(url: str) -> OAS30Validator | None:
             path = urlsplit(url).path
-            template = self._template(path)
+            template = self.template(path)
             if template not in cache:
                 cache[template] = self._validator(template, profile, registry)
             return cache[template]
@@ -63,7 +66,8 @@ class Contract:
 
         return validate
 
-    def _template(self, path: str) -> str:
+    def template(self, path: str) -> str:
+        """The path template of the document that ``path`` matches, or ""."""
         for template in self.document.get("paths", {}):
             pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "/?$"
             if re.match(pattern, path):
@@ -81,6 +85,129 @@ class Contract:
         except (KeyError, TypeError):
             return None
         return OAS30Validator({"$ref": f"{_SPEC_URI}#{pointer}"}, registry=registry)
+
+    def fitted(self, profile: Profile) -> Profile:
+        """``profile`` with its result where this contract puts it: the profile's result link
+        is dropped, leaving the result at the profile's template, when no status schema has
+        that link but an OpenAPI link leads to the result operation at the template; else the
+        profile is kept (a status schema has the link, in either form: a string or an object
+        with ``href``; or the contract does not say where the result is).
+
+        What is read: the status schemas, the ``profile.media_type`` schemas of the 200
+        answers of the GET operations whose schema has the profile's state field (the monitor,
+        as :meth:`monitor_validator` reads it); their properties along the result link
+        (through ``$ref``, ``allOf``, ``oneOf``, ``anyOf``); and the OpenAPI ``links`` (by
+        ``operationId`` or a local ``operationRef``) of those 200 answers and of every answer
+        with an initiation status (202), to a GET at the result template from a status path."""
+        statuses = self._status_answers(profile)
+        if profile.result_link is None or not statuses:
+            return profile
+        place = profile.result_link.removesuffix(".href")
+        if any(self._property(schema, place) is not None for _, _, schema in statuses):
+            return profile
+        initiation = {str(status) for status in profile.initiation_status}
+        answers = [ok for _, ok, _ in statuses] + [
+            self._resolve(answer)
+            for _, _, operation in self._operations()
+            for code, answer in _responses(operation).items()
+            if str(code) in initiation
+        ]
+        results = {_shape(url) for path, _, _ in statuses if (url := profile.result_url(path))}
+        if any(_shape(path) in results for path in self._linked_gets(answers)):
+            return replace(profile, result_link=None)
+        return profile
+
+    def _operations(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """Every operation: its path template, method and node."""
+        paths = self.document.get("paths")
+        for path, item in (paths if isinstance(paths, dict) else {}).items():
+            item = self._resolve(item)
+            for method, operation in (item if isinstance(item, dict) else {}).items():
+                if method in _METHODS and isinstance(operation, dict):
+                    yield str(path), method, operation
+
+    def _status_answers(self, profile: Profile) -> list[tuple[str, Any, Any]]:
+        """The status operations (GETs whose 200 body has the state field): each one's path,
+        its 200 answer and that answer's ``profile.media_type`` schema."""
+        found = []
+        for path, method, operation in self._operations():
+            responses = _responses(operation)
+            ok = self._resolve(responses.get("200", responses.get(200)))
+            content = ok.get("content") if isinstance(ok, dict) else None
+            media = content.get(profile.media_type) if isinstance(content, dict) else None
+            schema = media.get("schema") if isinstance(media, dict) else None
+            if method == "get" and self._property(schema, profile.state_field) is not None:
+                found.append((path, ok, schema))
+        return found
+
+    def _linked_gets(self, answers: list[Any]) -> list[str]:
+        """The paths of the GET operations the OpenAPI links of ``answers`` lead to."""
+        by_id = {
+            str(o["operationId"]): (p, m) for p, m, o in self._operations() if "operationId" in o
+        }
+        found = []
+        for answer in answers:
+            links = answer.get("links") if isinstance(answer, dict) else None
+            for link in (links if isinstance(links, dict) else {}).values():
+                link = self._resolve(link)
+                ref = link.get("operationRef") if isinstance(link, dict) else None
+                if isinstance(link, dict) and "operationId" in link:
+                    target = by_id.get(str(link["operationId"]))
+                elif isinstance(ref, str) and ref.startswith("#/paths/"):
+                    path, _, method = ref.removeprefix("#/paths/").partition("/")
+                    target = (_unescape(path), method)
+                else:
+                    target = None
+                if target is not None and target[1] == "get":
+                    found.append(target[0])
+        return found
+
+    def _property(self, schema: Any, dotted: str, depth: int = 0) -> Any:
+        """The schema of the property at ``dotted`` in ``schema``, or None where the schema
+        declares none (a branch of ``allOf``, ``oneOf`` or ``anyOf`` may declare it)."""
+        schema = self._resolve(schema)
+        if not isinstance(schema, dict) or depth > _DEPTH:
+            return None
+        name, _, rest = dotted.partition(".")
+        properties = schema.get("properties")
+        found = properties.get(name) if isinstance(properties, dict) else None
+        if found is not None:
+            return self._property(found, rest, depth + 1) if rest else self._resolve(found)
+        for key in ("allOf", "oneOf", "anyOf"):
+            branches = schema.get(key)
+            for branch in branches if isinstance(branches, list) else ():
+                found = self._property(branch, dotted, depth + 1)
+                if found is not None:
+                    return found
+        return None
+
+    def _resolve(self, node: Any) -> Any:
+        """``node`` with its ``$ref`` followed: None where it leads nowhere or out of the
+        document (another document is not read)."""
+        for _ in range(_DEPTH):
+            ref = node.get("$ref") if isinstance(node, dict) else None
+            if not isinstance(ref, str):
+                return node
+            if not ref.startswith("#/"):
+                return None
+            node = self.document
+            for token in ref.removeprefix("#/").split("/"):
+                node = node.get(_unescape(token)) if isinstance(node, dict) else None
+        return None
+
+
+def _responses(operation: dict[str, Any]) -> dict[Any, Any]:
+    responses = operation.get("responses")
+    return responses if isinstance(responses, dict) else {}
+
+
+def _shape(path: str) -> str:
+    """A path template with its parameters unnamed: ``/reports/{}/download``."""
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+def _unescape(token: str) -> str:
+    return token.replace("~1", "/").replace("~0", "~")
 
 
 def _escape(token: str) -> str:

@@ -59,7 +59,7 @@ class Profile:
     submit_method: str
     submit_path: str
     submit_headers: Mapping[str, str]
-    body: Any
+    body: Any  # None: the operation takes no body (a DELETE, an action without input)
     failing_body: Any
     other_body: Any
     initiation_status: tuple[int, ...]
@@ -78,6 +78,7 @@ class Profile:
     result_field: str | None
     result_template: str | None  # where the result will be, e.g. "{monitor}/download"
     result_header: str | None  # a header of the final read naming the result (303 Location)
+    result_media_types: tuple[str, ...]  # what a result may be, asked for in Accept
     media_type: str
     error_media_type: str  # what 4xx and 5xx answers are: application/problem+json (RFC 9457)
     states: tuple[str, ...]
@@ -87,6 +88,7 @@ class Profile:
     transitions: Mapping[str, tuple[str, ...]]
     cancel_method: str | None
     cancel_template: str  # where a cancel goes, from the monitor path: "{monitor}:cancel"
+    cancel_may_remove: bool  # after a cancel the job may be gone: its monitor 404 or 410
     retry_after_max: int
     retry_after_min: int
     features: frozenset[str] = field(default_factory=frozenset)
@@ -170,6 +172,18 @@ class Profile:
         segments = parts.path.rstrip("/").split("/")
         segments[self.id_segment] = quote(job_id, safe="")
         return urlunsplit(parts._replace(path="/".join(segments), fragment=""))
+
+    def result_reference(self, document: Any) -> str | None:
+        """The result link a status document carries at ``result_link``, in either form a
+        link takes: the URI-reference as a string, or an object with it in ``href``. So
+        ``links.download.href`` also reads a string ``links.download``, and ``reportURL``
+        also reads ``reportURL.href``."""
+        if self.result_link is None:
+            return None
+        value = dig(document, self.result_link.removesuffix(".href"))
+        if isinstance(value, dict):
+            value = value.get("href")
+        return value if isinstance(value, str) else None
 
     def result_url(self, monitor: str) -> str | None:
         """Where the result of the job at ``monitor`` will be, if the dialect fixes it."""
@@ -281,13 +295,14 @@ def _from_data(data: Mapping[str, Any]) -> Profile:
             raise ValueError(f"rules.{rule_id}: no such rule")
         overrides[rule_id] = {"level": value} if isinstance(value, str) else dict(value)
     features = frozenset(k for k, v in data.get("features", {}).items() if v is True)
+    media_type = str(mon.get("media_type", "application/json"))
     return Profile(
         name=str(data["name"]),
         description=str(data.get("description", "")),
         submit_method=str(submit.get("method", "POST")).upper(),
         submit_path=str(submit["path"]),
         submit_headers=dict(submit.get("headers", {})),
-        body=submit["body"],
+        body=submit.get("body"),
         failing_body=submit.get("failing_body"),
         other_body=submit.get("other_body"),
         initiation_status=tuple(int(s) for s in init["status"]),
@@ -306,7 +321,8 @@ def _from_data(data: Mapping[str, Any]) -> Profile:
         result_field=mon.get("result_field"),
         result_template=mon.get("result_template"),
         result_header=mon.get("result_header"),
-        media_type=str(mon.get("media_type", "application/json")),
+        result_media_types=tuple(m.lower() for m in mon.get("result_media_types", [media_type])),
+        media_type=media_type,
         error_media_type=str(data.get("errors", {}).get("media_type", "application/problem+json")),
         states=states,
         success=str(mon["success"]),
@@ -315,6 +331,7 @@ def _from_data(data: Mapping[str, Any]) -> Profile:
         transitions=transitions,
         cancel_method=data.get("cancel", {}).get("method"),
         cancel_template=str(data.get("cancel", {}).get("template", "{monitor}")),
+        cancel_may_remove=bool(data.get("cancel", {}).get("may_remove", False)),
         retry_after_max=int(data.get("retry_after", {}).get("max", 600)),
         retry_after_min=int(data.get("retry_after", {}).get("min", 0)),
         features=features,

@@ -25,6 +25,9 @@ class Trace:
     final_state: str | None = None
     timed_out: bool = False  # still not terminal when the wait budget ran out
     unreadable: bool = False  # given up after repeated unusable monitor answers
+    # The read that found the job gone after the tester's own cancel, in a dialect where a
+    # cancel may remove the job (404 or 410): the end of the trace, not a poll to judge.
+    removed: Exchange | None = None
 
     @property
     def first_read(self) -> Exchange | None:
@@ -50,7 +53,9 @@ class Recording:
     idempotent: list[Exchange] = field(default_factory=list)  # same key and body, twice
     idempotent_other: Exchange | None = None  # same key, other body
     concurrent: list[Exchange] = field(default_factory=list)
-    plain: Exchange | None = None  # a submission without Prefer
+    plain: Exchange | None = None  # a job of its own, whose monitor the error probes use
+    prefer_probe: Exchange | None = None  # a submission with an unknown preference (HTTP-4)
+    cleaned: list[Exchange] = field(default_factory=list)  # cancels of jobs left running
     notes: list[str] = field(default_factory=list)  # what the tester could not do, and why
     exchanges: list[Exchange] = field(default_factory=list)  # everything, in order
     # Problems of a monitor body against the status schema, when a contract is known.

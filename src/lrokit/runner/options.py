@@ -233,6 +233,7 @@ def parse(raw: Mapping[str, Any], *, target_url: str | None, strict: bool = Fals
             contract = load_contract(spec)
         except ContractError as exc:
             raise OptionError("--spec", str(exc)) from None
+        profile = contract.fitted(profile)  # every layer reads results where the spec says
     return SuiteOptions(
         target_url=target_url,
         profile=profile,

@@ -43,9 +43,11 @@ async def run(
 ) -> Report:
     """Check one server. Never raises for anything the server does."""
     started = time.monotonic()
+    if contract is not None:  # where the contract says more than the profile (its links)
+        profile = contract.fitted(profile)
     target = Target(config, transport, observer)
     try:
-        rec = await Scenarios(target, profile).run()
+        rec = await Scenarios(target, profile, contract).run()
     finally:
         await target.aclose()
     if contract is not None:
@@ -60,7 +62,7 @@ async def run(
         profile.name,
         verdicts,
         rec.notes,
-        len(rec.exchanges),
+        len(rec.exchanges) + len(rec.cleaned),
         time.monotonic() - started,
         unreachable,
     )

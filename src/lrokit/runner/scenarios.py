@@ -2,20 +2,28 @@
 
 The scenarios run concurrently and each is bounded: polls honour Retry-After (scaled by
 ``time_scale``), stop at the wait budget, and a job is only followed on the target's origin.
+Each job has one purpose: the main job is submitted plainly and followed; every probe (an
+unknown preference, an unacceptable Accept, a malformed or invalid body, a wrong media type,
+an unknown id) goes on requests of its own, so a server that mishandles one cannot hide the
+lifecycle. Bodies and body probes go only where the operation takes a body. At the end, every
+job the run started and did not see finish is cancelled (or, where the profile cannot cancel,
+left to expire), and the report says so.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from urllib.parse import urldefrag
+from urllib.parse import quote, urldefrag, urlsplit, urlunsplit
 
 import orjson
 
+from lrokit.model.contract import Contract
 from lrokit.model.exchange import Exchange, response_date
 from lrokit.model.headers import retry_after_delay
-from lrokit.model.profile import Profile, dig
+from lrokit.model.profile import Profile
 from lrokit.model.recording import Recording, Trace, state_of
+from lrokit.model.requests import invalid_body, parameter_segments, takes_body
 from lrokit.rules import RULES
 from lrokit.runner.target import BudgetExhausted, Target
 
@@ -42,13 +50,15 @@ def advised_wait(exchange: Exchange) -> float:
 class Scenarios:
     """Runs every scenario against one target with one profile."""
 
-    def __init__(self, target: Target, profile: Profile) -> None:
+    def __init__(self, target: Target, profile: Profile, contract: Contract | None = None) -> None:
         self.target = target
         self.profile = profile
+        self.contract = contract
         self.rec = Recording()
 
     async def run(self) -> Recording:
-        """Run all scenarios; a budget or transport failure is noted, never raised."""
+        """Run all scenarios, then clean up; a budget or transport failure is noted, never
+        raised."""
         features = self.profile.features
         jobs = [self._main(), self._errors()]
         if self.profile.failing_body is not None:
@@ -57,12 +67,15 @@ class Scenarios:
             jobs.append(self._cancel())
         if "idempotency" in features and self.profile.other_body is not None:
             jobs.append(self._idempotency())
+        if "prefer" in features:
+            jobs.append(self._prefer())
         for outcome in await asyncio.gather(*jobs, return_exceptions=True):
             if isinstance(outcome, BudgetExhausted):
                 self.rec.notes.append(f"stopped early: {outcome}")
             elif isinstance(outcome, BaseException):
                 raise outcome
         self.rec.exchanges = list(self.target.exchanges)
+        await self._clean_up()
         return self.rec
 
     # -- building blocks -------------------------------------------------------------------
@@ -71,13 +84,25 @@ class Scenarios:
     def submit_url(self) -> str:
         return self.target.url(self.profile.submit_path)
 
+    @property
+    def takes_body(self) -> bool:
+        """Whether the submission takes a body: the profile gives one, and the contract, where
+        there is one, does not describe the operation without a request body."""
+        if self.profile.body is None:
+            return False
+        if self.contract is None:
+            return True
+        declared = takes_body(self.contract, self.profile.submit_method, self.profile.submit_path)
+        return declared is not False
+
     async def submit(self, label: str, body: object, **headers: str) -> Exchange:
+        typed = {"Content-Type": "application/json"} if self.takes_body else {}
         return await self.target.request(
             label,
             self.profile.submit_method,
             self.submit_url,
-            content=orjson.dumps(body),
-            headers={"Content-Type": "application/json", **self.profile.submit_headers, **headers},
+            content=orjson.dumps(body) if self.takes_body else None,
+            headers={**typed, **self.profile.submit_headers, **headers},
         )
 
     def monitor_of(self, submission: Exchange) -> tuple[str | None, str | None]:
@@ -103,8 +128,12 @@ class Scenarios:
             return url
         return None
 
-    async def follow(self, submission: Exchange, *, early_result: bool = False) -> Trace:
-        """Poll the submission's monitor to a terminal state within the budgets."""
+    async def follow(
+        self, submission: Exchange, *, early_result: bool = False, cancelled: bool = False
+    ) -> Trace:
+        """Poll the submission's monitor to a terminal state within the budgets. After the
+        tester's own cancel (``cancelled``), in a dialect where a cancel may remove the job, a
+        404 or 410 ends the trace: the job is gone, as cancelling it made it."""
         trace = Trace(submission)
         trace.monitor, trace.unfollowed = self.monitor_of(submission)
         if trace.monitor is None:
@@ -119,6 +148,9 @@ class Scenarios:
                     break
                 await self.target.wait(wait, limit=remaining)
             poll = await self.target.request("poll", "GET", trace.monitor)
+            if cancelled and self.profile.cancel_may_remove and poll.status in (404, 410):
+                trace.removed, trace.final_state = poll, self.profile.cancelled
+                return trace
             trace.polls.append(poll)
             if "repoint" in self.profile.features:
                 trace.monitor = self._newest(poll, trace.monitor)
@@ -152,7 +184,7 @@ class Scenarios:
         return self._followable(lines[0].strip(), poll.url) or monitor
 
     async def _early_result(self, poll: Exchange, monitor: str) -> None:
-        link = dig(poll.json(), self.profile.result_link)
+        link = self.profile.result_reference(poll.json())
         if isinstance(link, str):
             url: str | None = self.target.url(link, base=poll.url)
         else:  # no link yet: where the dialect says the result will be, from the monitor as
@@ -164,20 +196,15 @@ class Scenarios:
     # -- scenarios -------------------------------------------------------------------------
 
     async def _main(self) -> None:
-        prefer = (
-            {"Prefer": f"respond-async, {UNKNOWN_PREFERENCE}"}
-            if "prefer" in self.profile.features
-            else {}
-        )
-        submission = await self.submit("submit", self.profile.body, **prefer)
+        submission = await self.submit("submit", self.profile.body)
         trace = self.rec.main = await self.follow(submission, early_result=True)
         if trace.monitor is None:
             return
-        self.rec.head = await self.target.request("head", "HEAD", trace.monitor)
+        self.rec.head = await self.target.head("head", trace.monitor)
         self.rec.head_get = await self.target.request("head-get", "GET", trace.monitor)
         if trace.final_state == self.profile.success:
             final = trace.after_terminal[-1] if trace.after_terminal else trace.polls[-1]
-            link = dig(final.json(), self.profile.result_link)
+            link = self.profile.result_reference(final.json())
             if self.profile.result_header is not None:
                 link = final.header(self.profile.result_header)
             url = (
@@ -186,7 +213,8 @@ class Scenarios:
                 else self.profile.result_url(trace.monitor)
             )
             if url is not None and self.target.same_origin(url):
-                self.rec.result = await self.target.request("result", "GET", url)
+                accept = {"Accept": ", ".join(self.profile.result_media_types)}
+                self.rec.result = await self.target.request("result", "GET", url, headers=accept)
             elif url is not None:
                 self.rec.notes.append(f"result link {url} is on another origin")
         if (
@@ -204,6 +232,12 @@ class Scenarios:
                 "re-poll", "GET", trace.monitor
             )
 
+    async def _prefer(self) -> None:
+        """HTTP-4's probe, a job of its own: an unknown preference beside respond-async."""
+        self.rec.prefer_probe = await self.submit(
+            "prefer-probe", self.profile.body, Prefer=f"respond-async, {UNKNOWN_PREFERENCE}"
+        )
+
     async def _failing(self) -> None:
         submission = await self.submit("submit-failing", self.profile.failing_body)
         self.rec.failing = await self.follow(submission)
@@ -217,36 +251,59 @@ class Scenarios:
         method = self.profile.cancel_method or "DELETE"
         cancel_url = self.profile.cancel_url(monitor)
         self.rec.cancel = await self.target.request("cancel", method, cancel_url)
-        trace = self.rec.cancelled = await self.follow(submission)
+        trace = self.rec.cancelled = await self.follow(submission, cancelled=True)
         if trace.final_state is not None:
             self.rec.cancel_again = await self.target.request("cancel-again", method, cancel_url)
 
     async def _errors(self) -> None:
         errors = self.rec.errors
-        submit_url = self.submit_url
-        errors["malformed"] = await self.target.request(
-            "malformed",
-            self.profile.submit_method,
-            submit_url,
-            content=b'{"lrokit": "malformed',
-            headers={"Content-Type": "application/json", **self.profile.submit_headers},
-        )
-        errors["unsupported-media-type"] = await self.target.request(
-            "unsupported-media-type",
-            self.profile.submit_method,
-            submit_url,
-            content=b"lrokit=unsupported",
-            headers={"Content-Type": "text/plain"},
-        )
+        submit_url, method = self.submit_url, self.profile.submit_method
+        headers = self.profile.submit_headers
+        if self.takes_body:
+            errors["malformed"] = await self.target.request(
+                "malformed",
+                method,
+                submit_url,
+                content=b'{"lrokit": "malformed',
+                headers={"Content-Type": "application/json", **headers},
+            )
+            errors["unsupported-media-type"] = await self.target.request(
+                "unsupported-media-type",
+                method,
+                submit_url,
+                content=b"lrokit=unsupported",
+                headers={"Content-Type": "text/plain"},
+            )
+            invalid = (
+                invalid_body(self.contract, method, self.profile.submit_path, self.profile.body)
+                if self.contract is not None
+                else None
+            )
+            if invalid is not None:  # well-formed JSON that breaks the request schema
+                errors["invalid"] = await self.target.request(
+                    "invalid",
+                    method,
+                    submit_url,
+                    content=orjson.dumps(invalid),
+                    headers={"Content-Type": "application/json", **headers},
+                )
         errors["wrong-method"] = await self.target.request("wrong-method", "PATCH", submit_url)
-        # A monitor URL for an id nobody created: this job's, with its id replaced.
+        # Monitor URLs for ids nobody created: this job's, with its id replaced, and (where the
+        # contract makes other segments parameters too) with each of those replaced in turn.
         probe = self.rec.plain = await self.submit("submit-for-unknown", self.profile.body)
         monitor, why = self.monitor_of(probe)
         if monitor is None:
             self.rec.notes.append(f"unknown id: not attempted: {why}")
             return
-        unknown = self.profile.with_job_id(monitor, uuid.uuid4().hex)
-        errors["unknown-id"] = await self.target.request("unknown-id", "GET", unknown)
+        errors["unknown-id"] = await self.target.request(
+            "unknown-id", "GET", self.profile.with_job_id(monitor, uuid.uuid4().hex)
+        )
+        path = urlsplit(monitor).path
+        segments = parameter_segments(self.contract, path) if self.contract is not None else []
+        for segment in sorted(set(segments) - {self.profile.id_segment}):
+            unknown = replace_segment(monitor, segment, uuid.uuid4().hex)
+            key = f"unknown-id{segment}"
+            errors[key] = await self.target.request("unknown-id", "GET", unknown)
         errors["not-acceptable"] = await self.target.request(
             "not-acceptable", "GET", monitor, headers={"Accept": "application/x-lrokit-none"}
         )
@@ -270,3 +327,50 @@ class Scenarios:
                 )
             )
         )
+
+    async def _clean_up(self) -> None:
+        """Cancel every job the run started and did not see end (where the profile cannot
+        cancel, they are left to finish or expire); the notes say which. Nothing here is
+        judged: these are the tester's own requests."""
+        traces = [t for t in (self.rec.main, self.rec.failing, self.rec.cancelled) if t]
+        ended = {t.monitor for t in traces if t.final_state is not None}
+        started = [
+            *(t.submission for t in traces),
+            *(e for e in (self.rec.plain, self.rec.prefer_probe, self.rec.idempotent_other) if e),
+            *self.rec.idempotent,
+            *self.rec.concurrent,
+        ]
+        monitors: list[str] = []
+        for submission in started:
+            if self.profile.body_state(submission.json()) in self.profile.terminal:
+                continue  # over as soon as it was accepted
+            monitor, _ = self.monitor_of(submission)
+            if monitor is not None and monitor not in ended and monitor not in monitors:
+                monitors.append(monitor)
+        if not monitors:
+            return
+        method = self.profile.cancel_method
+        if method is None or "cancel" not in self.profile.features:
+            self.rec.notes.append(
+                f"clean-up: {len(monitors)} jobs the run started are left to finish "
+                f"(profile {self.profile.name} cannot cancel)"
+            )
+            return
+        try:
+            for monitor in monitors:
+                url = self.profile.cancel_url(monitor)
+                self.rec.cleaned.append(await self.target.request("clean-up", method, url))
+        except BudgetExhausted:
+            self.rec.notes.append("clean-up: stopped by the request budget")
+        self.rec.notes.append(
+            f"clean-up: cancelled {len(self.rec.cleaned)} of the jobs the run started and did "
+            "not see end"
+        )
+
+
+def replace_segment(url: str, segment: int, value: str) -> str:
+    """``url`` with its path segment at ``segment`` (from the end) replaced, no fragment."""
+    parts = urlsplit(url)
+    segments = parts.path.rstrip("/").split("/")
+    segments[segment] = quote(value, safe="")
+    return urlunsplit(parts._replace(path="/".join(segments), fragment=""))

@@ -8,14 +8,17 @@ drips, loops or answers 50 MB cannot hang or exhaust the tester.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import ssl
 import time
+import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+import h11
 import httpx
 
 from lrokit.model.exchange import SECRET_HEADERS, Exchange, origin
@@ -48,6 +51,12 @@ def tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+#: Seconds a response to HEAD is read on after its header section, for content it must not have.
+HEAD_WINDOW = 0.5
+#: Bytes of such content read at most (within ``max_body``): one byte is already a breach.
+HEAD_CONTENT_CAP = 64 * 1024
+
+
 class Target:
     """An HTTP client for one server under test; records every exchange."""
 
@@ -69,6 +78,7 @@ class Target:
         )
         self._started = time.monotonic()
         self._secret = SECRET_HEADERS | {name.lower() for name in config.headers}
+        self._in_process = transport is not None  # tests' ASGI and mock transports: no socket
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -100,18 +110,7 @@ class Target:
         json: object = None,
     ) -> Exchange:
         """Send one request within the limits and record the exchange."""
-        if len(self.exchanges) >= self.config.max_requests:
-            raise BudgetExhausted(f"the run's budget of {self.config.max_requests} requests")
-        if not self.same_origin(url) and not self.config.allow_cross_origin:
-            raise ValueError(f"refusing to send a request to another origin: {url}")
-        request = self._client.build_request(
-            method, _with_query(url, self.config.query), headers=headers, content=content, json=json
-        )
-        recorded_url = _redact_query(str(request.url))
-        sent = tuple(
-            (k.lower(), "[redacted]" if k.lower() in self._secret else v)
-            for k, v in request.headers.multi_items()
-        )
+        request, recorded_url, sent = self._prepare(method, url, headers, content, json)
         started = self.elapsed
         try:
             try:
@@ -139,6 +138,32 @@ class Target:
                 at=started,
                 error=reason or type(exc).__name__,
             )
+        return self._record(exchange)
+
+    def _prepare(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        json: object = None,
+    ) -> tuple[httpx.Request, str, tuple[tuple[str, str], ...]]:
+        """The request to send, within the budget and the origin, with the URL and fields it
+        is recorded with (secrets redacted)."""
+        if len(self.exchanges) >= self.config.max_requests:
+            raise BudgetExhausted(f"the run's budget of {self.config.max_requests} requests")
+        if not self.same_origin(url) and not self.config.allow_cross_origin:
+            raise ValueError(f"refusing to send a request to another origin: {url}")
+        request = self._client.build_request(
+            method, _with_query(url, self.config.query), headers=headers, content=content, json=json
+        )
+        sent = tuple(
+            (k.lower(), "[redacted]" if k.lower() in self._secret else v)
+            for k, v in request.headers.multi_items()
+        )
+        return request, _redact_query(str(request.url)), sent
+
+    def _record(self, exchange: Exchange) -> Exchange:
         self.exchanges.append(exchange)
         if self.observer is not None:
             self.observer(exchange)
@@ -179,9 +204,113 @@ class Target:
             at,
         )
 
+    async def head(self, label: str, url: str) -> Exchange:
+        """Send HEAD within the limits and record, as ``body``, what the server sends after
+        the header section: the content a response to HEAD MUST NOT carry (RFC 9110 §9.3.2).
+
+        httpx cannot show it: h11 ends a response to HEAD at its header section and reads no
+        further (on a kept-alive connection the bytes would corrupt the next response). So the
+        request goes out on a connection of its own (TLS with :func:`tls_context`), with the
+        configured fields and query and ``Connection: close``; after the header section it is
+        read on for ``HEAD_WINDOW`` seconds and ``HEAD_CONTENT_CAP`` bytes at most, within the
+        request's timeout, then closed. It counts against the budget and is recorded, redacted,
+        like any request. Where the environment sets a proxy for ``url``, the raw connection
+        would bypass it: HEAD then goes through httpx, labelled ``LABEL-proxied``, and its
+        content is not judged.
+
+        Given a transport of its own (the tests' in-process ones have no socket), it sends HEAD
+        with :meth:`request` and records what the transport delivers: ``httpx.MockTransport``
+        delivers content sent on HEAD; ``httpx.ASGITransport`` drops it, as uvicorn does."""
+        if self._in_process:
+            return await self.request(label, "HEAD", url)
+        if _proxied(url):  # the raw connection would bypass it: HEAD through httpx, unjudged
+            return await self.request(f"{label}-proxied", "HEAD", url)
+        request, recorded_url, sent = self._prepare("HEAD", url, {"Connection": "close"})
+        started = self.elapsed
+        cap = min(self.config.max_body, HEAD_CONTENT_CAP)
+        try:
+            response, content = await self._head_raw(request, cap)
+            exchange = Exchange(
+                label,
+                "HEAD",
+                recorded_url,
+                sent,
+                response.status_code,
+                tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers),
+                content[:cap],
+                len(content) > cap,
+                started,
+            )
+        except (OSError, h11.ProtocolError) as exc:  # a TimeoutError is an OSError
+            reason = "timed out" if isinstance(exc, TimeoutError) else str(exc)
+            exchange = Exchange(
+                label,
+                "HEAD",
+                recorded_url,
+                sent,
+                None,
+                at=started,
+                error=reason or type(exc).__name__,
+            )
+        return self._record(exchange)
+
+    async def _head_raw(self, request: httpx.Request, cap: int) -> tuple[h11.Response, bytes]:
+        """The response head to ``request`` (a HEAD) and at most ``cap + 1`` bytes after it."""
+        url = request.url
+        tls = tls_context() if url.scheme == "https" else None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.timeout
+        async with asyncio.timeout_at(deadline):
+            reader, writer = await asyncio.open_connection(
+                url.raw_host.decode("ascii"), url.port or (443 if tls else 80), ssl=tls
+            )
+        try:
+            async with asyncio.timeout_at(deadline):
+                response, content = await _send_head(reader, writer, request)
+            with contextlib.suppress(OSError):  # the window closed, or the connection did
+                async with asyncio.timeout_at(min(deadline, loop.time() + HEAD_WINDOW)):
+                    while len(content) <= cap:
+                        chunk = await reader.read(cap + 1 - len(content))
+                        if not chunk:
+                            break
+                        content += chunk
+        finally:
+            writer.transport.abort()  # nothing more to send or to wait for (no TLS goodbye)
+        return response, bytes(content)
+
     async def wait(self, seconds: float, limit: float) -> None:
         """Sleep a Retry-After wait, scaled by ``time_scale``, at most ``limit`` seconds."""
         await asyncio.sleep(max(0.0, min(seconds * self.config.time_scale, limit)))
+
+
+def _proxied(url: str) -> bool:
+    """Whether the environment sends requests to ``url`` through a proxy (httpx honours
+    ``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY`` and ``NO_PROXY``, as urllib reads them)."""
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies_environment()
+    if not (proxies.get(parts.scheme) or proxies.get("all")):
+        return False
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+    return not bypass(parts.netloc, proxies)
+
+
+async def _send_head(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: httpx.Request
+) -> tuple[h11.Response, bytearray]:
+    """Send ``request`` (a HEAD); return the final response's head and the bytes read past it.
+    1xx responses are skipped; a 101 switches away from HTTP and is an error here."""
+    connection = h11.Connection(h11.CLIENT)
+    head = h11.Request(method="HEAD", target=request.url.raw_path, headers=request.headers.raw)
+    writer.write(connection.send(head))
+    await writer.drain()
+    while True:
+        event = connection.next_event()
+        if isinstance(event, h11.Response):
+            return event, bytearray(connection.trailing_data[0])
+        if event is h11.NEED_DATA:
+            connection.receive_data(await reader.read(HEAD_CONTENT_CAP))
+        elif not isinstance(event, h11.InformationalResponse):
+            raise h11.RemoteProtocolError(f"no final response to HEAD ({event})")
 
 
 def _with_query(url: str, query: Mapping[str, str]) -> str:

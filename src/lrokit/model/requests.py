@@ -1,0 +1,122 @@
+"""What a target's contract says of the requests a run sends: whether an operation takes a
+body, a body that is well-formed JSON but breaks the operation's request schema, and which
+segments of a path are parameters (ids).
+
+Only what the document states is used; where it says nothing, every function answers None
+and the run does what the profile alone says.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from openapi_schema_validator import OAS30Validator
+from referencing import Registry
+from referencing.jsonschema import DRAFT4
+
+from lrokit.model.contract import Contract
+
+#: How many ``$ref`` hops a schema may take before it is taken as unreadable.
+_MAX_REFS = 16
+_URI = "urn:lrokit:requests"
+
+
+def _operation(contract: Contract, method: str, path: str) -> Mapping[str, Any] | None:
+    template = contract.template(path)
+    operation = contract.document.get("paths", {}).get(template, {}).get(method.lower())
+    return operation if isinstance(operation, Mapping) else None
+
+
+def _resolve(contract: Contract, node: Any) -> Any:
+    """``node`` with its local ``$ref`` chain followed (``#/components/schemas/X``)."""
+    for _ in range(_MAX_REFS):
+        if not isinstance(node, Mapping) or not isinstance(node.get("$ref"), str):
+            return node
+        ref = node["$ref"]
+        if not ref.startswith("#/"):
+            return None  # another document: not followed
+        node = contract.document
+        for token in ref[2:].split("/"):
+            token = token.replace("~1", "/").replace("~0", "~")
+            node = node.get(token) if isinstance(node, Mapping) else None
+    return None
+
+
+def takes_body(contract: Contract, method: str, path: str) -> bool | None:
+    """Whether the operation at ``method path`` takes a request body (an OpenAPI 3.0
+    ``requestBody``); None when the contract does not describe the operation."""
+    operation = _operation(contract, method, path)
+    if operation is None:
+        return None
+    return _resolve(contract, operation.get("requestBody")) is not None
+
+
+def invalid_body(contract: Contract, method: str, path: str, valid: object) -> object | None:
+    """``valid``, a body the operation accepts, made to break its JSON request schema while
+    staying well-formed JSON: a member removed, or given a value of another JSON type, at the
+    top or one level down; the first such body the schema itself rejects (so a schema with
+    ``oneOf`` or discriminators is honoured). None when the contract gives no schema for the
+    operation, when it rejects ``valid`` too, or when no such change breaks it."""
+    validator = _request_validator(contract, method, path)
+    if validator is None or not isinstance(valid, Mapping) or not validator.is_valid(valid):
+        return None
+    for candidate in _changes(valid):
+        if not validator.is_valid(candidate):
+            return candidate
+    return None
+
+
+def _changes(valid: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Bodies one change away from ``valid``: each member removed, each given another type,
+    then the same one level down."""
+    found: list[dict[str, Any]] = []
+    for name, value in valid.items():
+        found.append({k: v for k, v in valid.items() if k != name})
+        found.append({**valid, name: _other_type(value)})
+    for name, value in valid.items():
+        if isinstance(value, Mapping):
+            found += [{**valid, name: inner} for inner in _changes(value)[:4]]
+    return found
+
+
+def _other_type(value: object) -> object:
+    """A JSON value of another type than ``value``."""
+    return "not a string" if not isinstance(value, str) else 12345
+
+
+def _request_validator(contract: Contract, method: str, path: str) -> OAS30Validator | None:
+    """A validator of the operation's ``application/json`` request body schema."""
+    template = contract.template(path)
+    operation = contract.document.get("paths", {}).get(template, {}).get(method.lower())
+    if not isinstance(operation, Mapping) or "requestBody" not in operation:
+        return None
+    pointer = f"/paths/{_escape(template)}/{method.lower()}/requestBody"
+    body = operation["requestBody"]
+    if isinstance(body, Mapping) and isinstance(body.get("$ref"), str):
+        pointer = body["$ref"].removeprefix("#")
+        body = _resolve(contract, body)
+    content = body.get("content", {}) if isinstance(body, Mapping) else {}
+    if not isinstance(content, Mapping) or "application/json" not in content:
+        return None
+    registry: Registry[Any] = Registry().with_resource(
+        _URI, DRAFT4.create_resource(contract.document)
+    )
+    schema = {"$ref": f"{_URI}#{pointer}/content/application~1json/schema"}
+    return OAS30Validator(schema, registry=registry)
+
+
+def _escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def parameter_segments(contract: Contract, path: str) -> list[int]:
+    """The positions, counted from the end (-1: the last), of the segments of ``path`` that
+    its template in the contract makes parameters (``/operations/{id}``); empty when no
+    template matches."""
+    template = contract.template(path)
+    if not template:
+        return []
+    segments = template.rstrip("/").split("/")
+    return [i - len(segments) for i, s in enumerate(segments) if re.fullmatch(r"\{[^/]+\}", s)]
