@@ -925,3 +925,49 @@ def test_result_reference_reads_a_string_or_an_href(
 ) -> None:
     profile = dataclasses.replace(PROFILE, result_link=result_link)
     assert profile.result_reference(document) == reference
+
+
+# -- time ----------------------------------------------------------------------------------
+
+
+def timed(e: Exchange, at: float, seconds: float = 0.01) -> Exchange:
+    return dataclasses.replace(e, at=at, seconds=seconds)
+
+
+def test_an_initiating_response_that_keeps_the_client_waiting() -> None:
+    slow = timed(accepted(("location", "/reports/r1")), 0.0, 2.5)
+    assert violations("ACCEPT-4", submitted(slow)) == [
+        Violation("answered after 2.50 s", "within 2 s", "POST http://h/reports -> 202", slow)
+    ]
+    assert violations("ACCEPT-4", submitted(timed(slow, 0.0, 0.2))) == []
+
+
+def test_a_retry_after_of_zero_while_running_is_a_poll_loop() -> None:
+    sub = timed(accepted(("location", "/reports/r1")), 0.0)
+    reads = [
+        timed(poll(doc("PROCESSING"), ("retry-after", "0")), 0.1),
+        timed(poll(doc("DONE")), 0.5),
+    ]
+    rec = Recording(main=Trace(sub, monitor=MONITOR, polls=reads, final_state="DONE"))
+    rec.main.submission = dataclasses.replace(sub, headers=(("retry-after", "0"),))
+    assert received("RETRY-5", rec) == ["a poll loop over 0.5 s (mean Retry-After 0 s)"]
+    plausible = Recording(main=Trace(sub, monitor=MONITOR, polls=reads[1:], final_state="DONE"))
+    assert violations("RETRY-5", plausible) == []  # Retry-After: 1 over 0.5 s: one poll
+
+
+def test_a_job_still_running_long_after_its_estimate() -> None:
+    sub = accepted(("location", "/reports/r1"))
+    reads = [
+        timed(poll(doc("PROCESSING", estimatedTimeRemaining=1)), 0.0),
+        timed(poll(doc("PROCESSING", estimatedTimeRemaining=1)), 1.5),
+        timed(poll(doc("PROCESSING", estimatedTimeRemaining=1)), 3.5),
+        timed(poll(doc("DONE")), 4.0),
+    ]
+    late = Recording(main=Trace(sub, monitor=MONITOR, polls=reads, final_state="DONE"))
+    assert received("LIFECYCLE-6", late) == ["still PROCESSING 3.5 s after an estimate of 1 s"]
+    in_time = Recording(
+        main=Trace(sub, monitor=MONITOR, polls=[reads[0], reads[3]], final_state="DONE")
+    )
+    assert violations("LIFECYCLE-6", in_time) == []  # read late, but over by then
+    with pytest.raises(NotApplicable, match="estimatedTimeRemaining"):
+        violations("LIFECYCLE-6", followed(poll(doc("PROCESSING")), poll(doc("DONE"))))

@@ -399,3 +399,14 @@ def test_submit_to_an_unreachable_server_exits_2() -> None:
     assert result.exit_code == 2, result.output
     assert "ConnectError" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "links",
+    [{"download": {"href": "/api/jobs/1/result"}}, {"download": "/api/jobs/1/result"}],
+    ids=["object with href", "string"],
+)
+def test_a_result_link_is_read_in_either_form(links: dict[str, Any]) -> None:
+    """A link is a URI-reference or an object with one in href: both are read."""
+    operation = Operation("http://127.0.0.1/api/jobs/1", {"status": "DONE", "links": links})
+    assert operation.result_url == "http://127.0.0.1/api/jobs/1/result"

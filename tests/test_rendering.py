@@ -3,15 +3,23 @@ way, under the rule's id, level and source (the schemathesis adapters: test_conf
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
+from importlib.resources import files
 
+import httpx
+import jsonschema
+import pytest
 from rich.console import Console
 
 from lrokit.checks import Violation, explain
+from lrokit.model.profile import load_profile
 from lrokit.rules import RULES
-from lrokit.runner.reporters import print_console, to_junit
-from lrokit.runner.run import Report
+from lrokit.runner.reporters import print_console, to_json, to_junit
+from lrokit.runner.run import Report, run
+from lrokit.runner.target import TargetConfig
 from lrokit.runner.verdicts import Outcome, Verdict
+from tests.fauxservers.server import FauxServer
 
 BREACH = Violation("text/html", "application/problem+json", "GET /reports/x -> 404")
 
@@ -82,3 +90,37 @@ def test_an_unreachable_target_is_one_line() -> None:
     verdicts = [Verdict(r, Outcome.ERROR, reason=reason) for r in RULES.values()]
     report = Report("http://x", "canonical", verdicts, unreachable=reason)
     assert _console_text(report).strip() == f"ERROR: {reason}"
+
+
+@pytest.mark.anyio
+async def test_the_json_report_carries_the_exchange_each_violation_cites() -> None:
+    """A report that proves itself: each violation with its request, status, fields and body
+    excerpt, valid against the published schema, and no secret in it anywhere."""
+    config = TargetConfig(
+        "http://faux.test",
+        headers={"Authorization": "Bearer s3cr3t-token"},
+        query={"api-key": "s3cr3t-key"},
+        time_scale=0.001,
+        max_wait=3.0,
+    )
+    transport = httpx.ASGITransport(app=FauxServer(breaks="PROBLEM-3"))
+    report = await run(config, load_profile("canonical"), transport=transport)
+    document = to_json(report, strict=False)
+    schema = json.loads((files("lrokit") / "schemas" / "report.schema.json").read_text())
+    jsonschema.validate(document, schema)
+    (rule,) = [r for r in document["rules"] if r["id"] == "PROBLEM-3"]
+    cited = rule["violations"][0]["exchange"]
+    assert cited["status"] == 404
+    assert cited["request"].startswith("GET http://faux.test/reports/")
+    assert '"status": 400' in cited["body"] or '"status":400' in cited["body"]
+    assert ["content-type", "application/problem+json"] in cited["headers"]
+    timing = document["timing"]
+    assert len(timing["initiation"]) >= 2
+    assert {job["job"] for job in timing["jobs"]} == {"submit", "submit-failing"}
+    assert all(job["polls"] >= 1 and job["noticedWithin"] >= 0 for job in timing["jobs"])
+    console = Console(width=200, record=True)
+    print_console(report, console)
+    assert "initiation" in console.export_text().split("time: ")[1]
+    text = json.dumps(document)
+    assert "s3cr3t" not in text
+    assert "[redacted]" in text

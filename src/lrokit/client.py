@@ -187,9 +187,13 @@ class Operation:
         return self._link(self.dialect.cancel_link) or self.monitor
 
     def _link(self, path: tuple[str, ...]) -> str | None:
+        """The link at ``path``, in either form a link takes: the URI-reference as a string,
+        or an object with it in ``href`` (``links.download`` or ``links.download.href``)."""
         node: Any = self.status
-        for key in path:
+        for key in path[:-1] if path[-1:] == ("href",) else path:
             node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node = node.get("href")
         return urljoin(self.monitor, node) if isinstance(node, str) else None
 
 

@@ -102,6 +102,17 @@ _RULES = (
         quote="Errors that prevent a long-running operation from starting must return an error "
         "response.",
     ),
+    Rule(
+        id="ACCEPT-4",
+        level=S,
+        basis=PROFILE,
+        text="The initiating response SHOULD come at once, within the profile's bound (2 s by "
+        "default): the work is done later, not while the client waits.",
+        citation="RFC 9110 §15.3.3",
+        quote="Its purpose is to allow a server to accept a request for some other process ... "
+        "without requiring that the user agent's connection to the server persist until the "
+        "process is completed.",
+    ),
     # -- monitor pointer -------------------------------------------------------------------
     Rule(
         id="LOCATION-1",
@@ -195,6 +206,17 @@ _RULES = (
         citation="ARM async API (10 s to 10 min); JSON:API asynchronous processing",
         quote="Retry-After ... with a minimum of 10 seconds and a maximum of 10 minutes.",
     ),
+    Rule(
+        id="RETRY-5",
+        level=S,
+        basis=PROFILE,
+        text="Retry-After SHOULD be plausible for the job: a client waiting as advised SHOULD "
+        "need no more polls of one job, over the job's observed duration, than the profile's "
+        "bound (30 by default).",
+        citation="RFC 9110 §10.2.3",
+        quote='Servers send the "Retry-After" header field to indicate how long the user agent '
+        "ought to wait before making a follow-up request.",
+    ),
     # -- status monitor --------------------------------------------------------------------
     Rule(
         id="MONITOR-1",
@@ -274,6 +296,15 @@ _RULES = (
         text="A job MUST reach a terminal state within the run's wait budget (--max-wait).",
         citation="RFC 9110 §15.3.3; openapi.yaml",
         quote="The 202 response is intentionally noncommittal.",
+    ),
+    Rule(
+        id="LIFECYCLE-6",
+        level=S,
+        basis=PROFILE,
+        text="A job SHOULD end about when the server estimated: no read SHOULD find it still "
+        "running once twice its estimate (at least 2 s) has passed since the estimate.",
+        citation="openapi.yaml ReportStatus.estimatedTimeRemaining (a profile names its own field)",
+        quote="Seconds until the report is expected to be DONE; only while PROCESSING.",
     ),
     # -- result ----------------------------------------------------------------------------
     Rule(

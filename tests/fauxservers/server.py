@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from email.utils import formatdate
 from typing import Any
@@ -118,6 +119,8 @@ class FauxServer:
             doc["links"]["download"] = {"href": f"{href}/download"}
         if state not in ("DONE", "ERROR", "CANCELLED"):
             doc["links"]["cancel"] = {"href": href}
+        if state == "PROCESSING":  # estimated well: a read later finds it ended
+            doc["estimatedTimeRemaining"] = 0 if self.is_("LIFECYCLE-6") else 1
         if state == "ERROR":
             doc["error"] = {
                 "type": "/problems/no-data",
@@ -144,15 +147,26 @@ class FauxServer:
             fields["Retry-After"] = "1.5" if self.is_("RETRY-1") and status == 200 else "1"
         if self.is_("RETRY-4") and status == 202:
             fields["Retry-After"] = "3600"
+        if running and "Retry-After" in fields and self.is_("RETRY-5"):
+            fields["Retry-After"] = "0"  # a client honouring it polls in a loop
+        if running and "Retry-After" in fields and self.is_("LIFECYCLE-6"):
+            fields["Retry-After"] = "500"  # scaled by the tester: reads 0.5 s apart
         return Response(
             json.dumps(self.document(job)), status, headers=fields, media_type="application/json"
         )
 
     def advance(self, job: dict[str, Any]) -> None:
-        """One monitor read moves the job one step on."""
+        """One monitor read moves the job one step on (breaking LIFECYCLE-6: the job runs
+        2.8 s of wall time, though it estimates it has no time left)."""
         job["reads"] += 1
         if job["state"] in ("DONE", "ERROR", "CANCELLED"):
             job["terminal_reads"] += 1
+            return
+        if self.is_("LIFECYCLE-6"):
+            started = job.setdefault("started", time.monotonic())
+            running = time.monotonic() - started < 2.8
+            job["state"], job["progress"] = ("PROCESSING", 50) if running else (job["outcome"], 100)
+            job["terminal_reads"] = 0 if running else 1
             return
         if self.is_("LIFECYCLE-5"):
             job["state"] = "PROCESSING"
@@ -176,6 +190,8 @@ class FauxServer:
     # -- handlers --------------------------------------------------------------------------
 
     async def submit(self, request: Request) -> Response:
+        if self.is_("ACCEPT-4"):
+            await asyncio.sleep(2.1)  # the work done before answering
         prefer = request.headers.get("prefer", "")
         ctype = request.headers.get("content-type", "")
         if not ctype.startswith("application/json"):

@@ -17,8 +17,9 @@ one of two reasons, never passes:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from lrokit.model.exchange import Exchange
 from lrokit.model.profile import Profile
 from lrokit.model.recording import Recording
 from lrokit.rules import Rule
@@ -43,6 +44,7 @@ class Violation:
     received: str
     expected: str
     where: str = ""  # the exchange, as ``GET /x -> 200``
+    exchange: Exchange | None = field(default=None, compare=False)  # the one cited, whole
 
     def fields(self) -> list[tuple[str, str]]:
         """What every report shows of a breach, in one order: received, expected, where."""

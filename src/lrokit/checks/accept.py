@@ -16,7 +16,7 @@ def initiation_status(rec: Recording, profile: Profile) -> Iterator[Violation]:
     expected = " or ".join(map(str, profile.initiation_status))
     for sub in plain_submissions(rec, profile):
         if sub.status not in profile.initiation_status:
-            yield Violation(f"status {sub.status}", expected, sub.describe())
+            yield Violation(f"status {sub.status}", expected, sub.describe(), sub)
 
 
 @check("ACCEPT-2")
@@ -29,7 +29,7 @@ def initiation_describes_status(rec: Recording, profile: Profile) -> Iterator[Vi
         if profile.body_state(sub.json()) is None:
             got = "no JSON body" if sub.json() is None else "no job state"
             yield Violation(
-                got, f"a JSON body with the job state ({profile.state_field})", sub.describe()
+                got, f"a JSON body with the job state ({profile.state_field})", sub.describe(), sub
             )
 
 
@@ -45,10 +45,26 @@ def invalid_input_refused_synchronously(rec: Recording, profile: Profile) -> Ite
         raise NotObserved("no invalid submission was sent")
     for probe in probes:
         if probe.status is None or not 400 <= probe.status < 500:
-            yield Violation(f"status {probe.status}", "a 4xx", probe.describe())
+            yield Violation(f"status {probe.status}", "a 4xx", probe.describe(), probe)
         elif probe.header(profile.monitor_header) is not None:
             yield Violation(
                 f"a {profile.monitor_header} header",
                 "no monitor for a refused request",
                 probe.describe(),
+                probe,
+            )
+
+
+@check("ACCEPT-4")
+def initiation_at_once(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """The initiating response SHOULD come within the profile's bound (RFC 9110 §15.3.3: a
+    202 accepts the work without keeping the client waiting for it)."""
+    answered = [s for s in submissions(rec) if s.status is not None]
+    if not answered:
+        raise NotObserved("no submission was answered")
+    bound = profile.initiation_max
+    for sub in answered:
+        if sub.seconds > bound:
+            yield Violation(
+                f"answered after {sub.seconds:.2f} s", f"within {bound:g} s", sub.describe(), sub
             )

@@ -1,12 +1,12 @@
 """lrokit's per-response rules as schemathesis checks.
 
-Six rules judge a single response on its own: PROBLEM-1 (a 4xx/5xx is
+Seven rules judge a single response on its own: PROBLEM-1 (a 4xx/5xx is
 ``application/problem+json``), PROBLEM-2 (problem member types), PROBLEM-3 (``status`` equals
-the HTTP status), PROBLEM-9 (no stack traces), RETRY-1 (Retry-After grammar, one field line)
-and HTTP-5 (Date on every response below 500). Their checks in :mod:`lrokit.checks` read only
-``Recording.exchanges``, so one response converted to an :class:`Exchange` and judged as a
-recording of its own gets exactly the verdict the conformance run would give it: the same code
-judges both, nothing is written twice.
+the HTTP status), PROBLEM-9 (no stack traces), RETRY-1 (Retry-After grammar, one field line),
+HTTP-5 (Date on every response below 500) and HTTP-7 (Content-Type is the content's). Their
+checks in :mod:`lrokit.checks` read only ``Recording.exchanges``, so one response converted to
+an :class:`Exchange` and judged as a recording of its own gets exactly the verdict the
+conformance run would give it: the same code judges both, nothing is written twice.
 
 Importing this module registers the checks with schemathesis (``lrokit_problem_1`` …), which
 is what ``SCHEMATHESIS_HOOKS=lrokit.checks.adapters schemathesis run …`` relies on. Nothing in
@@ -34,7 +34,15 @@ if TYPE_CHECKING:
     from schemathesis import Case, CheckContext, Response
 
 #: The rules whose checks judge one response on its own.
-RESPONSE_RULES = ("PROBLEM-1", "PROBLEM-2", "PROBLEM-3", "PROBLEM-9", "RETRY-1", "HTTP-5")
+RESPONSE_RULES = (
+    "PROBLEM-1",
+    "PROBLEM-2",
+    "PROBLEM-3",
+    "PROBLEM-9",
+    "RETRY-1",
+    "HTTP-5",
+    "HTTP-7",
+)
 
 SchemathesisCheck = Callable[["CheckContext", "Response", "Case[Any]"], "bool | None"]
 

@@ -32,15 +32,21 @@ def cancel_running_job(rec: Recording, profile: Profile) -> Iterator[Violation]:
         )
         if running is not None:
             yield Violation(
-                f"{cancel.answer} while the job was {running}", "200 or 202", cancel.describe()
+                f"{cancel.answer} while the job was {running}",
+                "200 or 202",
+                cancel.describe(),
+                cancel,
             )
         elif trace.final_state in (profile.success, profile.failure):
             raise NotObserved(f"the job was {trace.final_state} at its first read after the cancel")
         else:
-            yield Violation(cancel.answer, "200 or 202", cancel.describe())
+            yield Violation(cancel.answer, "200 or 202", cancel.describe(), cancel)
     elif trace.final_state != profile.cancelled:
         yield Violation(
-            f"final state {trace.final_state}", str(profile.cancelled), trace.polls[-1].describe()
+            f"final state {trace.final_state}",
+            str(profile.cancelled),
+            trace.polls[-1].describe(),
+            trace.polls[-1],
         )
 
 
@@ -54,10 +60,10 @@ def cancel_repeated_harmless(rec: Recording, profile: Profile) -> Iterator[Viola
     if rec.cancelled.removed is not None and again.status in (404, 410):
         return  # the first cancel removed the job, as the dialect allows: it is gone still
     if again.status is None or not 200 <= again.status < 300:
-        yield Violation(f"status {again.status}", "a 2xx", again.describe())
+        yield Violation(f"status {again.status}", "a 2xx", again.describe(), again)
     elif again.json() is not None and state_of(profile, again) not in (None, profile.cancelled):
         yield Violation(
-            f"state {state_of(profile, again)}", str(profile.cancelled), again.describe()
+            f"state {state_of(profile, again)}", str(profile.cancelled), again.describe(), again
         )
 
 
@@ -72,8 +78,8 @@ def cancel_finished_refused(rec: Recording, profile: Profile) -> Iterator[Violat
     ):
         raise NotObserved("no finished job to cancel")
     if refused.status != 409:
-        yield Violation(f"status {refused.status}", "409", refused.describe())
+        yield Violation(f"status {refused.status}", "409", refused.describe(), refused)
     if after is not None and state_of(profile, after) != main.final_state:
         yield Violation(
-            f"state {state_of(profile, after)}", main.final_state or "", after.describe()
+            f"state {state_of(profile, after)}", main.final_state or "", after.describe(), after
         )

@@ -35,6 +35,7 @@ def monitor_not_cached_stale(rec: Recording, profile: Profile) -> Iterator[Viola
             f"Cache-Control: {control or '(none)'}",
             "no-store, no-cache, or max-age ≤ Retry-After",
             poll.describe(),
+            poll,
         )
 
 
@@ -55,6 +56,7 @@ def head_without_content(rec: Recording, profile: Profile) -> Iterator[Violation
             f"{more}{len(head.body)} bytes of content: {head.body[:32]!r}",
             "no content",
             head.describe(),
+            head,
         )
 
 
@@ -72,10 +74,12 @@ def head_matches_get(rec: Recording, profile: Profile) -> Iterator[Violation]:
     if get.status is None:
         raise NotObserved(f"the GET to compare with got {get.answer}")
     if head.status is None:
-        yield Violation(head.answer, f"status {get.status}, as for GET", head.describe())
+        yield Violation(head.answer, f"status {get.status}, as for GET", head.describe(), head)
         return
     if head.status != get.status:
-        yield Violation(f"HEAD {head.status}, GET {get.status}", "the same status", head.describe())
+        yield Violation(
+            f"HEAD {head.status}, GET {get.status}", "the same status", head.describe(), head
+        )
         return
     for name in ("content-type", "cache-control"):
         if head.header(name) != get.header(name):
@@ -83,6 +87,7 @@ def head_matches_get(rec: Recording, profile: Profile) -> Iterator[Violation]:
                 f"{name}: {head.header(name)!r} vs GET {get.header(name)!r}",
                 "the same fields",
                 head.describe(),
+                head,
             )
 
 
@@ -97,7 +102,10 @@ def vary_prefer(rec: Recording, profile: Profile) -> Iterator[Violation]:
         vary = {v.strip().lower() for v in ",".join(sub.header_lines("vary")).split(",")}
         if not vary & {"prefer", "*"}:
             yield Violation(
-                f"Vary: {sub.header('vary') or '(none)'}", "Vary listing Prefer", sub.describe()
+                f"Vary: {sub.header('vary') or '(none)'}",
+                "Vary listing Prefer",
+                sub.describe(),
+                sub,
             )
 
 
@@ -115,7 +123,7 @@ def unknown_preference_ignored(rec: Recording, profile: Profile) -> Iterator[Vio
         raise NotObserved("no accepted submission without Prefer to compare with")
     if sub.status != plain.status:
         yield Violation(
-            f"status {sub.status}", f"{plain.status}, as without Prefer", sub.describe()
+            f"status {sub.status}", f"{plain.status}, as without Prefer", sub.describe(), sub
         )
 
 
@@ -127,7 +135,7 @@ def date_present(rec: Recording, profile: Profile) -> Iterator[Violation]:
         raise NotObserved("no response was recorded")
     for exchange in judged:
         if exchange.header("date") is None:
-            yield Violation("no Date", "a Date field", exchange.describe())
+            yield Violation("no Date", "a Date field", exchange.describe(), exchange)
 
 
 #: The start of an HTML document: its first bytes but white space are a doctype or html tag.
@@ -154,7 +162,7 @@ def content_type_matches(rec: Recording, profile: Profile) -> Iterator[Violation
     for exchange in judged:
         found = _mislabelled(exchange)
         if found is not None:
-            yield Violation(*found, exchange.describe())
+            yield Violation(*found, exchange.describe(), exchange)
 
 
 def _mislabelled(exchange: Exchange) -> tuple[str, str] | None:

@@ -26,12 +26,15 @@ def same_key_same_job(rec: Recording, profile: Profile) -> Iterator[Violation]:
         raise NotObserved(f"the first keyed submission was answered {first.status}")
     if second.status != first.status:
         yield Violation(
-            f"status {second.status}", f"{first.status}, as the first time", second.describe()
+            f"status {second.status}",
+            f"{first.status}, as the first time",
+            second.describe(),
+            second,
         )
         return
     a, b = _monitor(first, profile), _monitor(second, profile)
     if a != b:
-        yield Violation(f"{a} then {b}", "the same monitor twice", second.describe())
+        yield Violation(f"{a} then {b}", "the same monitor twice", second.describe(), second)
 
 
 @check("IDEMPOTENCY-2", feature="idempotency")
@@ -41,7 +44,9 @@ def same_key_other_body_refused(rec: Recording, profile: Profile) -> Iterator[Vi
     if other is None:
         raise NotObserved("the key was not reused with another body")
     if other.status is None or not 400 <= other.status < 500 or other.status in (404, 405):
-        yield Violation(f"status {other.status}", "422 (or another 4xx refusal)", other.describe())
+        yield Violation(
+            f"status {other.status}", "422 (or another 4xx refusal)", other.describe(), other
+        )
 
 
 @check("IDEMPOTENCY-3", feature="idempotency")
@@ -55,8 +60,13 @@ def concurrent_one_job(rec: Recording, profile: Profile) -> Iterator[Violation]:
     }
     for sub in rec.concurrent:
         if sub.status not in (*profile.initiation_status, 409):
-            yield Violation(f"status {sub.status}", "the initiation status or 409", sub.describe())
+            yield Violation(
+                f"status {sub.status}", "the initiation status or 409", sub.describe(), sub
+            )
     if len(monitors) > 1:
         yield Violation(
-            f"{len(monitors)} different monitors", "one job", rec.concurrent[0].describe()
+            f"{len(monitors)} different monitors",
+            "one job",
+            rec.concurrent[0].describe(),
+            rec.concurrent[0],
         )

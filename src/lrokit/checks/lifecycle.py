@@ -30,7 +30,10 @@ def legal_transitions(rec: Recording, profile: Profile) -> Iterator[Violation]:
                 if state not in profile.reachable(before):
                     allowed = ", ".join(sorted(profile.reachable(before)))
                     yield Violation(
-                        f"{before} then {state}", f"after {before}: {allowed}", poll.describe()
+                        f"{before} then {state}",
+                        f"after {before}: {allowed}",
+                        poll.describe(),
+                        poll,
                     )
             before = state
     if not judged:
@@ -58,6 +61,7 @@ def terminal_absorbing(rec: Recording, profile: Profile) -> Iterator[Violation]:
                         f"{name} {field(final, name)!r} became {field(poll, name)!r}",
                         "no change after a terminal state",
                         poll.describe(),
+                        poll,
                     )
     if not judged:
         raise NotObserved("no terminal state was read twice")
@@ -76,11 +80,14 @@ def progress_monotonic(rec: Recording, profile: Profile) -> Iterator[Violation]:
             continue
         judged = True
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100:
-            yield Violation(repr(value), "an integer from 0 to 100", poll.describe())
+            yield Violation(repr(value), "an integer from 0 to 100", poll.describe(), poll)
             continue
         if value < last.get(id(trace), 0):
             yield Violation(
-                f"{last[id(trace)]} then {value}", "progress that never decreases", poll.describe()
+                f"{last[id(trace)]} then {value}",
+                "progress that never decreases",
+                poll.describe(),
+                poll,
             )
         last[id(trace)] = max(value, last.get(id(trace), 0))
     if not judged:
@@ -115,7 +122,7 @@ def timestamps_ordered(rec: Recording, profile: Profile) -> Iterator[Violation]:
         for name, value in times:
             if value is None:
                 yield Violation(
-                    f"{name}={field(poll, name)!r}", "an RFC 3339 date-time", poll.describe()
+                    f"{name}={field(poll, name)!r}", "an RFC 3339 date-time", poll.describe(), poll
                 )
         known = [(n, t) for n, t in times if t is not None]
         for (n1, t1), (n2, t2) in pairwise(known):
@@ -124,11 +131,12 @@ def timestamps_ordered(rec: Recording, profile: Profile) -> Iterator[Violation]:
                     f"{n2} {t2.isoformat()} before {n1} {t1.isoformat()}",
                     f"{n1} ≤ {n2}",
                     poll.describe(),
+                    poll,
                 )
         finished = profile.finished_field
         if finished and state not in profile.terminal and field(poll, finished) is not None:
             yield Violation(
-                f"{finished} while {state}", f"{finished} only once terminal", poll.describe()
+                f"{finished} while {state}", f"{finished} only once terminal", poll.describe(), poll
             )
 
 
@@ -146,4 +154,41 @@ def terminal_within_budget(rec: Recording, profile: Profile) -> Iterator[Violati
                 f"still {state_of(profile, last) or 'unreadable'} after {len(trace.polls)} polls",
                 "a terminal state within --max-wait",
                 last.describe(),
+                last,
             )
+
+
+@check("LIFECYCLE-6")
+def ends_about_when_estimated(rec: Recording, profile: Profile) -> Iterator[Violation]:
+    """A job SHOULD end about when the server first estimated: no read SHOULD find it still
+    running once twice that estimate (at least 2 s) has passed since it was read. The first
+    estimate is the server's promise; later ones may only revise it."""
+    name = profile.estimate_field
+    if name is None:
+        raise NotApplicable(f"profile {profile.name} names no estimate field")
+    judged = False
+    for trace in followed(rec):
+        if trace is rec.cancelled:
+            continue  # the tester's cancel changes what the job would have taken
+        estimated: tuple[float, float] | None = None  # (read at, seconds estimated)
+        for poll in trace.polls:
+            state = state_of(profile, poll)
+            if estimated is not None:
+                at, estimate = estimated
+                late = poll.at > at + estimate + max(2.0, estimate)
+                judged = judged or late or state in profile.terminal
+                if late and state not in profile.terminal:
+                    yield Violation(
+                        f"still {state} {poll.at - at:.1f} s after an estimate of {estimate:g} s",
+                        "an end within twice the estimate (at least 2 s)",
+                        poll.describe(),
+                        poll,
+                    )
+                    break
+            value = field(poll, name)
+            if estimated is not None or isinstance(value, bool):
+                continue
+            if isinstance(value, int | float) and value >= 0:
+                estimated = (poll.at, float(value))
+    if not judged:
+        raise NotApplicable(f"no read of a running job carried {name!r} and a later one")

@@ -36,7 +36,10 @@ def pointer_present(rec: Recording, profile: Profile) -> Iterator[Violation]:
     for sub in _accepted(rec, profile):
         if not sub.header_lines(profile.monitor_header):
             yield Violation(
-                f"no {profile.monitor_header}", f"a {profile.monitor_header} header", sub.describe()
+                f"no {profile.monitor_header}",
+                f"a {profile.monitor_header} header",
+                sub.describe(),
+                sub,
             )
 
 
@@ -45,9 +48,13 @@ def pointer_single_uri_reference(rec: Recording, profile: Profile) -> Iterator[V
     """The pointer MUST be one field line holding one URI-reference."""
     for sub, lines in _pointing(rec, profile):
         if len(lines) > 1:
-            yield Violation(f"{len(lines)} field lines: {lines}", "exactly one", sub.describe())
+            yield Violation(
+                f"{len(lines)} field lines: {lines}", "exactly one", sub.describe(), sub
+            )
         elif ", " in lines[0] or not is_uri_reference(lines[0].strip()):
-            yield Violation(repr(lines[0]), "a single URI-reference (RFC 3986)", sub.describe())
+            yield Violation(
+                repr(lines[0]), "a single URI-reference (RFC 3986)", sub.describe(), sub
+            )
 
 
 @check("LOCATION-3")
@@ -56,9 +63,9 @@ def pointer_same_origin(rec: Recording, profile: Profile) -> Iterator[Violation]
     for sub, lines in _pointing(rec, profile):
         url = urljoin(sub.url, lines[0].strip())
         if origin(url) != origin(sub.url):
-            yield Violation(url, f"a URL on {origin(sub.url)[1]}", sub.describe())
+            yield Violation(url, f"a URL on {origin(sub.url)[1]}", sub.describe(), sub)
         elif urlsplit(lines[0].strip()).fragment:
-            yield Violation(lines[0], "no fragment", sub.describe())
+            yield Violation(lines[0], "no fragment", sub.describe(), sub)
 
 
 @check("LOCATION-4")
@@ -71,7 +78,7 @@ def monitor_readable_at_once(rec: Recording, profile: Profile) -> Iterator[Viola
     for first in first_reads:
         if first is not None and first.status not in profile.read_statuses:
             expected = " or ".join(map(str, sorted(profile.read_statuses)))
-            yield Violation(first.answer, f"{expected} at once", first.describe())
+            yield Violation(first.answer, f"{expected} at once", first.describe(), first)
 
 
 @check("LOCATION-5")
@@ -84,7 +91,7 @@ def monitor_per_submission(rec: Recording, profile: Profile) -> Iterator[Violati
     for sub in pointed:
         url = str(profile.pointer(sub))
         if url in seen:
-            yield Violation(f"{url} twice", "a new monitor URL per submission", sub.describe())
+            yield Violation(f"{url} twice", "a new monitor URL per submission", sub.describe(), sub)
         seen.add(url)
 
 
@@ -102,4 +109,4 @@ def pointer_on_every_running_answer(rec: Recording, profile: Profile) -> Iterato
     for poll in running:
         if not poll.header_lines(profile.monitor_header):
             got = f"a 202 without {profile.monitor_header}"
-            yield Violation(got, f"{profile.monitor_header} again", poll.describe())
+            yield Violation(got, f"{profile.monitor_header} again", poll.describe(), poll)

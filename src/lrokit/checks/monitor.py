@@ -22,7 +22,7 @@ def monitor_answers_200(rec: Recording, profile: Profile) -> Iterator[Violation]
     expected = " or ".join(map(str, sorted(profile.read_statuses)))
     for poll in later:
         if poll.status not in profile.read_statuses:
-            yield Violation(poll.answer, expected, poll.describe())
+            yield Violation(poll.answer, expected, poll.describe(), poll)
 
 
 @check("MONITOR-2")
@@ -42,12 +42,12 @@ def monitor_body_schema(rec: Recording, profile: Profile) -> Iterator[Violation]
             continue  # the status alone reports the state (a bodiless 202 or 303)
         if poll.truncated:
             got = f"a body over the {len(poll.body)}-byte limit"
-            yield Violation(got, "a JSON object of sane size", poll.describe())
+            yield Violation(got, "a JSON object of sane size", poll.describe(), poll)
         elif not isinstance(body, dict):
-            yield Violation("not a JSON object", "a JSON object", poll.describe())
+            yield Violation("not a JSON object", "a JSON object", poll.describe(), poll)
         elif state_of(profile, poll) is None:
             yield Violation(
-                "no job state", f"the job state ({profile.state_field})", poll.describe()
+                "no job state", f"the job state ({profile.state_field})", poll.describe(), poll
             )
         elif rec.validate is not None:
             for path, message in rec.validate(poll):
@@ -56,6 +56,7 @@ def monitor_body_schema(rec: Recording, profile: Profile) -> Iterator[Violation]
                         f"{path}: {message}",
                         "a body valid against the status schema",
                         poll.describe(),
+                        poll,
                     )
 
 
@@ -67,7 +68,9 @@ def state_vocabulary(rec: Recording, profile: Profile) -> Iterator[Violation]:
         raise NotObserved("no monitor read carried a state")
     for _, poll, state in reads:
         if state not in profile.states:
-            yield Violation(repr(state), f"one of {', '.join(profile.states)}", poll.describe())
+            yield Violation(
+                repr(state), f"one of {', '.join(profile.states)}", poll.describe(), poll
+            )
 
 
 @check("MONITOR-4")
@@ -90,4 +93,5 @@ def identity_stable(rec: Recording, profile: Profile) -> Iterator[Violation]:
                 f"{profile.id_field}={value!r}",
                 f"{segment!r}, the id in the monitor URL",
                 poll.describe(),
+                poll,
             )

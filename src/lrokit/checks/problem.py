@@ -35,10 +35,10 @@ def errors_are_problems(rec: Recording, profile: Profile) -> Iterator[Violation]
     media = profile.error_media_type
     for error in _errors(rec):
         if error.media_type != media:
-            yield Violation(error.media_type or "no Content-Type", media, error.describe())
+            yield Violation(error.media_type or "no Content-Type", media, error.describe(), error)
         elif error.method != "HEAD" and not isinstance(error.json(), dict):
             yield Violation(
-                "a body that is not a JSON object", "a problem object", error.describe()
+                "a body that is not a JSON object", "a problem object", error.describe(), error
             )
 
 
@@ -50,15 +50,15 @@ def problem_member_types(rec: Recording, profile: Profile) -> Iterator[Violation
             value = body.get(name)
             if name in body and not (isinstance(value, str) and is_uri_reference(value)):
                 yield Violation(
-                    f"{name}={body[name]!r}", "a URI-reference string", error.describe()
+                    f"{name}={body[name]!r}", "a URI-reference string", error.describe(), error
                 )
         for name in ("title", "detail"):
             if name in body and not isinstance(body[name], str):
-                yield Violation(f"{name}={body[name]!r}", "a string", error.describe())
+                yield Violation(f"{name}={body[name]!r}", "a string", error.describe(), error)
         if "status" in body and (
             not isinstance(body["status"], int) or isinstance(body["status"], bool)
         ):
-            yield Violation(f"status={body['status']!r}", "an integer", error.describe())
+            yield Violation(f"status={body['status']!r}", "an integer", error.describe(), error)
 
 
 @check("PROBLEM-3")
@@ -69,7 +69,7 @@ def problem_status_matches(rec: Recording, profile: Profile) -> Iterator[Violati
         status = body.get("status")
         if isinstance(status, int) and not isinstance(status, bool) and status != error.status:
             yield Violation(
-                f"status member {body['status']!r}", f"{error.status}", error.describe()
+                f"status member {body['status']!r}", f"{error.status}", error.describe(), error
             )
 
 
@@ -78,7 +78,7 @@ def _expect(rec: Recording, key: str, status: int) -> Iterator[Violation]:
     if probe is None:
         raise NotObserved(f"the {key} probe was not sent")
     if probe.status != status:
-        yield Violation(f"status {probe.status}", str(status), probe.describe())
+        yield Violation(f"status {probe.status}", str(status), probe.describe(), probe)
 
 
 @check("PROBLEM-4")
@@ -89,7 +89,7 @@ def unknown_id_404(rec: Recording, profile: Profile) -> Iterator[Violation]:
     yield from _expect(rec, "unknown-id", 404)
     for key, probe in rec.errors.items():
         if key.startswith("unknown-id-") and probe.status not in (403, 404):
-            yield Violation(f"status {probe.status}", "404 (or 403)", probe.describe())
+            yield Violation(f"status {probe.status}", "404 (or 403)", probe.describe(), probe)
 
 
 def _body_probe(rec: Recording, profile: Profile, key: str, status: int) -> Iterator[Violation]:
@@ -116,12 +116,13 @@ def wrong_method_405_allow(rec: Recording, profile: Profile) -> Iterator[Violati
             m.strip().upper() for m in ",".join(probe.header_lines("allow")).split(",") if m.strip()
         }
         if probe.status != 405:
-            yield Violation(f"status {probe.status}", "405", probe.describe())
+            yield Violation(f"status {probe.status}", "405", probe.describe(), probe)
         elif not allow or probe.method in allow or needed[key] not in allow:
             yield Violation(
                 f"Allow: {', '.join(sorted(allow)) or '(none)'}",
                 f"an Allow listing {needed[key]} and not {probe.method}",
                 probe.describe(),
+                probe,
             )
 
 
@@ -158,4 +159,6 @@ def no_internals(rec: Recording, profile: Profile) -> Iterator[Violation]:
         texts = [*_strings(error.json()), error.body.decode("utf-8", "replace")]
         found = internals.describe(texts)
         if found:
-            yield Violation(f"{found} in the body", "no implementation internals", error.describe())
+            yield Violation(
+                f"{found} in the body", "no implementation internals", error.describe(), error
+            )

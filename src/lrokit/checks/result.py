@@ -20,13 +20,15 @@ def result_resolves(rec: Recording, profile: Profile) -> Iterator[Violation]:
     final = trace.polls[-1]
     if profile.result_field is not None:
         if field(final, profile.result_field) in (None, "", [], {}):
-            yield Violation(f"no {profile.result_field}", "the embedded result", final.describe())
+            yield Violation(
+                f"no {profile.result_field}", "the embedded result", final.describe(), final
+            )
         return
     if profile.result_header is not None and final.header(profile.result_header) is None:
         got = f"no {profile.result_header}"
-        yield Violation(got, f"{profile.result_header} naming the result", final.describe())
+        yield Violation(got, f"{profile.result_header} naming the result", final.describe(), final)
     elif profile.result_link is not None and profile.result_reference(final.json()) is None:
-        yield Violation(f"no {profile.result_link}", "a result link", final.describe())
+        yield Violation(f"no {profile.result_link}", "a result link", final.describe(), final)
     elif rec.result is None and not (
         profile.result_link or profile.result_template or profile.result_header
     ):
@@ -38,6 +40,7 @@ def result_resolves(rec: Recording, profile: Profile) -> Iterator[Violation]:
             f"{rec.result.answer}, {len(rec.result.body)} bytes",
             "a 2xx with content",
             rec.result.describe(),
+            rec.result,
         )
 
 
@@ -57,20 +60,22 @@ def failure_is_structured(rec: Recording, profile: Profile) -> Iterator[Violatio
     error = field(final, profile.error_field)
     if not profile.error_members:  # the dialect's error may be a message or any object
         if not error or not isinstance(error, str | dict):
-            yield Violation(f"{profile.error_field}={error!r}", "an error", final.describe())
+            yield Violation(f"{profile.error_field}={error!r}", "an error", final.describe(), final)
     elif not isinstance(error, dict):
-        yield Violation(f"{profile.error_field}={error!r}", "an error object", final.describe())
+        yield Violation(
+            f"{profile.error_field}={error!r}", "an error object", final.describe(), final
+        )
     else:
         for member in profile.error_members:
             if not isinstance(error.get(member), str) or not error[member]:
                 got = f"{member}={error.get(member)!r}"
-                yield Violation(got, f"a non-empty string {member}", final.describe())
+                yield Violation(got, f"a non-empty string {member}", final.describe(), final)
     for place, value in (
         (profile.result_link, profile.result_reference(final.json())),
         (profile.result_field, field(final, profile.result_field)),
     ):
         if value is not None:
-            yield Violation(f"{place} on a failed job", "no result", final.describe())
+            yield Violation(f"{place} on a failed job", "no result", final.describe(), final)
 
 
 @check("RESULT-3")
@@ -80,10 +85,10 @@ def no_result_before_done(rec: Recording, profile: Profile) -> Iterator[Violatio
     if early is None:
         raise NotObserved("the job was done at its first read")
     if early.status is None or not 400 <= early.status < 500:
-        yield Violation(f"status {early.status}", "a 4xx", early.describe())
+        yield Violation(f"status {early.status}", "a 4xx", early.describe(), early)
     elif early.media_type != profile.error_media_type:
         got = early.media_type or "no media type"
-        yield Violation(got, profile.error_media_type, early.describe())
+        yield Violation(got, profile.error_media_type, early.describe(), early)
 
 
 @check("RESULT-4")
@@ -106,4 +111,5 @@ def result_media_type(rec: Recording, profile: Profile) -> Iterator[Violation]:
             result.media_type or "no Content-Type",
             f"{' or '.join(profile.result_media_types)}, or a 406",
             result.describe(),
+            result,
         )

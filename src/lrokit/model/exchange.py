@@ -28,7 +28,8 @@ class Exchange:
     headers: tuple[tuple[str, str], ...] = ()  # every field line, names lower-cased
     body: bytes = b""
     truncated: bool = False  # the body was cut at the tester's size limit
-    at: float = 0.0  # seconds since the run started
+    at: float = 0.0  # seconds since the run started, when the request was sent
+    seconds: float = 0.0  # from sending the request to the end of the response (or failure)
     error: str | None = None  # why there was no response
     _json: list[Any] = field(default_factory=list, repr=False, compare=False)
 

@@ -91,6 +91,9 @@ class Profile:
     cancel_may_remove: bool  # after a cancel the job may be gone: its monitor 404 or 410
     retry_after_max: int
     retry_after_min: int
+    estimate_field: str | None = None  # seconds the server expects the job still to take
+    initiation_max: float = 2.0  # seconds the initiating response may take (ACCEPT-4)
+    polls_max: int = 30  # polls of one job, honouring Retry-After, that are plausible (RETRY-5)
     features: frozenset[str] = field(default_factory=frozenset)
     spec: str | None = None
     state_rules: tuple[StateRule, ...] = ()  # when given, the state comes from these
@@ -334,6 +337,9 @@ def _from_data(data: Mapping[str, Any]) -> Profile:
         cancel_may_remove=bool(data.get("cancel", {}).get("may_remove", False)),
         retry_after_max=int(data.get("retry_after", {}).get("max", 600)),
         retry_after_min=int(data.get("retry_after", {}).get("min", 0)),
+        estimate_field=mon.get("estimate_field"),
+        initiation_max=float(data.get("timing", {}).get("initiation_max", 2.0)),
+        polls_max=int(data.get("timing", {}).get("polls_max", 30)),
         features=features,
         spec=data.get("spec"),
         overrides=overrides,

@@ -58,6 +58,7 @@ class Recording:
     cleaned: list[Exchange] = field(default_factory=list)  # cancels of jobs left running
     notes: list[str] = field(default_factory=list)  # what the tester could not do, and why
     exchanges: list[Exchange] = field(default_factory=list)  # everything, in order
+    time_scale: float = 1.0  # how the run scaled Retry-After waits (1: honoured as advised)
     # Problems of a monitor body against the status schema, when a contract is known.
     validate: Callable[[Exchange], list[tuple[str, str]]] | None = None
 

@@ -15,9 +15,9 @@ from rich.text import Text
 
 from lrokit import __version__
 from lrokit.checks import Violation, explain
-from lrokit.model.exchange import Exchange
+from lrokit.model.exchange import SECRET_HEADERS, Exchange
 from lrokit.rules import FAMILIES
-from lrokit.runner.run import Report
+from lrokit.runner.run import Report, Timing
 from lrokit.runner.verdicts import Outcome, Unjudged, Verdict, exit_code, worst
 
 STYLES = {
@@ -30,6 +30,8 @@ STYLES = {
     Outcome.DISABLED: "dim",
 }
 MAX_VIOLATIONS_SHOWN = 3
+#: Bytes of a cited exchange's body the JSON report carries.
+BODY_EXCERPT = 2048
 
 
 class LiveProgress:
@@ -147,6 +149,23 @@ def print_console(report: Report, console: Console) -> None:
             f"{summary} — {report.requests} requests in {report.seconds:.1f}s"
         )
     )
+    if report.timing.initiation or report.timing.jobs:
+        console.print(Text("time: ", "dim").append(_timing_line(report.timing)))
+
+
+def _timing_line(timing: Timing) -> str:
+    """The run's figures in one line: what a client of this server pays in time."""
+    parts = []
+    if timing.initiation:
+        ordered = sorted(timing.initiation)
+        median, worst_ = ordered[len(ordered) // 2], ordered[-1]
+        parts.append(f"initiation {median * 1000:.0f} ms median, {worst_ * 1000:.0f} ms max")
+    parts += [
+        f"{job.job}: {job.polls} polls, over after {job.seconds:.1f} s, "
+        f"noticed within {job.noticed_within:.1f} s"
+        for job in timing.jobs
+    ]
+    return "; ".join(parts)
 
 
 def to_json(report: Report, strict: bool) -> dict[str, Any]:
@@ -164,6 +183,18 @@ def to_json(report: Report, strict: bool) -> dict[str, Any]:
         "requests": report.requests,
         "summary": {str(o): counts[o] for o in Outcome},
         "notes": list(report.notes),
+        "timing": {
+            "initiation": [round(s, 4) for s in report.timing.initiation],
+            "jobs": [
+                {
+                    "job": job.job,
+                    "polls": job.polls,
+                    "seconds": round(job.seconds, 3),
+                    "noticedWithin": round(job.noticed_within, 3),
+                }
+                for job in report.timing.jobs
+            ],
+        },
         "rules": [
             {
                 "id": v.rule.id,
@@ -176,13 +207,42 @@ def to_json(report: Report, strict: bool) -> dict[str, Any]:
                 "outcome": str(v.outcome),
                 "reason": v.reason,
                 "reasonKind": str(v.unjudged) if v.unjudged is not None else "",
-                "violations": [
-                    {"received": x.received, "expected": x.expected, "where": x.where}
-                    for x in v.violations
-                ],
+                "violations": [_violation_json(x) for x in v.violations],
             }
             for v in report.verdicts
         ],
+    }
+
+
+def _violation_json(violation: Violation) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "received": violation.received,
+        "expected": violation.expected,
+        "where": violation.where,
+    }
+    if violation.exchange is not None:
+        found["exchange"] = exchange_json(violation.exchange)
+    return found
+
+
+def exchange_json(exchange: Exchange) -> dict[str, Any]:
+    """The exchange a violation cites, so that a report proves itself: the request line and
+    fields, the status (null when no answer came, with why), the response fields and the
+    start of the body. Secrets are never shown: the request's were redacted when it was
+    recorded; the response's cookies are redacted here."""
+    excerpt = exchange.body[:BODY_EXCERPT]
+    return {
+        "request": f"{exchange.method} {exchange.url}",
+        "requestHeaders": [[name, value] for name, value in exchange.request_headers],
+        "status": exchange.status,
+        "error": exchange.error,
+        "headers": [
+            [name, "[redacted]" if name in SECRET_HEADERS | {"set-cookie"} else value]
+            for name, value in exchange.headers
+        ],
+        "body": excerpt.decode("utf-8", "replace"),
+        "bodyTruncated": exchange.truncated or len(exchange.body) > len(excerpt),
+        "at": round(exchange.at, 3),
     }
 
 

@@ -11,10 +11,49 @@ import httpx
 from lrokit.model.contract import Contract
 from lrokit.model.exchange import Exchange
 from lrokit.model.profile import Profile
+from lrokit.model.recording import Recording
 from lrokit.runner.options import SuiteOptions
 from lrokit.runner.scenarios import Scenarios
 from lrokit.runner.target import Target, TargetConfig
 from lrokit.runner.verdicts import Outcome, Verdict, judge
+
+
+@dataclass(frozen=True)
+class JobTiming:
+    """How one followed job went in time: what a client of the pattern pays."""
+
+    job: str  # what the run submitted it for: "submit", "submit-failing" …
+    polls: int  # monitor reads until a terminal state
+    seconds: float  # from the submission to the end of the first terminal read
+    noticed_within: float  # the job ended at most this long before that read said so
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The figures of a run: the initiating responses' latency and each job's course."""
+
+    initiation: tuple[float, ...]  # seconds each answered submission took
+    jobs: tuple[JobTiming, ...]
+
+    @staticmethod
+    def of(rec: Recording) -> Timing:
+        answered = [t.submission for t in (rec.main, rec.failing) if t]
+        answered += [s for s in (rec.plain, rec.prefer_probe) if s is not None]
+        jobs = []
+        for trace in (rec.main, rec.failing):
+            if trace is None or trace.final_state is None or not trace.polls:
+                continue
+            last = trace.polls[-1]
+            before = trace.polls[-2] if len(trace.polls) > 1 else trace.submission
+            jobs.append(
+                JobTiming(
+                    trace.submission.label,
+                    len(trace.polls),
+                    last.at + last.seconds - trace.submission.at,
+                    last.at + last.seconds - before.at,
+                )
+            )
+        return Timing(tuple(s.seconds for s in answered if s.status is not None), tuple(jobs))
 
 
 @dataclass
@@ -28,6 +67,7 @@ class Report:
     requests: int = 0
     seconds: float = 0.0
     unreachable: str | None = None  # why no request got an answer, if none did
+    timing: Timing = field(default_factory=lambda: Timing((), ()))
 
 
 async def run(
@@ -65,6 +105,7 @@ async def run(
         len(rec.exchanges) + len(rec.cleaned),
         time.monotonic() - started,
         unreachable,
+        Timing.of(rec),
     )
 
 

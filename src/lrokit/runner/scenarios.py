@@ -54,7 +54,7 @@ class Scenarios:
         self.target = target
         self.profile = profile
         self.contract = contract
-        self.rec = Recording()
+        self.rec = Recording(time_scale=target.config.time_scale)
 
     async def run(self) -> Recording:
         """Run all scenarios, then clean up; a budget or transport failure is noted, never

@@ -14,7 +14,7 @@ import ssl
 import time
 import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -164,6 +164,7 @@ class Target:
         return request, _redact_query(str(request.url)), sent
 
     def _record(self, exchange: Exchange) -> Exchange:
+        exchange = replace(exchange, seconds=self.elapsed - exchange.at)
         self.exchanges.append(exchange)
         if self.observer is not None:
             self.observer(exchange)
