@@ -79,8 +79,8 @@ class Contract:
     ) -> OAS30Validator | None:
         try:
             content = self.document["paths"][template]["get"]["responses"]["200"]["content"]
-            pointer = f"/paths/{_escape(template)}/get/responses/200/content/"
-            pointer += f"{_escape(profile.media_type)}/schema"
+            pointer = f"/paths/{escape_token(template)}/get/responses/200/content/"
+            pointer += f"{escape_token(profile.media_type)}/schema"
             content[profile.media_type]["schema"]
         except (KeyError, TypeError):
             return None
@@ -107,7 +107,7 @@ class Contract:
             return profile
         initiation = {str(status) for status in profile.initiation_status}
         answers = [ok for _, ok, _ in statuses] + [
-            self._resolve(answer)
+            self.resolve(answer)
             for _, _, operation in self._operations()
             for code, answer in _responses(operation).items()
             if str(code) in initiation
@@ -121,7 +121,7 @@ class Contract:
         """Every operation: its path template, method and node."""
         paths = self.document.get("paths")
         for path, item in (paths if isinstance(paths, dict) else {}).items():
-            item = self._resolve(item)
+            item = self.resolve(item)
             for method, operation in (item if isinstance(item, dict) else {}).items():
                 if method in _METHODS and isinstance(operation, dict):
                     yield str(path), method, operation
@@ -132,7 +132,7 @@ class Contract:
         found = []
         for path, method, operation in self._operations():
             responses = _responses(operation)
-            ok = self._resolve(responses.get("200", responses.get(200)))
+            ok = self.resolve(responses.get("200", responses.get(200)))
             content = ok.get("content") if isinstance(ok, dict) else None
             media = content.get(profile.media_type) if isinstance(content, dict) else None
             schema = media.get("schema") if isinstance(media, dict) else None
@@ -149,7 +149,7 @@ class Contract:
         for answer in answers:
             links = answer.get("links") if isinstance(answer, dict) else None
             for link in (links if isinstance(links, dict) else {}).values():
-                link = self._resolve(link)
+                link = self.resolve(link)
                 ref = link.get("operationRef") if isinstance(link, dict) else None
                 if isinstance(link, dict) and "operationId" in link:
                     target = by_id.get(str(link["operationId"]))
@@ -165,14 +165,14 @@ class Contract:
     def _property(self, schema: Any, dotted: str, depth: int = 0) -> Any:
         """The schema of the property at ``dotted`` in ``schema``, or None where the schema
         declares none (a branch of ``allOf``, ``oneOf`` or ``anyOf`` may declare it)."""
-        schema = self._resolve(schema)
+        schema = self.resolve(schema)
         if not isinstance(schema, dict) or depth > _DEPTH:
             return None
         name, _, rest = dotted.partition(".")
         properties = schema.get("properties")
         found = properties.get(name) if isinstance(properties, dict) else None
         if found is not None:
-            return self._property(found, rest, depth + 1) if rest else self._resolve(found)
+            return self._property(found, rest, depth + 1) if rest else self.resolve(found)
         for key in ("allOf", "oneOf", "anyOf"):
             branches = schema.get(key)
             for branch in branches if isinstance(branches, list) else ():
@@ -181,7 +181,7 @@ class Contract:
                     return found
         return None
 
-    def _resolve(self, node: Any) -> Any:
+    def resolve(self, node: Any) -> Any:
         """``node`` with its ``$ref`` followed: None where it leads nowhere or out of the
         document (another document is not read)."""
         for _ in range(_DEPTH):
@@ -210,7 +210,8 @@ def _unescape(token: str) -> str:
     return token.replace("~1", "/").replace("~0", "~")
 
 
-def _escape(token: str) -> str:
+def escape_token(token: str) -> str:
+    """A JSON Pointer reference token (RFC 6901 §3): ``~`` and ``/`` escaped."""
     return token.replace("~", "~0").replace("/", "~1")
 
 

@@ -16,10 +16,8 @@ from openapi_schema_validator import OAS30Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT4
 
-from lrokit.model.contract import Contract
+from lrokit.model.contract import Contract, escape_token
 
-#: How many ``$ref`` hops a schema may take before it is taken as unreadable.
-_MAX_REFS = 16
 _URI = "urn:lrokit:requests"
 
 
@@ -29,28 +27,13 @@ def _operation(contract: Contract, method: str, path: str) -> Mapping[str, Any] 
     return operation if isinstance(operation, Mapping) else None
 
 
-def _resolve(contract: Contract, node: Any) -> Any:
-    """``node`` with its local ``$ref`` chain followed (``#/components/schemas/X``)."""
-    for _ in range(_MAX_REFS):
-        if not isinstance(node, Mapping) or not isinstance(node.get("$ref"), str):
-            return node
-        ref = node["$ref"]
-        if not ref.startswith("#/"):
-            return None  # another document: not followed
-        node = contract.document
-        for token in ref[2:].split("/"):
-            token = token.replace("~1", "/").replace("~0", "~")
-            node = node.get(token) if isinstance(node, Mapping) else None
-    return None
-
-
 def takes_body(contract: Contract, method: str, path: str) -> bool | None:
     """Whether the operation at ``method path`` takes a request body (an OpenAPI 3.0
     ``requestBody``); None when the contract does not describe the operation."""
     operation = _operation(contract, method, path)
     if operation is None:
         return None
-    return _resolve(contract, operation.get("requestBody")) is not None
+    return contract.resolve(operation.get("requestBody")) is not None
 
 
 def invalid_body(contract: Contract, method: str, path: str, valid: object) -> object | None:
@@ -88,15 +71,14 @@ def _other_type(value: object) -> object:
 
 def _request_validator(contract: Contract, method: str, path: str) -> OAS30Validator | None:
     """A validator of the operation's ``application/json`` request body schema."""
-    template = contract.template(path)
-    operation = contract.document.get("paths", {}).get(template, {}).get(method.lower())
-    if not isinstance(operation, Mapping) or "requestBody" not in operation:
+    operation = _operation(contract, method, path)
+    if operation is None or "requestBody" not in operation:
         return None
-    pointer = f"/paths/{_escape(template)}/{method.lower()}/requestBody"
+    pointer = f"/paths/{escape_token(contract.template(path))}/{method.lower()}/requestBody"
     body = operation["requestBody"]
     if isinstance(body, Mapping) and isinstance(body.get("$ref"), str):
         pointer = body["$ref"].removeprefix("#")
-        body = _resolve(contract, body)
+        body = contract.resolve(body)
     content = body.get("content", {}) if isinstance(body, Mapping) else {}
     if not isinstance(content, Mapping) or "application/json" not in content:
         return None
@@ -105,10 +87,6 @@ def _request_validator(contract: Contract, method: str, path: str) -> OAS30Valid
     )
     schema = {"$ref": f"{_URI}#{pointer}/content/application~1json/schema"}
     return OAS30Validator(schema, registry=registry)
-
-
-def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
 
 
 def parameter_segments(contract: Contract, path: str) -> list[int]:

@@ -126,18 +126,8 @@ class Target:
                     self._send(label, request, recorded_url, sent, started), self.config.timeout
                 )
         except (httpx.HTTPError, TimeoutError) as exc:
-            reason = (
-                "timed out" if isinstance(exc, TimeoutError | httpx.TimeoutException) else str(exc)
-            )
-            exchange = Exchange(
-                label,
-                method,
-                recorded_url,
-                sent,
-                None,
-                at=started,
-                error=reason or type(exc).__name__,
-            )
+            timed_out = isinstance(exc, TimeoutError | httpx.TimeoutException)
+            exchange = _unanswered(label, method, recorded_url, sent, started, exc, timed_out)
         return self._record(exchange)
 
     def _prepare(
@@ -243,16 +233,8 @@ class Target:
                 started,
             )
         except (OSError, h11.ProtocolError) as exc:  # a TimeoutError is an OSError
-            reason = "timed out" if isinstance(exc, TimeoutError) else str(exc)
-            exchange = Exchange(
-                label,
-                "HEAD",
-                recorded_url,
-                sent,
-                None,
-                at=started,
-                error=reason or type(exc).__name__,
-            )
+            timed_out = isinstance(exc, TimeoutError)
+            exchange = _unanswered(label, "HEAD", recorded_url, sent, started, exc, timed_out)
         return self._record(exchange)
 
     async def _head_raw(self, request: httpx.Request, cap: int) -> tuple[h11.Response, bytes]:
@@ -282,6 +264,20 @@ class Target:
     async def wait(self, seconds: float, limit: float) -> None:
         """Sleep a Retry-After wait, scaled by ``time_scale``, at most ``limit`` seconds."""
         await asyncio.sleep(max(0.0, min(seconds * self.config.time_scale, limit)))
+
+
+def _unanswered(
+    label: str,
+    method: str,
+    url: str,
+    sent: tuple[tuple[str, str], ...],
+    at: float,
+    exc: BaseException,
+    timed_out: bool,
+) -> Exchange:
+    """The record of a request that got no response, saying why."""
+    reason = "timed out" if timed_out else str(exc)
+    return Exchange(label, method, url, sent, None, at=at, error=reason or type(exc).__name__)
 
 
 def _proxied(url: str) -> bool:
