@@ -97,9 +97,11 @@ class LiveServer:
 class ThreadServer:
     """``with ThreadServer(app) as url``: an ASGI app under a real uvicorn on 127.0.0.1 (a free
     port) in a background thread; stopped, and its thread joined, on exit. The app sends its
-    own Date (fauxservers do, or omit it to break HTTP-5), so uvicorn adds none."""
+    own Date (fauxservers do, or omit it to break HTTP-5), so uvicorn adds none. ``lifespan``
+    runs the app's lifespan (fauxservers have none; the reference server opens its store and
+    starts its workers in it)."""
 
-    def __init__(self, app: object) -> None:
+    def __init__(self, app: object, *, lifespan: bool = False) -> None:
         import threading
 
         import uvicorn
@@ -110,7 +112,7 @@ class ThreadServer:
             port=0,
             http="h11",
             ws="none",
-            lifespan="off",
+            lifespan="on" if lifespan else "off",
             log_level="critical",
             access_log=False,
             date_header=False,

@@ -5,9 +5,11 @@ Its rules are what a client does: ``submit`` a valid body (202 and a monitor poi
 ``--time-scale``),
 ``fetch_result`` of a job the model knows is done, ``cancel`` a job, and ``poll_unknown``
 (an id nobody created: 404). Its model keeps every state, progress and Retry-After it saw
-per job; after every step the invariants check that terminal states are absorbing, that
-states move only along the profile's transitions, that progress never decreases, and that no
-terminal read carries Retry-After. A failure prints the steps that replay it.
+per job; after every step the invariants check that terminal states are absorbing (with the
+same error and finish time), that states move only along the profile's transitions, that
+progress never decreases, that no terminal read carries Retry-After, and that cancels are
+honoured (refused only for a terminal job; accepted for a running one, the job ends
+cancelled). A failure prints the steps that replay it.
 
 Every request goes through :class:`lrokit.runner.target.Target` (timeouts, body limits,
 same-origin only). The whole layer ends within ``--max-wait``: a poll whose advised wait would
@@ -78,6 +80,7 @@ class Seen:
     retry_after: str | None
     exchange: str  # ``GET /reports/1 -> 200``
     monitor_read: bool  # a 200 GET of the monitor (not a submission or cancel answer)
+    outcome: dict[str, object] = field(default_factory=dict)  # its error and finish time
 
     def __str__(self) -> str:
         extra = f", progress {self.progress}" if self.progress is not None else ""
@@ -93,6 +96,7 @@ class Job:
     seen: list[Seen] = field(default_factory=list)
     next_read: float = 0.0  # monotonic time before which a poll waits (Retry-After)
     refused_cancel_at: int | None = None  # len(seen) when a cancel was refused
+    accepted_cancel_at: int | None = None  # len(seen) when a cancel of it running was accepted
     result_link: str | None = None
 
     def history(self) -> str:
@@ -155,8 +159,18 @@ class Lifecycle(RuleBasedStateMachine):
             f"({exchange.describe()})",
         )
         progress = dig(exchange.json(), self.profile.progress_field)
+        outcome = {
+            name: dig(body, name)
+            for name in (self.profile.error_field, self.profile.finished_field)
+            if name
+        }
         seen = Seen(
-            state, progress, exchange.header("retry-after"), exchange.describe(), monitor_read
+            state,
+            progress,
+            exchange.header("retry-after"),
+            exchange.describe(),
+            monitor_read,
+            outcome,
         )
         job.seen.append(seen)
         wait = 0.0 if state in self.profile.terminal else advised_wait(exchange)
@@ -203,7 +217,7 @@ class Lifecycle(RuleBasedStateMachine):
             f"LOCATION-1/2: {len(pointers)} {profile.monitor_header} field lines, expected one "
             f"({exchange.describe()})",
         )
-        reference = profile.pointer(exchange)
+        reference = profile.pointer(exchange, api=self.target.config.base_url)
         require(reference is not None, f"no monitor in the answer ({exchange.describe()})")
         assert reference is not None
         monitor = urldefrag(self.target.url(reference, base=exchange.url)).url
@@ -244,7 +258,7 @@ class Lifecycle(RuleBasedStateMachine):
                 break
         if exchange is None or job.seen[-1].state != self.profile.success:
             return multiple()
-        link = dig(exchange.json(), self.profile.result_link)
+        link = self.profile.result_reference(exchange.json())
         job.result_link = self.target.url(link, base=monitor) if isinstance(link, str) else None
         return monitor
 
@@ -288,7 +302,13 @@ class Lifecycle(RuleBasedStateMachine):
         status = exchange.status or 0
         require(status < 500, f"a cancel was answered {status} ({exchange.describe()})")
         if 200 <= status < 300:
-            self._observe(job, exchange, monitor_read=False)
+            state = self._observe(job, exchange, monitor_read=False)
+            # An answer that says the job is still running says the cancel came in time: the
+            # job must end cancelled (CANCEL-1). One without a state may answer a cancel of a
+            # job that finished meanwhile (CANCEL-3 only asks a 409 of it): nothing is judged.
+            running = state is not None and state not in self.profile.terminal
+            if running and job.accepted_cancel_at is None:
+                job.accepted_cancel_at = len(job.seen)
         elif job.refused_cancel_at is None:
             # Only a terminal job may refuse a cancel (CANCEL-1); terminal states are absorbing,
             # so every later read must be terminal: the invariant below holds the server to it.
@@ -321,6 +341,7 @@ class Lifecycle(RuleBasedStateMachine):
             self.progress_never_decreases(job)
             self.no_retry_after_on_terminal_reads(job)
             self.refused_cancel_means_terminal(job)
+            self.accepted_cancel_ends_cancelled(job)
 
     def terminal_states_are_absorbing(self, job: Job) -> None:
         states = [seen.state for seen in job.seen]
@@ -331,6 +352,16 @@ class Lifecycle(RuleBasedStateMachine):
                 f"LIFECYCLE-2: {job.monitor} left its terminal state {states[first]}\n"
                 f"  history:\n{job.history()}",
             )
+            # ... with the same error and finish time, read after read
+            reads = [seen.outcome for seen in job.seen[first:] if seen.monitor_read]
+            for name in reads[0] if reads else ():
+                values = [outcome.get(name) for outcome in reads]
+                require(
+                    all(value == values[0] for value in values),
+                    f"LIFECYCLE-2: {job.monitor}'s {name} changed after its terminal state "
+                    f"{states[first]}: {' -> '.join(map(repr, values))}\n"
+                    f"  history:\n{job.history()}",
+                )
 
     def states_follow_transitions(self, job: Job) -> None:
         for before, after in zip(job.seen, job.seen[1:], strict=False):
@@ -374,6 +405,16 @@ class Lifecycle(RuleBasedStateMachine):
             all(seen.state in self.profile.terminal for seen in later),
             f"CANCEL-1: a cancel of {job.monitor} was refused, yet the job was not terminal "
             f"afterwards\n  history:\n{job.history()}",
+        )
+
+    def accepted_cancel_ends_cancelled(self, job: Job) -> None:
+        if job.accepted_cancel_at is None or self.profile.cancelled is None:
+            return
+        ends = {seen.state for seen in job.seen[job.accepted_cancel_at :]} & self.profile.terminal
+        require(
+            ends <= {self.profile.cancelled},
+            f"CANCEL-1: a cancel of {job.monitor} was accepted while it was running, yet it "
+            f"ended {', '.join(sorted(ends))}\n  history:\n{job.history()}",
         )
 
 
