@@ -971,3 +971,17 @@ def test_a_job_still_running_long_after_its_estimate() -> None:
     assert violations("LIFECYCLE-6", in_time) == []  # read late, but over by then
     with pytest.raises(NotApplicable, match="estimatedTimeRemaining"):
         violations("LIFECYCLE-6", followed(poll(doc("PROCESSING")), poll(doc("DONE"))))
+
+
+def test_a_synchronous_answer_is_no_initiating_response() -> None:
+    """A submission answered with its outcome after the work (a 200) is not held to ACCEPT-4:
+    its time is the work's (pygeoapi answered the unknown-preference probe so)."""
+    sync = timed(accepted(status=200), 0.0, 5.6)
+    with pytest.raises(NotObserved, match="no submission was accepted"):
+        violations("ACCEPT-4", submitted(sync))
+
+
+def test_a_main_job_that_failed_says_how_it_ended() -> None:
+    failed = doc("ERROR", error={"title": "Cannot run process without echo value"})
+    with pytest.raises(NotObserved, match=r"it ended ERROR: .*without echo value"):
+        violations("RESULT-1", followed(poll(failed), final="ERROR"))

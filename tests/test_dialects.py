@@ -158,7 +158,7 @@ BREAKS = [
     ("ogc", "ACCEPT-1", "/req/core/process-execute-success-async"),
     ("ogc", "LOCATION-1", "/req/core/process-execute-success-async"),
     ("ogc", "MONITOR-3", "statusCode.yaml"),
-    ("ogc", "RESULT-3", "result-not-ready"),
+    ("ogc", "RESULT-3", "results-not-ready"),
     ("seed-embedded", "ACCEPT-1", "RFC 9110"),
     ("seed-embedded", "RETRY-1", "RFC 9110"),
     ("seed-embedded", "MONITOR-2", "openapi.yaml"),

@@ -243,3 +243,15 @@ async def test_where_a_cancel_must_not_remove_the_job_it_is_cancel_1_that_fails(
     seen = outcomes(report)
     assert seen["CANCEL-1"] in (Outcome.FAIL, Outcome.UNOBSERVED), seen
     assert all(seen[r] is Outcome.PASS for r in LIFECYCLE), seen  # never MONITOR-1's
+
+
+def test_a_request_schema_in_another_document_gives_no_invalid_body() -> None:
+    """pygeoapi's contract refers its request schema to schemas.opengis.net: it is not read,
+    and the run goes on (it once ended in a traceback)."""
+    document = json.loads(json.dumps(CONTRACT.document))
+    post = document["paths"]["/reports"]["post"]
+    post["requestBody"]["content"]["application/json"]["schema"] = {
+        "$ref": "https://schemas.example.invalid/execute.yaml"
+    }
+    edited = Contract(document, "edited")
+    assert invalid_body(edited, "POST", "/reports", CANONICAL.body) is None

@@ -11,12 +11,16 @@ in every command.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -105,3 +109,19 @@ def header(value: str) -> tuple[str, str]:
     if "\r" in content or "\n" in content:
         raise ValueError(f"{name.strip()} has a line break in its value")
     return name.strip(), content.strip()
+
+
+#: Columns of a report written to a file or a pipe (a CI log): URLs and ids then fit on their
+#: line whole, where the 80 a terminal-less console assumes would break them.
+LOG_WIDTH = 200
+
+
+def report_console(*, stderr: bool) -> Console:
+    """The console a report is printed on: the terminal's width, else ``LOG_WIDTH`` (or the
+    ``COLUMNS`` the environment sets)."""
+    from rich.console import Console  # on use: the pytest plugin imports this module
+
+    console = Console(stderr=stderr)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(stderr=stderr, width=LOG_WIDTH)
+    return console

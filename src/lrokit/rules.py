@@ -439,9 +439,9 @@ _RULES = (
     Rule(
         id="PROBLEM-8",
         level=S,
-        basis=RFC,
+        basis=CONTRACT,
         text="A monitor request whose Accept admits no available media type SHOULD be answered "
-        "406.",
+        "406 (RFC 9110 lets a server disregard Accept; the contract answers 406).",
         citation="RFC 9110 §15.5.7, §12.5.1",
         quote="the target resource does not have a current representation that would be "
         "acceptable to the user agent",

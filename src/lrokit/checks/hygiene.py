@@ -123,7 +123,10 @@ def unknown_preference_ignored(rec: Recording, profile: Profile) -> Iterator[Vio
         raise NotObserved("no accepted submission without Prefer to compare with")
     if sub.status != plain.status:
         yield Violation(
-            f"status {sub.status}", f"{plain.status}, as without Prefer", sub.describe(), sub
+            f"status {sub.status}",
+            f"{plain.status}, as without the unknown preference",
+            sub.describe(),
+            sub,
         )
 
 

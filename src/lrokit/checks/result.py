@@ -7,7 +7,16 @@ from collections.abc import Iterator
 from lrokit.checks import NotApplicable, NotObserved, Violation, check
 from lrokit.checks._util import field
 from lrokit.model.profile import Profile
-from lrokit.model.recording import Recording, state_of
+from lrokit.model.recording import Recording, Trace, state_of
+
+
+def _how_it_ended(trace: Trace | None, profile: Profile) -> str:
+    """Why the main job gave nothing to judge, for the reason: its end and its error."""
+    if trace is None or trace.final_state is None:
+        return "" if trace is None or trace.unfollowed is None else f" ({trace.unfollowed})"
+    error = field(trace.polls[-1], profile.error_field) if trace.polls else None
+    said = f": {str(error)[:160]}" if error else ""
+    return f" (it ended {trace.final_state}{said}; is the profile's submit body right?)"
 
 
 @check("RESULT-1")
@@ -16,7 +25,9 @@ def result_resolves(rec: Recording, profile: Profile) -> Iterator[Violation]:
     link MUST resolve to a non-empty 2xx."""
     trace = rec.main
     if trace is None or trace.final_state != profile.success:
-        raise NotObserved(f"the main job did not reach {profile.success}")
+        raise NotObserved(
+            f"the main job did not reach {profile.success}{_how_it_ended(trace, profile)}"
+        )
     final = trace.polls[-1]
     if profile.result_field is not None:
         if field(final, profile.result_field) in (None, "", [], {}):

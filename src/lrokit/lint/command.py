@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from lrokit.commandline import Output, option, output_option, stdout_taken
+from lrokit.commandline import Output, option, output_option, report_console, stdout_taken
 
 
 @click.command()
@@ -37,7 +37,6 @@ def lint(
     Exit status: 0 clean, 1 a finding that fails, 2 a usage error or an unreadable document.
     """
     import orjson
-    from rich.console import Console
 
     from lrokit.lint.checks import lint as run_lint
     from lrokit.lint.document import SpecError, load_document
@@ -52,7 +51,9 @@ def lint(
         raise click.UsageError(str(exc)) from exc
     report = LintReport(document, chosen.name, run_lint(document, chosen), strict)
     # A report on standard output keeps it for the report: people read standard error.
-    print_console(report, Console(stderr=stdout_taken(json_output, junit_output, sarif_output)))
+    print_console(
+        report, report_console(stderr=stdout_taken(json_output, junit_output, sarif_output))
+    )
     if json_output is not None:
         json_output.write(orjson.dumps(to_json(report), option=orjson.OPT_INDENT_2))
     if junit_output is not None:

@@ -12,8 +12,10 @@ from urllib.parse import urlsplit
 
 import httpx
 import yaml
+from jsonschema.exceptions import SchemaError
 from openapi_schema_validator import OAS30Validator
 from referencing import Registry
+from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT4
 
 from lrokit.model.exchange import Exchange
@@ -59,7 +61,10 @@ class Contract:
             validator = validator_for(exchange.url)
             if validator is None:
                 return []
-            errors = validator.iter_errors(exchange.json())
+            try:
+                errors = list(validator.iter_errors(exchange.json()))
+            except (Unresolvable, SchemaError):  # a $ref to another document: not read
+                return []
             return [("/".join(map(str, e.absolute_path)) or "(body)", e.message) for e in errors][
                 :5
             ]

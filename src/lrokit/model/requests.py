@@ -12,8 +12,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from jsonschema.exceptions import SchemaError
 from openapi_schema_validator import OAS30Validator
 from referencing import Registry
+from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT4
 
 from lrokit.model.contract import Contract, escape_token
@@ -43,12 +45,14 @@ def invalid_body(contract: Contract, method: str, path: str, valid: object) -> o
     ``oneOf`` or discriminators is honoured). None when the contract gives no schema for the
     operation, when it rejects ``valid`` too, or when no such change breaks it."""
     validator = _request_validator(contract, method, path)
-    if validator is None or not isinstance(valid, Mapping) or not validator.is_valid(valid):
+    if validator is None or not isinstance(valid, Mapping):
         return None
-    for candidate in _changes(valid):
-        if not validator.is_valid(candidate):
-            return candidate
-    return None
+    try:
+        if not validator.is_valid(valid):
+            return None
+        return next((c for c in _changes(valid) if not validator.is_valid(c)), None)
+    except (Unresolvable, SchemaError):  # a $ref to another document, a schema not well made
+        return None
 
 
 def _changes(valid: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -13,7 +13,14 @@ from typing import Any, TypeVar
 
 import click
 
-from lrokit.commandline import Lines, Output, option, output_option, stdout_taken
+from lrokit.commandline import (
+    Lines,
+    Output,
+    option,
+    output_option,
+    report_console,
+    stdout_taken,
+)
 from lrokit.runner.options import SUITE_OPTIONS, OptionError, parse, parse_target_url
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -74,7 +81,6 @@ def check(
     import asyncio
 
     import orjson
-    from rich.console import Console
 
     from lrokit.extras import require
     from lrokit.runner.reporters import LiveProgress, print_console, to_json, to_junit
@@ -95,7 +101,7 @@ def check(
         if junit_output is not None and junit_output.is_stdout:
             raise click.UsageError("--junit -: with --deep, give a file (the layers get one too)")
     # A report on standard output keeps it for the report: people read standard error.
-    console = Console(stderr=stdout_taken(json_output, junit_output))
+    console = report_console(stderr=stdout_taken(json_output, junit_output))
     with LiveProgress(console, url) as progress:
         report = asyncio.run(run_as(options, observer=progress))
     print_console(report, console)

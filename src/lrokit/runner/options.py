@@ -72,8 +72,9 @@ SUITE_OPTIONS: tuple[SuiteOption, ...] = (
                 "value; repeatable).", "NAME=VALUE", multiple=True),
     SuiteOption("max-wait", "Seconds a job may take to reach a terminal state, within "
                 "(0, 86400].", "SECONDS", default="60"),
-    SuiteOption("time-scale", "Multiply every Retry-After wait, within [0, 1] (below 1 polls "
-                "sooner than the server asked).", "FACTOR", default="1"),
+    SuiteOption("time-scale", "Multiply every wait between polls, within [0, 1]: the advised "
+                "Retry-After, and the 1 s waited where none is advised (below 1 polls sooner "
+                "than the server asked).", "FACTOR", default="1"),
     SuiteOption("timeout", "Seconds one request may take, first byte to last, within "
                 "(0, 600].", "SECONDS", default="10", pytest_name="request-timeout"),
     SuiteOption("max-requests", "Requests one run may send, within [50, 100000].", "N",

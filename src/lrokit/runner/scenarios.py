@@ -340,20 +340,21 @@ class Scenarios:
             *self.rec.idempotent,
             *self.rec.concurrent,
         ]
-        monitors: list[str] = []
+        monitors: dict[str, str] = {}  # monitor -> what the run submitted the job for
         for submission in started:
             if self.profile.body_state(submission.json()) in self.profile.terminal:
                 continue  # over as soon as it was accepted
             monitor, _ = self.monitor_of(submission)
-            if monitor is not None and monitor not in ended and monitor not in monitors:
-                monitors.append(monitor)
+            if monitor is not None and monitor not in ended:
+                monitors.setdefault(monitor, submission.label)
         if not monitors:
             return
+        jobs = ", ".join(sorted(set(monitors.values())))
         method = self.profile.cancel_method
         if method is None or "cancel" not in self.profile.features:
             self.rec.notes.append(
-                f"clean-up: {len(monitors)} jobs the run started are left to finish "
-                f"(profile {self.profile.name} cannot cancel)"
+                f"clean-up: {len(monitors)} jobs the run started are left to finish ({jobs}; "
+                f"profile {self.profile.name} cannot cancel)"
             )
             return
         try:
@@ -364,7 +365,7 @@ class Scenarios:
             self.rec.notes.append("clean-up: stopped by the request budget")
         self.rec.notes.append(
             f"clean-up: cancelled {len(self.rec.cleaned)} of the jobs the run started and did "
-            "not see end"
+            f"not see end ({jobs}), so that they do not hold the server up"
         )
 
 
