@@ -32,11 +32,11 @@ class JobTiming:
 class Timing:
     """The figures of a run: the initiating responses' latency and each job's course."""
 
-    initiation: tuple[float, ...]  # seconds each answered submission took
+    initiation: tuple[float, ...]  # seconds each initiating response took
     jobs: tuple[JobTiming, ...]
 
     @staticmethod
-    def of(rec: Recording) -> Timing:
+    def of(rec: Recording, profile: Profile) -> Timing:
         answered = [t.submission for t in (rec.main, rec.failing) if t]
         answered += [s for s in (rec.plain, rec.prefer_probe) if s is not None]
         jobs = []
@@ -53,7 +53,8 @@ class Timing:
                     last.at + last.seconds - before.at,
                 )
             )
-        return Timing(tuple(s.seconds for s in answered if s.status is not None), tuple(jobs))
+        initiating = [s for s in answered if s.status in profile.initiation_status]
+        return Timing(tuple(s.seconds for s in initiating), tuple(jobs))
 
 
 @dataclass
@@ -105,7 +106,7 @@ async def run(
         len(rec.exchanges) + len(rec.cleaned),
         time.monotonic() - started,
         unreachable,
-        Timing.of(rec),
+        Timing.of(rec, profile),
     )
 
 
