@@ -10,14 +10,9 @@ from lrokit.model.profile import Profile, dig
 from lrokit.model.recording import Recording, Trace, state_of
 
 
-def traces(rec: Recording) -> list[Trace]:
-    """Every job the run submitted and tried to follow."""
-    return [t for t in (rec.main, rec.failing, rec.cancelled) if t is not None]
-
-
 def followed(rec: Recording) -> list[Trace]:
     """The traces whose monitor was read at least once."""
-    found = [t for t in traces(rec) if t.polls]
+    found = [t for t in rec.traces() if t.polls]
     if not found:
         raise NotObserved("no monitor could be followed")
     return found
@@ -25,7 +20,7 @@ def followed(rec: Recording) -> list[Trace]:
 
 def monitor_reads(rec: Recording, profile: Profile) -> Iterator[tuple[Trace, Exchange, str]]:
     """Every 200 monitor read that carries a state, with its trace and state."""
-    for trace in traces(rec):
+    for trace in rec.traces():
         for poll in [*trace.polls, *trace.after_terminal]:
             state = state_of(profile, poll)
             if state is not None:
@@ -35,8 +30,7 @@ def monitor_reads(rec: Recording, profile: Profile) -> Iterator[tuple[Trace, Exc
 def submissions(rec: Recording) -> list[Exchange]:
     """The submissions of valid bodies whose outcome the checks judge (the unknown-preference
     probe among them: it is a valid submission too)."""
-    found = [t.submission for t in traces(rec)]
-    found += [e for e in (rec.plain, rec.prefer_probe) if e is not None and e not in found]
+    found = rec.submissions()
     if not found:
         raise NotObserved("no submission was recorded")
     return found

@@ -7,7 +7,7 @@ from datetime import datetime
 from itertools import pairwise
 
 from lrokit.checks import NotApplicable, NotObserved, Violation, check
-from lrokit.checks._util import field, followed, monitor_reads, traces
+from lrokit.checks._util import field, followed, monitor_reads
 from lrokit.model.profile import Profile
 from lrokit.model.recording import Recording, state_of
 
@@ -44,7 +44,7 @@ def legal_transitions(rec: Recording, profile: Profile) -> Iterator[Violation]:
 def terminal_absorbing(rec: Recording, profile: Profile) -> Iterator[Violation]:
     """A terminal state MUST stay, with the same error and finish time."""
     judged = False
-    for trace in traces(rec):
+    for trace in rec.traces():
         if trace.final_state is None or trace.removed is not None:
             continue  # not over, or gone as the tester's cancel made it: nothing to re-read
         final = next(p for p in reversed(trace.polls) if state_of(profile, p) == trace.final_state)

@@ -171,10 +171,7 @@ class Profile:
 
     def with_job_id(self, monitor: str, job_id: str) -> str:
         """The monitor URL of another job id (no fragment)."""
-        parts = urlsplit(monitor)
-        segments = parts.path.rstrip("/").split("/")
-        segments[self.id_segment] = quote(job_id, safe="")
-        return urlunsplit(parts._replace(path="/".join(segments), fragment=""))
+        return replace_segment(monitor, self.id_segment, job_id)
 
     def result_reference(self, document: Any) -> str | None:
         """The result link a status document carries at ``result_link``, in either form a
@@ -217,6 +214,14 @@ class Profile:
                     seen.add(following)
                     todo.append(following)
         return seen
+
+
+def replace_segment(url: str, segment: int, value: str) -> str:
+    """``url`` with its path segment at ``segment`` (from the end) replaced, no fragment."""
+    parts = urlsplit(url)
+    segments = parts.path.rstrip("/").split("/")
+    segments[segment] = quote(value, safe="")
+    return urlunsplit(parts._replace(path="/".join(segments), fragment=""))
 
 
 def api_url(base: str, path: str) -> str:

@@ -62,6 +62,16 @@ class Recording:
     # Problems of a monitor body against the status schema, when a contract is known.
     validate: Callable[[Exchange], list[tuple[str, str]]] | None = None
 
+    def traces(self) -> list[Trace]:
+        """Every job the run submitted and tried to follow."""
+        return [t for t in (self.main, self.failing, self.cancelled) if t is not None]
+
+    def submissions(self) -> list[Exchange]:
+        """The submissions of valid bodies whose outcome is judged (the unknown-preference
+        probe among them: it is a valid submission too)."""
+        found = [t.submission for t in self.traces()]
+        return found + [e for e in (self.plain, self.prefer_probe) if e is not None]
+
 
 def state_of(profile: Profile, exchange: Exchange) -> str | None:
     """The job state in a monitor response, if it has one."""

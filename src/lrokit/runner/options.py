@@ -12,7 +12,7 @@ a :class:`SuiteOptions` or raises :class:`OptionError` with one line that names 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -273,13 +273,10 @@ def to_pytest_args(raw: Mapping[str, Any]) -> list[str]:
     return args
 
 
-def register_options(
-    add: Callable[..., None], prefix: str, url_option: str, url_help: str
-) -> Sequence[str]:
+def register_options(add: Callable[..., None], prefix: str, url_option: str, url_help: str) -> None:
     """Register every option with pytest's ``add`` (a group's ``addoption``) as
-    ``--{prefix}NAME``, the target URL as ``url_option``; return the option strings."""
+    ``--{prefix}NAME``, the target URL as ``url_option``."""
     add(url_option, dest="lrokit_target_url", metavar="URL", help=url_help)
-    names = [url_option]
     for option in SUITE_OPTIONS:
         default = f" (default: {option.default})" if option.default is not None else ""
         how: dict[str, Any] = {"dest": option.dest, "help": option.help + default}
@@ -289,6 +286,4 @@ def register_options(
             how["metavar"] = option.metavar
             if option.multiple:
                 how["action"] = "append"
-        names.append(f"--{prefix}{option.in_pytest}")
-        add(names[-1], **how)
-    return names
+        add(f"--{prefix}{option.in_pytest}", **how)

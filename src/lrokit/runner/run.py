@@ -37,8 +37,6 @@ class Timing:
 
     @staticmethod
     def of(rec: Recording, profile: Profile) -> Timing:
-        answered = [t.submission for t in (rec.main, rec.failing) if t]
-        answered += [s for s in (rec.plain, rec.prefer_probe) if s is not None]
         jobs = []
         for trace in (rec.main, rec.failing):
             if trace is None or trace.final_state is None or not trace.polls:
@@ -53,7 +51,7 @@ class Timing:
                     last.at + last.seconds - before.at,
                 )
             )
-        initiating = [s for s in answered if s.status in profile.initiation_status]
+        initiating = [s for s in rec.submissions() if s.status in profile.initiation_status]
         return Timing(tuple(s.seconds for s in initiating), tuple(jobs))
 
 

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from urllib.parse import quote, urldefrag, urlsplit, urlunsplit
+from functools import cached_property
+from urllib.parse import urldefrag, urlsplit
 
 import orjson
 
 from lrokit.model.contract import Contract
 from lrokit.model.exchange import Exchange, response_date
 from lrokit.model.headers import retry_after_delay
-from lrokit.model.profile import Profile
+from lrokit.model.profile import Profile, replace_segment
 from lrokit.model.recording import Recording, Trace, state_of
 from lrokit.model.requests import invalid_body, parameter_segments, takes_body
 from lrokit.rules import RULES
@@ -84,7 +85,7 @@ class Scenarios:
     def submit_url(self) -> str:
         return self.target.url(self.profile.submit_path)
 
-    @property
+    @cached_property
     def takes_body(self) -> bool:
         """Whether the submission takes a body: the profile gives one, and the contract, where
         there is one, does not describe the operation without a request body."""
@@ -367,11 +368,3 @@ class Scenarios:
             f"clean-up: cancelled {len(self.rec.cleaned)} of the jobs the run started and did "
             f"not see end ({jobs}), so that they do not hold the server up"
         )
-
-
-def replace_segment(url: str, segment: int, value: str) -> str:
-    """``url`` with its path segment at ``segment`` (from the end) replaced, no fragment."""
-    parts = urlsplit(url)
-    segments = parts.path.rstrip("/").split("/")
-    segments[segment] = quote(value, safe="")
-    return urlunsplit(parts._replace(path="/".join(segments), fragment=""))
