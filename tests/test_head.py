@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from lrokit.checks import NotApplicable, load_all
+from lrokit.checks import NotObserved, load_all
 from lrokit.model.exchange import Exchange
 from lrokit.model.profile import load_profile
 from lrokit.model.recording import Recording
@@ -281,7 +281,7 @@ async def test_head_over_tls_with_the_targets_tls_context(
 
 async def test_through_a_proxy_head_content_is_not_judged(monkeypatch: pytest.MonkeyPatch) -> None:
     """The raw connection would bypass the proxy the environment sets: HEAD goes through
-    httpx instead, and HTTP-2 says it could not judge it, rather than passing."""
+    httpx instead, and HTTP-2 is not observed (a MUST: the run does not pass on it)."""
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
@@ -290,5 +290,5 @@ async def test_through_a_proxy_head_content_is_not_judged(monkeypatch: pytest.Mo
     assert not _proxied("http://example.test/reports/1")
     head = exchange("HEAD", MONITOR, 200, label="head-proxied")
     rec = Recording(head=head, head_get=exchange("GET", MONITOR, 200))
-    with pytest.raises(NotApplicable, match="proxy"):
+    with pytest.raises(NotObserved, match="NO_PROXY"):
         list(load_all()["HTTP-2"].run(rec, load_profile("canonical")))

@@ -49,7 +49,11 @@ def head_without_content(rec: Recording, profile: Profile) -> Iterator[Violation
     if head.status is None:
         raise NotObserved(f"HEAD on the monitor got {head.answer}")
     if head.label.endswith("-proxied"):
-        raise NotApplicable("HEAD went through the environment's proxy: its content is unseen")
+        # Not the server's doing, yet a MUST left unseen: exit 0 would claim it held.
+        raise NotObserved(
+            "HEAD went through the environment's proxy, where content sent on it cannot be "
+            "seen (set NO_PROXY for the target)"
+        )
     if head.body:
         more = "more than " if head.truncated else ""
         yield Violation(
