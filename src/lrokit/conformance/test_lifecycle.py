@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urldefrag
 
-import orjson
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
@@ -199,12 +198,13 @@ class Lifecycle(RuleBasedStateMachine):
             return multiple()
         profile = self.profile
         body = profile.failing_body if kind == "failing" and profile.failing_body else profile.body
+        content, typed = body.encode() if body is not None else (None, None)
         exchange = self._send(
             "submit",
             profile.submit_method,
             self.target.url(profile.submit_path),
-            content=orjson.dumps(body),
-            headers={"Content-Type": "application/json", **profile.submit_headers},
+            content=content,
+            headers={**({"Content-Type": typed} if typed else {}), **profile.submit_headers},
         )
         require(
             exchange.status in profile.initiation_status,

@@ -22,6 +22,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from lrokit.model.bodies import Body, BodyError, body_from
 from lrokit.model.exchange import Exchange
 from lrokit.rules import RULES, Level, Rule
 
@@ -59,12 +60,12 @@ class Profile:
     submit_method: str
     submit_path: str
     submit_headers: Mapping[str, str]
-    body: Any  # None: the operation takes no body (a DELETE, an action without input)
-    failing_body: Any
-    other_body: Any
+    body: Body | None  # None: the operation takes no body (a DELETE, an action without input)
+    failing_body: Body | None
+    other_body: Body | None
     initiation_status: tuple[int, ...]
     monitor_header: str
-    monitor_template: str | None  # a monitor path from the initiating body: "/v1/{name}"
+    monitor_template: str | None  # a monitor path from the initiating answer: "/v1/{body:name}"
     id_segment: int  # where the job id is in the monitor URL's path, from the end (-1: last)
     state_field: str
     id_field: str | None
@@ -76,7 +77,7 @@ class Profile:
     error_members: tuple[str, ...]
     result_link: str | None
     result_field: str | None
-    result_template: str | None  # where the result will be, e.g. "{monitor}/download"
+    result_template: str | None  # where the result will be: "{monitor}/download", "{submit}"
     result_header: str | None  # a header of the final read naming the result (303 Location)
     result_media_types: tuple[str, ...]  # what a result may be, asked for in Accept
     media_type: str
@@ -144,19 +145,26 @@ class Profile:
     def pointer(self, submission: Exchange, api: str | None = None) -> str | None:
         """The monitor reference of an initiating response: its pointer header, a reference
         the server sent (to resolve against the submission's URL, RFC 3986 §5), or else the
-        dialect's template filled from the body (``{name}`` is the body's ``name``): a path
-        of the API, made a URL under ``api``, the base URL, when it is given (``api_url``)."""
+        dialect's template filled from the answer: ``{body:a.b}`` (or ``{a.b}``) is the body's
+        member, ``{header:Name}`` the header's value; a path of the API, made a URL under
+        ``api``, the base URL, when it is given (``api_url``). None when a value is missing."""
         lines = submission.header_lines(self.monitor_header)
         if lines:
             return lines[0].strip()
         if self.monitor_template is None:
             return None
         body = submission.json()
-        values = {name: dig(body, name) for name in _PLACEHOLDER.findall(self.monitor_template)}
+        values: dict[str, Any] = {}
+        for placeholder in _PLACEHOLDER.findall(self.monitor_template):
+            kind, colon, name = placeholder.partition(":")
+            if colon and kind == "header":
+                values[placeholder] = submission.header(name)
+            else:
+                values[placeholder] = dig(body, name if colon else placeholder)
         if not all(isinstance(v, str | int) and str(v) for v in values.values()):
             return None
         path = _PLACEHOLDER.sub(
-            lambda m: quote(str(values[m.group(1)]), safe="/"), self.monitor_template
+            lambda m: quote(str(values[m.group(1)]).strip(), safe="/"), self.monitor_template
         )
         return path if api is None else api_url(api, path)
 
@@ -185,10 +193,16 @@ class Profile:
             value = value.get("href")
         return value if isinstance(value, str) else None
 
-    def result_url(self, monitor: str) -> str | None:
-        """Where the result of the job at ``monitor`` will be, if the dialect fixes it."""
+    def result_url(self, monitor: str, submit: str | None = None) -> str | None:
+        """Where the result of the job at ``monitor``, submitted to ``submit``, will be, if
+        the dialect fixes it: ``{submit}`` is the submission's URL (a PUT whose result is the
+        resource it created), ``{monitor}`` the monitor's."""
         if self.result_template is None:
             return None
+        if self.result_template.startswith("{submit}"):
+            if submit is None:
+                return None
+            return _from_monitor(self.result_template.replace("{submit}", "{monitor}", 1), submit)
         return _from_monitor(self.result_template, monitor)
 
     @property
@@ -254,25 +268,92 @@ def builtin_profiles() -> dict[str, Path]:
     }
 
 
-def load_profile(name_or_path: str) -> Profile:
-    """A built-in profile by name, or a profile file by path; validated against
-    ``lrokit/schemas/profile.schema.json`` and for consistency, with a one-line error."""
-    path = builtin_profiles().get(name_or_path) or Path(name_or_path)
+def load_profile(name_or_path: str, relative_to: Path | None = None) -> Profile:
+    """A built-in profile by name, or a profile file by path (relative to ``relative_to``
+    when given); validated against ``lrokit/schemas/profile.schema.json`` and for
+    consistency, with a one-line error."""
+    path = _locate(name_or_path, relative_to)
+    return load_profile_data(_read(path), path)
+
+
+def load_profile_data(data: Mapping[str, Any], origin: Path | None = None) -> Profile:
+    """A profile from its tables as read from ``origin`` (a file, for its messages and the
+    paths it names; None: given inline): ``extends`` merged first, then validated."""
+    where = str(origin) if origin is not None else "(inline)"
+    tables = _extended(data, origin, seen=())
+    error = best_match(_validator().iter_errors(tables))
+    if error is not None:
+        at = "/".join(map(str, error.absolute_path)) or "(top level)"
+        raise ProfileError(f"profile {where} is invalid at {at}: {error.message}")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return _from_data(tables)
+    except (ValueError, BodyError) as exc:
+        raise ProfileError(f"profile {where} is invalid: {exc}") from None
+
+
+def merged(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``over`` laid over ``base``: tables merged key by key, every other value replaced
+    (a list too: a profile that changes ``states`` gives them all)."""
+    result = dict(base)
+    for key, value in over.items():
+        below = result.get(key)
+        if isinstance(value, Mapping) and isinstance(below, Mapping):
+            result[key] = merged(below, value)
+        else:
+            result[key] = value
+    return result
+
+
+def _locate(name_or_path: str, relative_to: Path | None) -> Path:
+    builtin = builtin_profiles().get(name_or_path)
+    if builtin is not None:
+        return builtin
+    path = Path(name_or_path)
+    return relative_to / path if relative_to is not None and not path.is_absolute() else path
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         known = ", ".join(sorted(builtin_profiles()))
-        raise ProfileError(f"no profile {name_or_path!r} (built in: {known})") from None
+        raise ProfileError(f"no profile {str(path)!r} (built in: {known})") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ProfileError(f"cannot read profile {path}: {exc}") from None
-    error = best_match(_validator().iter_errors(data))
-    if error is not None:
-        where = "/".join(map(str, error.absolute_path)) or "(top level)"
-        raise ProfileError(f"profile {path} is invalid at {where}: {error.message}")
-    try:
-        return _from_data(data)
-    except ValueError as exc:
-        raise ProfileError(f"profile {path} is invalid: {exc}") from None
+
+
+def _extended(
+    data: Mapping[str, Any], origin: Path | None, seen: tuple[Path, ...]
+) -> dict[str, Any]:
+    """``data`` over the profile it ``extends`` (a built-in name, or a path relative to
+    ``origin``'s directory), recursively; the files a profile names are made relative to
+    its own directory first, so that they mean the same wherever it is extended from."""
+    here = origin.parent if origin is not None else None
+    own = _anchored(data, here)
+    parent = own.pop("extends", None)
+    if parent is None:
+        return own
+    path = _locate(str(parent), here)
+    if path.resolve() in seen:
+        raise ProfileError(f"profile {path} extends itself (through {' -> '.join(map(str, seen))})")
+    base = _extended(_read(path), path, (*seen, path.resolve()))
+    if "name" not in own and origin is not None:
+        own["name"] = re.sub(r"[^a-z0-9-]+", "-", origin.stem.lower()).strip("-") or "custom"
+    return merged(base, own)
+
+
+def _anchored(data: Mapping[str, Any], here: Path | None) -> dict[str, Any]:
+    """``data`` with its multipart files' paths made absolute from ``here``."""
+    own = dict(data)
+    submit = own.get("submit")
+    listed = submit.get("files") if isinstance(submit, Mapping) else None
+    if here is not None and isinstance(submit, Mapping) and isinstance(listed, Mapping):
+        files = {
+            name: [str(here / p) for p in (value if isinstance(value, list) else [value])]
+            for name, value in listed.items()
+        }
+        own["submit"] = {**submit, "files": files}
+    return own
 
 
 @cache
@@ -310,9 +391,9 @@ def _from_data(data: Mapping[str, Any]) -> Profile:
         submit_method=str(submit.get("method", "POST")).upper(),
         submit_path=str(submit["path"]),
         submit_headers=dict(submit.get("headers", {})),
-        body=submit.get("body"),
-        failing_body=submit.get("failing_body"),
-        other_body=submit.get("other_body"),
+        body=_body(submit, "body"),
+        failing_body=_body(submit, "failing_body"),
+        other_body=_body(submit, "other_body"),
         initiation_status=tuple(int(s) for s in init["status"]),
         monitor_header=str(init["monitor_header"]),
         monitor_template=init.get("monitor_template"),
@@ -358,6 +439,15 @@ def _from_data(data: Mapping[str, Any]) -> Profile:
             for r in mon.get("state_rules", ())
         ),
     )
+
+
+def _body(submit: Mapping[str, Any], key: str) -> Body | None:
+    """The submit table's body ``key`` in its encoding, None when it gives none; the files of
+    a multipart body go with every body of the operation."""
+    if key not in submit:
+        return None
+    encoding = str(submit.get("encoding", "json"))
+    return body_from(submit[key], encoding, submit.get("files"))
 
 
 def dig(document: Any, dotted: str | None) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from jsonschema.exceptions import SchemaError
@@ -18,7 +19,9 @@ from referencing import Registry
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT4
 
+from lrokit.model.bodies import ENCODINGS, MEDIA_TYPES, Body, Encoding
 from lrokit.model.contract import Contract, escape_token
+from lrokit.model.profile import Profile
 
 _URI = "urn:lrokit:requests"
 
@@ -36,6 +39,60 @@ def takes_body(contract: Contract, method: str, path: str) -> bool | None:
     if operation is None:
         return None
     return contract.resolve(operation.get("requestBody")) is not None
+
+
+def request_media_types(contract: Contract | None, method: str, path: str) -> frozenset[str] | None:
+    """The media types the operation's request body is declared in (lower case, without
+    parameters); None when the contract does not say (no contract, no operation, no
+    ``content``)."""
+    if contract is None:
+        return None
+    operation = _operation(contract, method, path)
+    body = contract.resolve(operation.get("requestBody")) if operation is not None else None
+    content = body.get("content") if isinstance(body, Mapping) else None
+    if not isinstance(content, Mapping) or not content:
+        return None
+    return frozenset(str(k).split(";")[0].strip().lower() for k in content)
+
+
+def fitted_encoding(contract: Contract | None, profile: Profile) -> tuple[Profile, str | None]:
+    """``profile`` with its bodies in the encoding the contract declares for the submission,
+    and a note saying so: a JSON table sent as a form or as multipart fields when the
+    operation takes only those (a client MUST send content in a media type the operation
+    accepts, RFC 9110 §15.5.16); else ``profile`` as it is, and no note."""
+    body = profile.body
+    declared = request_media_types(contract, profile.submit_method, profile.submit_path)
+    if body is None or declared is None or body.media_type in declared:
+        return profile, None
+    encoding: Encoding | None = next(
+        (e for e in ENCODINGS if e != "json" and MEDIA_TYPES[e] in declared), None
+    )
+    if encoding is None or body.encoding != "json" or not isinstance(body.value, Mapping):
+        return profile, None
+
+    def fit(b: Body | None) -> Body | None:
+        return b if b is None or not isinstance(b.value, Mapping) else Body(b.value, encoding)
+
+    fitted = replace(
+        profile,
+        body=fit(profile.body),
+        failing_body=fit(profile.failing_body),
+        other_body=fit(profile.other_body),
+    )
+    return fitted, (
+        f"the contract takes only {', '.join(sorted(declared))} at {profile.submit_method} "
+        f"{profile.submit_path}: the bodies are sent as {MEDIA_TYPES[encoding]} fields"
+    )
+
+
+def unsupported_media_type(declared: frozenset[str] | None) -> str:
+    """A media type the operation does not take, for a 415 probe (RFC 9110 §15.5.16):
+    ``text/plain``, unless it is declared (or a range covering it is), then a type no one
+    registers."""
+    covered = declared or frozenset()
+    if not covered & {"text/plain", "text/*", "*/*"}:
+        return "text/plain"
+    return "application/x-lrokit-unsupported"
 
 
 def invalid_body(contract: Contract, method: str, path: str, valid: object) -> object | None:

@@ -12,6 +12,7 @@ from lrokit.model.contract import Contract
 from lrokit.model.exchange import Exchange
 from lrokit.model.profile import Profile
 from lrokit.model.recording import Recording
+from lrokit.model.requests import fitted_encoding
 from lrokit.runner.options import SuiteOptions
 from lrokit.runner.scenarios import Scenarios
 from lrokit.runner.target import Target, TargetConfig
@@ -82,13 +83,17 @@ async def run(
 ) -> Report:
     """Check one server. Never raises for anything the server does."""
     started = time.monotonic()
+    fitted = None
     if contract is not None:  # where the contract says more than the profile (its links)
         profile = contract.fitted(profile)
+        profile, fitted = fitted_encoding(contract, profile)
     target = Target(config, transport, observer)
     try:
         rec = await Scenarios(target, profile, contract).run()
     finally:
         await target.aclose()
+    if fitted is not None:
+        rec.notes.insert(0, fitted)
     if contract is not None:
         rec.validate = contract.monitor_validator(profile)
     verdicts = judge(rec, profile, only=only, skip=skip, strict=strict)

@@ -19,12 +19,19 @@ from urllib.parse import urldefrag, urlsplit
 
 import orjson
 
+from lrokit.model.bodies import Body
 from lrokit.model.contract import Contract
 from lrokit.model.exchange import Exchange, response_date
 from lrokit.model.headers import retry_after_delay
 from lrokit.model.profile import Profile, replace_segment
 from lrokit.model.recording import Recording, Trace, state_of
-from lrokit.model.requests import invalid_body, parameter_segments, takes_body
+from lrokit.model.requests import (
+    invalid_body,
+    parameter_segments,
+    request_media_types,
+    takes_body,
+    unsupported_media_type,
+)
 from lrokit.rules import RULES
 from lrokit.runner.target import BudgetExhausted, Target
 
@@ -96,13 +103,16 @@ class Scenarios:
         declared = takes_body(self.contract, self.profile.submit_method, self.profile.submit_path)
         return declared is not False
 
-    async def submit(self, label: str, body: object, **headers: str) -> Exchange:
-        typed = {"Content-Type": "application/json"} if self.takes_body else {}
+    async def submit(self, label: str, body: Body | None, **headers: str) -> Exchange:
+        content, typed = None, {}
+        if self.takes_body and body is not None:
+            content, media_type = body.encode()
+            typed = {"Content-Type": media_type}
         return await self.target.request(
             label,
             self.profile.submit_method,
             self.submit_url,
-            content=orjson.dumps(body) if self.takes_body else None,
+            content=content,
             headers={**typed, **self.profile.submit_headers, **headers},
         )
 
@@ -190,7 +200,7 @@ class Scenarios:
             url: str | None = self.target.url(link, base=poll.url)
         else:  # no link yet: where the dialect says the result will be, from the monitor as
             # sent (the poll's recorded URL has the configured query, its secrets redacted)
-            url = self.profile.result_url(monitor)
+            url = self.profile.result_url(monitor, self.submit_url)
         if url is not None and self.target.same_origin(url):
             self.rec.early_result = await self.target.request("early-result", "GET", url)
 
@@ -211,7 +221,7 @@ class Scenarios:
             url = (
                 self.target.url(link, base=final.url)
                 if isinstance(link, str)
-                else self.profile.result_url(trace.monitor)
+                else self.profile.result_url(trace.monitor, self.submit_url)
             )
             if url is not None and self.target.same_origin(url):
                 accept = {"Accept": ", ".join(self.profile.result_media_types)}
@@ -260,24 +270,28 @@ class Scenarios:
         errors = self.rec.errors
         submit_url, method = self.submit_url, self.profile.submit_method
         headers = self.profile.submit_headers
-        if self.takes_body:
-            errors["malformed"] = await self.target.request(
-                "malformed",
-                method,
-                submit_url,
-                content=b'{"lrokit": "malformed',
-                headers={"Content-Type": "application/json", **headers},
-            )
+        body = self.profile.body
+        if self.takes_body and body is not None:
+            declared = request_media_types(self.contract, method, self.profile.submit_path)
+            if body.encoding == "json" and (declared is None or "application/json" in declared):
+                errors["malformed"] = await self.target.request(
+                    "malformed",
+                    method,
+                    submit_url,
+                    content=b'{"lrokit": "malformed',
+                    headers={"Content-Type": "application/json", **headers},
+                )
+            # a media type the operation does not take, whatever it takes
             errors["unsupported-media-type"] = await self.target.request(
                 "unsupported-media-type",
                 method,
                 submit_url,
                 content=b"lrokit=unsupported",
-                headers={"Content-Type": "text/plain"},
+                headers={"Content-Type": unsupported_media_type(declared)},
             )
             invalid = (
-                invalid_body(self.contract, method, self.profile.submit_path, self.profile.body)
-                if self.contract is not None
+                invalid_body(self.contract, method, self.profile.submit_path, body.document)
+                if self.contract is not None and body.document is not None
                 else None
             )
             if invalid is not None:  # well-formed JSON that breaks the request schema
