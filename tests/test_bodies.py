@@ -78,7 +78,7 @@ def test_a_body_that_cannot_be_sent_is_refused_at_once(
 def test_a_profile_extends_another_and_overrides_only_what_differs(tmp_path: Path) -> None:
     (tmp_path / "mine.toml").write_text(
         'extends = "azure"\n[submit]\npath = "/widgets/w1:export"\n'
-        "[monitor]\nresult_link = \"resourceLocation\"\n[rules.RETRY-2]\nlevel = \"SHOULD\"\n"
+        '[monitor]\nresult_link = "resourceLocation"\n[rules.RETRY-2]\nlevel = "SHOULD"\n'
     )
     azure, mine = load_profile("azure"), load_profile(str(tmp_path / "mine.toml"))
     assert (mine.name, mine.submit_path, mine.result_link) == (
@@ -161,3 +161,23 @@ def test_a_result_template_may_start_from_the_submission() -> None:
     )
     assert profile.result_url("http://a/ops/1", "http://a/things/t1") == "http://a/things/t1"
     assert profile.result_url("http://a/ops/1") is None
+
+
+def test_a_body_and_transitions_given_replace_the_extended_ones_whole() -> None:
+    profile = load_profile_data(
+        {
+            "extends": "canonical",
+            "name": "t",
+            "submit": {"body": {"reportType": "sales-by-region", "parameters": {"from": "a"}}},
+            "monitor": {
+                "states": ["running", "done"],
+                "success": "done",
+                "transitions": {"running": ["done"], "done": []},
+                "failure": "done",
+                "cancelled": "done",
+            },
+        }
+    )
+    assert profile.body is not None
+    assert profile.body.value == {"reportType": "sales-by-region", "parameters": {"from": "a"}}
+    assert profile.transitions == {"running": ("done",), "done": ()}

@@ -76,6 +76,17 @@ def test_deep_hands_every_option_of_the_run_to_the_suite() -> None:
         "allow-cross-origin": True,
         "schema-examples": "2",
         "lifecycle-examples": "1",
+        "check-file": "/tmp/lrokit.toml",
+        "operation": ("export",),
+        "submit": "PUT /things/t1",
+        "data": '{"a": 1}',
+        "form": ("name=x", "file=@f.cwl"),
+        "urlencoded": True,
+        "no-body": True,
+        "failing-data": "@fail.json",
+        "setup": ("PUT /parents/p1 --data '{}'",),
+        "monitor-template": "/jobs/{body:jobId}",
+        "result-template": "{submit}",
     }
     assert set(given) == {option.name for option in SUITE_OPTIONS}  # this test covers all
     parser = argparse.ArgumentParser()

@@ -36,6 +36,7 @@ from lrokit.runner.options import (
     register_options,
 )
 from lrokit.runner.run import Report, run_as
+from lrokit.runner.setup import SetupFailed
 from lrokit.runner.verdicts import Outcome
 
 HERE = Path(__file__).resolve().parent
@@ -47,7 +48,7 @@ LAYERS = ("test_rules.py", "test_lifecycle.py", "test_schema.py")
 _UNSET = object()
 
 OPTIONS = pytest.StashKey[SuiteOptions]()
-REPORT = pytest.StashKey[Report]()
+REPORTS = pytest.StashKey[dict[str, Report]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -133,20 +134,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[place] = item
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A check file's operations each get their rule tests: ``test_rule[export-ACCEPT-1]``."""
+    options = metafunc.config.stash.get(OPTIONS, None)
+    if "lrokit_operation" in metafunc.fixturenames and options is not None and options.operations:
+        names = [operation.name for operation in options.operations]
+        metafunc.parametrize("lrokit_operation", names, ids=names, indirect=True, scope="session")
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    report = terminalreporter.config.stash.get(REPORT, None)
-    if report is None:
+    reports = terminalreporter.config.stash.get(REPORTS, None)
+    if not reports:
         return
-    counts: dict[Outcome, int] = {}
-    for verdict in report.verdicts:
-        counts[verdict.outcome] = counts.get(verdict.outcome, 0) + 1
-    tally = ", ".join(f"{n} {outcome}" for outcome, n in counts.items())
     write = terminalreporter.write_line
     terminalreporter.section("lrokit conformance run")
-    write(f"target {report.target}, profile {report.profile}: {tally}")
-    write(f"{report.requests} requests in {report.seconds:.1f} s")
-    for note in report.notes:
-        write(f"note: {note}")
+    for report in reports.values():
+        counts: dict[Outcome, int] = {}
+        for verdict in report.verdicts:
+            counts[verdict.outcome] = counts.get(verdict.outcome, 0) + 1
+        tally = ", ".join(f"{n} {outcome}" for outcome, n in counts.items())
+        what = f"operation {report.operation}, " if report.operation else ""
+        write(f"target {report.target}, {what}profile {report.profile}: {tally}")
+        write(f"{report.requests} requests in {report.seconds:.1f} s")
+        for note in report.notes:
+            write(f"note: {note}")
 
 
 # -- fixtures ------------------------------------------------------------------------------
@@ -162,8 +173,24 @@ def lrokit_options(pytestconfig: pytest.Config) -> SuiteOptions:
 
 
 @pytest.fixture(scope="session")
-def lrokit_report(pytestconfig: pytest.Config, lrokit_options: SuiteOptions) -> Report:
-    """ONE conformance run against the target, shared by every rule test."""
-    report = asyncio.run(run_as(lrokit_options))
-    pytestconfig.stash[REPORT] = report
-    return report
+def lrokit_reports(pytestconfig: pytest.Config, lrokit_options: SuiteOptions) -> dict[str, Report]:
+    """ONE conformance run against the target (one per operation of a check file, after its
+    setup requests), shared by every rule test; a refused setup request stops pytest."""
+    try:
+        reports = asyncio.run(run_as(lrokit_options))
+    except SetupFailed as exc:
+        pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
+    pytestconfig.stash[REPORTS] = {report.operation or "": report for report in reports}
+    return pytestconfig.stash[REPORTS]
+
+
+@pytest.fixture(scope="session")
+def lrokit_operation(request: pytest.FixtureRequest) -> str:
+    """The check file's operation a test is of ("" for a run of one profile)."""
+    return str(getattr(request, "param", ""))
+
+
+@pytest.fixture(scope="session")
+def lrokit_report(lrokit_reports: dict[str, Report], lrokit_operation: str) -> Report:
+    """The run of the operation a test is of."""
+    return lrokit_reports[lrokit_operation]

@@ -273,7 +273,10 @@ def load_profile(name_or_path: str, relative_to: Path | None = None) -> Profile:
     when given); validated against ``lrokit/schemas/profile.schema.json`` and for
     consistency, with a one-line error."""
     path = _locate(name_or_path, relative_to)
-    return load_profile_data(_read(path), path)
+    data = _read(path)
+    if "extends" in data and "name" not in data:  # named after its file, not what it extends
+        data["name"] = re.sub(r"[^a-z0-9-]+", "-", path.stem.lower()).strip("-") or "custom"
+    return load_profile_data(data, path)
 
 
 def load_profile_data(data: Mapping[str, Any], origin: Path | None = None) -> Profile:
@@ -291,14 +294,31 @@ def load_profile_data(data: Mapping[str, Any], origin: Path | None = None) -> Pr
         raise ProfileError(f"profile {where} is invalid: {exc}") from None
 
 
-def merged(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+#: Tables of a profile that are values, not tables of settings: given, they replace the
+#: extended profile's whole (a body is one document; transitions go with their states).
+WHOLE = frozenset(
+    {
+        ("submit", "body"),
+        ("submit", "failing_body"),
+        ("submit", "other_body"),
+        ("submit", "files"),
+        ("monitor", "transitions"),
+    }
+)
+
+
+def merged(
+    base: Mapping[str, Any], over: Mapping[str, Any], at: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """``over`` laid over ``base``: tables merged key by key, every other value replaced
-    (a list too: a profile that changes ``states`` gives them all)."""
+    (a list too: a profile that changes ``states`` gives them all), and so are the tables
+    that are values (:data:`WHOLE`: bodies, transitions)."""
     result = dict(base)
     for key, value in over.items():
         below = result.get(key)
-        if isinstance(value, Mapping) and isinstance(below, Mapping):
-            result[key] = merged(below, value)
+        where = (*at, key)
+        if isinstance(value, Mapping) and isinstance(below, Mapping) and where not in WHOLE:
+            result[key] = merged(below, value, where)
         else:
             result[key] = value
     return result
@@ -337,8 +357,6 @@ def _extended(
     if path.resolve() in seen:
         raise ProfileError(f"profile {path} extends itself (through {' -> '.join(map(str, seen))})")
     base = _extended(_read(path), path, (*seen, path.resolve()))
-    if "name" not in own and origin is not None:
-        own["name"] = re.sub(r"[^a-z0-9-]+", "-", origin.stem.lower()).strip("-") or "custom"
     return merged(base, own)
 
 

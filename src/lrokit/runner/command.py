@@ -48,7 +48,7 @@ def suite_options(fn: F) -> F:
 
 
 @click.command()
-@click.argument("url")
+@click.argument("url", required=False)
 @suite_options
 @option(
     "--profile-file",
@@ -66,7 +66,7 @@ def suite_options(fn: F) -> F:
     "and the lifecycle state machine (needs lrokit[deep]).",
 )
 def check(
-    url: str,
+    url: str | None,
     profile_file: Path | None,
     json_output: Output | None,
     junit_output: Output | None,
@@ -76,6 +76,9 @@ def check(
 ) -> None:
     """Check the asynchronous request-reply behaviour of the server at URL.
 
+    Without URL, the check file says what to check: --check-file, else lrokit.toml (or
+    [tool.lrokit] in pyproject.toml) in the working directory; lrokit init --spec writes one.
+
     Exit status: 0 conformant, 1 a conformance failure, 2 a usage or tester error.
     """
     import asyncio
@@ -83,15 +86,34 @@ def check(
     import orjson
 
     from lrokit.extras import require
-    from lrokit.runner.reporters import LiveProgress, print_console, to_json, to_junit
+    from lrokit.runner.checkfile import find_checkfile
+    from lrokit.runner.reporters import (
+        LiveProgress,
+        print_console,
+        print_summary,
+        to_json,
+        to_junit,
+    )
     from lrokit.runner.run import run_as
+    from lrokit.runner.setup import SetupFailed
     from lrokit.runner.verdicts import exit_code
 
     raw = {suite.name: given[suite.name.replace("-", "_")] for suite in SUITE_OPTIONS}
     if profile_file is not None:
         raw["profile"] = str(profile_file)
+    if url is None and raw["check-file"] is None:
+        found = find_checkfile(Path.cwd())
+        if found is None:
+            raise click.UsageError(
+                "give the URL of the server to check, or run where a check file is "
+                "(lrokit.toml, or [tool.lrokit] in pyproject.toml; lrokit init --spec writes one)"
+            )
+        raw["check-file"] = str(found)
     try:
-        options = parse(raw, target_url=parse_target_url(url, "URL"), strict=strict)
+        target = parse_target_url(url, "URL") if url is not None else None
+        options = parse(raw, target_url=target, strict=strict)
+        if options.target_url is None:
+            raise OptionError("URL", f"give it, or url in {options.check_file}")
     except OptionError as exc:
         if profile_file is not None and exc.option == "--profile":
             exc = OptionError("--profile-file", exc.reason)
@@ -102,17 +124,25 @@ def check(
             raise click.UsageError("--junit -: with --deep, give a file (the layers get one too)")
     # A report on standard output keeps it for the report: people read standard error.
     console = report_console(stderr=stdout_taken(json_output, junit_output))
-    with LiveProgress(console, url) as progress:
-        report = asyncio.run(run_as(options, observer=progress))
-    print_console(report, console)
+    with LiveProgress(console, options.target_url) as progress:
+        try:
+            reports = asyncio.run(run_as(options, observer=progress))
+        except SetupFailed as exc:
+            raise click.UsageError(str(exc)) from None
+    for report in reports:
+        print_console(report, console)
+    print_summary(reports, console)
     if junit_output is not None:
-        junit_output.write(to_junit(report))
+        junit_output.write(to_junit(*reports))
     if json_output is not None:
-        json_output.write(orjson.dumps(to_json(report, strict), option=orjson.OPT_INDENT_2))
-    code = exit_code(report.verdicts)
+        json_output.write(orjson.dumps(to_json(reports, strict), option=orjson.OPT_INDENT_2))
+    code = max(exit_code(report.verdicts) for report in reports)
     if deep:
         from lrokit.runner.deep import run_layers
 
         layers = junit_output.sibling("-layers") if junit_output is not None else None
-        code = max(code, run_layers(url, raw, strict=strict, junit=layers, quiet=console.stderr))
+        code = max(
+            code,
+            run_layers(options.target_url, raw, strict=strict, junit=layers, quiet=console.stderr),
+        )
     raise click.exceptions.Exit(code)

@@ -13,7 +13,8 @@ a :class:`SuiteOptions` or raises :class:`OptionError` with one line that names 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -23,6 +24,8 @@ from lrokit.rules import FAMILIES, LINT_FAMILY, RULES, RUNTIME_RULES
 if TYPE_CHECKING:  # loaded on use: the pytest plugin imports this table at every pytest start
     from lrokit.model.contract import Contract
     from lrokit.model.profile import Profile
+    from lrokit.runner.checkfile import CheckFile, Operation
+    from lrokit.runner.overrides import SetupStep
     from lrokit.runner.target import TargetConfig
 
 
@@ -85,6 +88,34 @@ SUITE_OPTIONS: tuple[SuiteOption, ...] = (
                 "repeatable).", "RULES", multiple=True),
     SuiteOption("allow-cross-origin", "Follow monitor and result links to other origins.",
                 flag=True),
+    SuiteOption("check-file", "A check file (lrokit.toml, or a pyproject.toml with "
+                "[tool.lrokit]): the base URL, headers, setup requests and the operations to "
+                "check [default for lrokit check with no URL: the one in the working "
+                "directory].", "PATH"),
+    SuiteOption("operation", "Check only these operations of the check file (repeatable).",
+                "NAME", multiple=True),
+    SuiteOption("submit", "The operation that starts a job, instead of the profile's: "
+                "'POST /v1/exports'.", "'METHOD PATH'"),
+    SuiteOption("data", "The JSON body of a submission whose job succeeds, or @FILE.",
+                "JSON|@FILE"),
+    SuiteOption("form", "A field of a multipart/form-data body; NAME=@FILE attaches a file "
+                "(repeatable).", "NAME=VALUE", multiple=True),
+    SuiteOption("urlencoded", "Send the --form fields as application/x-www-form-urlencoded; "
+                "NAME=@FILE is then the file's text.", flag=True),
+    SuiteOption("no-body", "The operation takes no body: send none, and no body probes.",
+                flag=True),
+    SuiteOption("failing-data", "The body of a valid submission whose job fails, where the "
+                "API has one (JSON, or @FILE; its fields for a form).", "JSON|@FILE"),
+    SuiteOption("setup", "A request sent before the check, e.g. to create the parent "
+                "resource: 'PUT /widgets/w1 --data {...}' (repeatable, in order; one refused "
+                "is a usage error).", "'METHOD PATH [--data JSON|@FILE] [--form N=V]'",
+                multiple=True),
+    SuiteOption("monitor-template", "Where the monitor is when no header points at it: "
+                "{body:jobId} is the initiating body's member, {header:x-job-id} a header's "
+                "value, e.g. /jobs/{body:jobId}.", "PATH"),
+    SuiteOption("result-template", "Where a job's result is: {monitor}/result, or {submit} "
+                "(the submitted URL: a PUT whose result is the resource it created).",
+                "TEMPLATE"),
     SuiteOption("schema-examples", "Schemathesis examples per operation of the schema layer "
                 "(0 disables it).", "N", default="20", deep=True),
     SuiteOption("lifecycle-examples", "Runs of the lifecycle state machine (0 disables it).",
@@ -113,6 +144,17 @@ class SuiteOptions:
     strict: bool = False
     schema_examples: int = 20
     lifecycle_examples: int = 5
+    # A check file's operations (the first is ``profile``): empty for a run of one profile.
+    operations: tuple[Operation, ...] = ()
+    setup: tuple[SetupStep, ...] = ()
+    check_file: Path | None = None
+
+    @property
+    def checked(self) -> tuple[Operation, ...]:
+        """The operations a run checks: the check file's, or one, named after its profile."""
+        from lrokit.runner.checkfile import Operation
+
+        return self.operations or (Operation(self.profile.name, self.profile),)
 
     def target_config(self) -> TargetConfig:
         from lrokit.runner.target import TargetConfig
@@ -210,11 +252,20 @@ def parse_target_url(raw: str, label: str) -> str:
     return raw
 
 
+#: The options that change one operation: with a check file of several, choose one.
+OVERRIDES = ("submit", "data", "form", "no-body", "failing-data", "monitor-template",
+             "result-template")  # fmt: skip
+
+
 def parse(raw: Mapping[str, Any], *, target_url: str | None, strict: bool = False) -> SuiteOptions:
     """Every option of a run from its text as typed (``raw`` by option name; absent or None:
-    the default). The contract is read only when there is a target to test."""
+    the default). A check file gives the target URL when none is given, its headers (the
+    command line's win), its setup requests (before the command line's) and its operations.
+    The contract is read only when there is a target to test."""
     from lrokit.model.contract import ContractError, load_contract
     from lrokit.model.profile import ProfileError, load_profile
+    from lrokit.runner.checkfile import CheckFileError, Operation, load_checkfile
+    from lrokit.runner.overrides import OverrideError, overridden, setup_steps
 
     def get(name: str) -> Any:
         value = raw.get(name)
@@ -223,24 +274,48 @@ def parse(raw: Mapping[str, Any], *, target_url: str | None, strict: bool = Fals
             return () if option.multiple else (False if option.flag else option.default)
         return value
 
+    checkfile = None
+    if get("check-file"):
+        try:
+            checkfile = load_checkfile(Path(get("check-file")))
+        except CheckFileError as exc:
+            raise OptionError("--check-file", str(exc)) from None
+        if target_url is None and checkfile.url is not None:
+            target_url = parse_target_url(checkfile.url, f"{checkfile.path}: url")
+    elif get("operation"):
+        raise OptionError("--operation", "chooses among a check file's operations: give one")
     try:
-        profile = load_profile(get("profile"))
+        operations = _operations(checkfile, get("operation"), load_profile(get("profile")))
     except ProfileError as exc:
         raise OptionError("--profile", str(exc)) from None
-    spec = get("spec") or profile.spec_source
+    given = [name for name in OVERRIDES if get(name)]
+    if given and len(operations) > 1:
+        raise OptionError(
+            f"--{given[0]}",
+            f"changes one operation, and {len(operations)} are checked: choose one with "
+            "--operation NAME",
+        )
+    try:
+        operations = [Operation(op.name, overridden(op.profile, raw)) for op in operations]
+        setup = (*(checkfile.setup if checkfile else ()), *setup_steps(get("setup")))
+    except OverrideError as exc:
+        raise OptionError(exc.option, exc.reason) from None
+    spec = get("spec") or (checkfile.spec if checkfile else None)
+    spec = spec or operations[0].profile.spec_source
     contract = None
     if target_url is not None and spec is not None:
         try:
             contract = load_contract(spec)
         except ContractError as exc:
             raise OptionError("--spec", str(exc)) from None
-        profile = contract.fitted(profile)  # every layer reads results where the spec says
+        # every layer reads results where the spec says
+        operations = [replace(op, profile=contract.fitted(op.profile)) for op in operations]
     return SuiteOptions(
         target_url=target_url,
-        profile=profile,
+        profile=operations[0].profile,
         spec=spec,
         contract=contract,
-        headers=_headers(get("header")),
+        headers={**(checkfile.headers if checkfile else {}), **_headers(get("header"))},
         query=_query(get("query")),
         max_wait=_number("max-wait", get("max-wait"), 0, 86400, open_low=True),
         # A scale that never waits longer than the server asked (0 does not wait at all).
@@ -253,7 +328,30 @@ def parse(raw: Mapping[str, Any], *, target_url: str | None, strict: bool = Fals
         strict=strict,
         schema_examples=_count("schema-examples", get("schema-examples")),
         lifecycle_examples=_count("lifecycle-examples", get("lifecycle-examples")),
+        operations=tuple(operations) if checkfile else (),
+        setup=setup,
+        check_file=checkfile.path if checkfile else None,
     )
+
+
+def _operations(
+    checkfile: CheckFile | None, chosen: Iterable[str], profile: Profile
+) -> list[Operation]:
+    """The operations to check: the check file's (only the ``chosen`` ones, when some are),
+    else one, by ``profile``."""
+    from lrokit.runner.checkfile import Operation
+
+    if checkfile is None:
+        return [Operation(profile.name, profile)]
+    known = [op.name for op in checkfile.operations]
+    wanted = [name for value in chosen for name in str(value).split(",") if name.strip()]
+    unknown = [name for name in wanted if name.strip() not in known]
+    if unknown:
+        raise OptionError(
+            "--operation", f"{', '.join(unknown)}: not in {checkfile.path} ({', '.join(known)})"
+        )
+    names = {name.strip() for name in wanted}
+    return [op for op in checkfile.operations if not names or op.name in names]
 
 
 def to_pytest_args(raw: Mapping[str, Any]) -> list[str]:

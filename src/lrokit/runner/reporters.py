@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
@@ -112,7 +113,10 @@ def print_console(report: Report, console: Console) -> None:
         console.print(
             Text("not demonstrated: ", "bold red").append(f"{reason}: {', '.join(rule_ids)}")
         )
-    table = Table(title=f"lrokit check {report.target} (profile {report.profile})", expand=True)
+    what = f"operation {report.operation}, " if report.operation else ""
+    table = Table(
+        title=f"lrokit check {report.target} ({what}profile {report.profile})", expand=True
+    )
     table.add_column("rule", no_wrap=True)
     table.add_column("level", no_wrap=True)
     table.add_column("outcome", no_wrap=True)
@@ -153,6 +157,26 @@ def print_console(report: Report, console: Console) -> None:
         console.print(Text("time: ", "dim").append(_timing_line(report.timing)))
 
 
+def print_summary(reports: Sequence[Report], console: Console) -> None:
+    """After the reports of several operations, one line each: its worst outcome and its
+    counts, so that a run of many operations ends with what it found of each."""
+    if len(reports) < 2:
+        return
+    table = Table(title="lrokit check: the operations", expand=True)
+    table.add_column("operation", no_wrap=True)
+    table.add_column("outcome", no_wrap=True)
+    table.add_column("verdicts", ratio=1)
+    for report in reports:
+        counts = Counter(v.outcome for v in report.verdicts if not _deselected(v))
+        overall = Outcome.ERROR if report.unreachable else worst(counts)
+        table.add_row(
+            report.operation or report.profile,
+            Text(str(overall), STYLES[overall]),
+            ", ".join(f"{counts[o]} {o}" for o in Outcome if counts[o]),
+        )
+    console.print(table)
+
+
 def _timing_line(timing: Timing) -> str:
     """The run's figures in one line: what a client of this server pays in time."""
     parts = []
@@ -168,11 +192,30 @@ def _timing_line(timing: Timing) -> str:
     return "; ".join(parts)
 
 
-def to_json(report: Report, strict: bool) -> dict[str, Any]:
-    """The report as a JSON document valid against ``report.schema.json``."""
+def to_json(reports: Report | Sequence[Report], strict: bool) -> dict[str, Any]:
+    """The reports as a JSON document valid against ``report.schema.json``: one report as
+    it is, several (a check file's operations) under ``operations``, each named."""
+    if isinstance(reports, Report):
+        return _report_json(reports, strict)
+    if len(reports) == 1:
+        return _report_json(reports[0], strict)
+    each = [_report_json(report, strict) for report in reports]
+    return {
+        "lrokit": __version__,
+        "target": reports[0].target,
+        "strict": strict,
+        "outcome": str(worst(Counter(Outcome(r["outcome"]) for r in each))),
+        "exitCode": max(r["exitCode"] for r in each),
+        "operations": each,
+    }
+
+
+def _report_json(report: Report, strict: bool) -> dict[str, Any]:
     counts = Counter(v.outcome for v in report.verdicts)
     judged = Counter(v.outcome for v in report.verdicts if not _deselected(v))
+    named = {"operation": report.operation} if report.operation else {}
     return {
+        **named,
         "lrokit": __version__,
         "target": report.target,
         "profile": report.profile,
@@ -246,10 +289,20 @@ def exchange_json(exchange: Exchange) -> dict[str, Any]:
     }
 
 
-def to_junit(report: Report) -> bytes:
-    """JUnit XML: a test suite per rule family, a test case per rule. A WARN passes with the
-    warning in ``system-out``; SKIP and DISABLED are skipped with their reason."""
-    suites = ET.Element("testsuites", name="lrokit", time=f"{report.seconds:.3f}")
+def to_junit(*reports: Report) -> bytes:
+    """JUnit XML: a test suite per rule family (and operation, when a check file names
+    them), a test case per rule. A WARN passes with the warning in ``system-out``; SKIP and
+    DISABLED are skipped with their reason."""
+    seconds = sum(report.seconds for report in reports)
+    suites = ET.Element("testsuites", name="lrokit", time=f"{seconds:.3f}")
+    for report in reports:
+        _junit_suites(suites, report)
+    document: bytes = ET.tostring(suites, encoding="utf-8", xml_declaration=True)
+    return document
+
+
+def _junit_suites(suites: ET.Element, report: Report) -> None:
+    prefix = f"lrokit.{report.operation}." if report.operation else "lrokit."
     for family, title in FAMILIES.items():
         verdicts = [v for v in report.verdicts if v.rule.family == family]
         if not verdicts:  # a family judged elsewhere (SPEC: lrokit lint)
@@ -258,7 +311,7 @@ def to_junit(report: Report) -> bytes:
         suite = ET.SubElement(
             suites,
             "testsuite",
-            name=f"lrokit.{family} {title}",
+            name=f"{prefix}{family} {title}",
             tests=str(len(verdicts)),
             failures=str(counts[Outcome.FAIL] + counts[Outcome.UNOBSERVED]),
             errors=str(counts[Outcome.ERROR]),
@@ -267,7 +320,7 @@ def to_junit(report: Report) -> bytes:
         for verdict in verdicts:
             rule = verdict.rule
             case = ET.SubElement(
-                suite, "testcase", classname=f"lrokit.{family}", name=f"{rule.id} {rule.text}"
+                suite, "testcase", classname=f"{prefix}{family}", name=f"{rule.id} {rule.text}"
             )
             text = explain(rule, verdict.violations, shown=len(verdict.violations))
             message = f"{rule.level} {rule.id} ({rule.citation})"
@@ -284,5 +337,3 @@ def to_junit(report: Report) -> bytes:
                 ET.SubElement(case, "skipped", message=f"{verdict.outcome}{kind}: {verdict.reason}")
             elif verdict.outcome is Outcome.WARN:
                 ET.SubElement(case, "system-out").text = f"WARN {message}\n{text}"
-    document: bytes = ET.tostring(suites, encoding="utf-8", xml_declaration=True)
-    return document

@@ -15,6 +15,7 @@ from lrokit.model.recording import Recording
 from lrokit.model.requests import fitted_encoding
 from lrokit.runner.options import SuiteOptions
 from lrokit.runner.scenarios import Scenarios
+from lrokit.runner.setup import prepare
 from lrokit.runner.target import Target, TargetConfig
 from lrokit.runner.verdicts import Outcome, Verdict, judge
 
@@ -68,6 +69,7 @@ class Report:
     seconds: float = 0.0
     unreachable: str | None = None  # why no request got an answer, if none did
     timing: Timing = field(default_factory=lambda: Timing((), ()))
+    operation: str | None = None  # the check file's operation it is of, if any
 
 
 async def run(
@@ -114,15 +116,28 @@ async def run(
 
 
 async def run_as(
-    options: SuiteOptions, observer: Callable[[Exchange], None] | None = None
-) -> Report:
-    """One run as a run's options say (``lrokit check``, the suite's recorded run)."""
-    return await run(
-        options.target_config(),
-        options.profile,
-        contract=options.contract,
-        only=options.only,
-        skip=options.skip,
-        strict=options.strict,
-        observer=observer,
-    )
+    options: SuiteOptions,
+    observer: Callable[[Exchange], None] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> list[Report]:
+    """The runs the options say (``lrokit check``, the suite's recorded run): the setup
+    requests first (:class:`~lrokit.runner.setup.SetupFailed` when one is refused), then one
+    run per operation, in order, each named after its operation when a check file gave it."""
+    config = options.target_config()
+    await prepare(config, options.setup, transport)
+    reports = []
+    for operation in options.checked:
+        report = await run(
+            config,
+            operation.profile,
+            contract=options.contract,
+            transport=transport,
+            only=options.only,
+            skip=options.skip,
+            strict=options.strict,
+            observer=observer,
+        )
+        if options.operations:
+            report.operation = operation.name
+        reports.append(report)
+    return reports

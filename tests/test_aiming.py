@@ -1,0 +1,250 @@
+"""Aiming at an API without a profile file: command-line overrides, setup requests, and check
+files with several operations (``lrokit.toml`` or ``[tool.lrokit]``)."""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from lrokit.cli import main
+from lrokit.model.profile import load_profile
+from lrokit.runner.checkfile import CheckFileError, find_checkfile, load_checkfile
+from lrokit.runner.options import OptionError, parse
+from lrokit.runner.overrides import setup_steps
+from tests.conftest import TEST_ROWS
+from tests.live import LiveServer
+
+SCHEMA = json.loads((files("lrokit") / "schemas" / "report.schema.json").read_text())
+URL = "http://api.test"
+
+
+def _profile(**raw: object):  # type: ignore[no-untyped-def]
+    return parse(raw, target_url=None).profile
+
+
+def test_the_command_line_aims_at_another_operation_with_its_own_body(tmp_path: Path) -> None:
+    (tmp_path / "fail.json").write_text('{"format": "broken"}')
+    profile = _profile(
+        profile="azure",
+        submit="put /things/t1",
+        data='{"format": "csv"}',
+        **{"failing-data": f"@{tmp_path / 'fail.json'}"},
+        **{"monitor-template": "/ops/{header:x-op-id}", "result-template": "{submit}"},
+    )
+    assert (profile.submit_method, profile.submit_path) == ("PUT", "/things/t1")
+    assert profile.body is not None
+    assert profile.body.value == {"format": "csv"}
+    assert profile.failing_body is not None
+    assert profile.failing_body.value == {"format": "broken"}
+    assert profile.other_body is None  # the profile's was for its own operation
+    assert (profile.monitor_template, profile.result_template) == (
+        "/ops/{header:x-op-id}",
+        "{submit}",
+    )
+
+
+def test_form_fields_are_multipart_with_files_or_urlencoded(tmp_path: Path) -> None:
+    flow = tmp_path / "flow.cwl"
+    flow.write_text("cwlVersion: v1.2\n")
+    multipart = _profile(form=("workflow_type=CWL", f"workflow_attachment=@{flow}"))
+    assert multipart.body is not None
+    assert (multipart.body.encoding, multipart.body.value) == (
+        "multipart",
+        {"workflow_type": "CWL"},
+    )
+    assert multipart.body.files == {"workflow_attachment": (flow,)}
+    form = _profile(form=("a=1", f"note=@{flow}"), urlencoded=True)
+    assert form.body is not None
+    assert (form.body.encoding, form.body.value) == (
+        "form",
+        {"a": "1", "note": "cwlVersion: v1.2\n"},
+    )
+    bare = _profile(submit="DELETE /things/t1", **{"no-body": True})
+    assert (bare.body, bare.failing_body) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"submit": "GET /x"}, "--submit: 'GET /x': the method is not one of POST, PUT"),
+        ({"submit": "POST x"}, "is not 'METHOD /PATH'"),
+        ({"data": "{nope"}, "--data: not JSON"),
+        ({"data": "@/nonexistent/lrokit.json"}, "--data: cannot read"),
+        ({"data": "{}", "form": ("a=1",)}, "--form: is given with --data"),
+        ({"no-body": True, "data": "{}"}, "--no-body: is given with a body"),
+        ({"urlencoded": True}, "--urlencoded: needs the fields"),
+        ({"form": ("novalue",)}, "is not NAME=VALUE or NAME=@FILE"),
+        ({"form": ("f=@/nonexistent/x.cwl",)}, "is not a readable file"),
+        (
+            {"monitor-template": "jobs/{body:id}"},
+            "--monitor-template: 'jobs/{body:id}' is not a path",
+        ),
+        ({"result-template": "/results"}, "--result-template: '/results' starts neither"),
+        ({"setup": ("PUT",)}, "--setup: 'PUT' is not 'METHOD PATH"),
+        ({"setup": ("PUT /a --json {}",)}, "'--json' is none of --data, --form"),
+        ({"operation": ("x",)}, "--operation: chooses among a check file's operations"),
+    ],
+)
+def test_a_bad_override_is_one_line_naming_the_option(raw: dict[str, object], message: str) -> None:
+    with pytest.raises(OptionError) as caught:
+        parse(raw, target_url=None)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_setup_steps_keep_their_order_and_bodies() -> None:
+    first, second = setup_steps(
+        ['PUT /parents/p1 --data \'{"name": "p"}\'', "post /parents/p1/children --form a=b"]
+    )
+    assert (first.method, first.path, first.body and first.body.value) == (
+        "PUT",
+        "/parents/p1",
+        {"name": "p"},
+    )
+    assert second.body is not None
+    assert (second.method, second.body.encoding) == (
+        "POST",
+        "multipart",
+    )
+
+
+CHECK_FILE = """
+url = "{url}"
+spec = "{spec}"
+
+[headers]
+Authorization = "Bearer ${{LROKIT_TEST_TOKEN}}"
+X-Tenant = "acme"
+
+[[setup]]
+method = "GET"
+path = "{setup}"
+
+[[operations]]
+name = "yearly"
+profile = "canonical"
+
+[[operations]]
+name = "regional"
+profile = "canonical"
+[operations.submit.body]
+reportType = "sales-by-region"
+parameters = {{ from = "2023-01-01", to = "2023-06-30" }}
+"""
+
+
+def _write(directory: Path, url: str = URL, setup: str = "/reports/nonexistent") -> Path:
+    spec = Path(__file__).resolve().parents[1] / "openapi.yaml"
+    path = directory / "lrokit.toml"
+    path.write_text(CHECK_FILE.format(url=url, spec=spec, setup=setup))
+    return path
+
+
+def test_a_check_file_names_the_target_its_headers_and_operations(tmp_path: Path) -> None:
+    path = _write(tmp_path)
+    checkfile = load_checkfile(path, {"LROKIT_TEST_TOKEN": "t0k"})
+    assert checkfile.url == URL
+    assert checkfile.headers == {"Authorization": "Bearer t0k", "X-Tenant": "acme"}
+    assert [(s.method, s.path) for s in checkfile.setup] == [("GET", "/reports/nonexistent")]
+    yearly, regional = checkfile.operations
+    assert (yearly.name, yearly.profile.body) == ("yearly", load_profile("canonical").body)
+    assert regional.profile.body is not None
+    assert regional.profile.body.value["reportType"] == "sales-by-region"
+    assert regional.profile.states == load_profile("canonical").states
+
+
+def test_pyproject_holds_a_check_file_under_tool_lrokit(tmp_path: Path) -> None:
+    assert find_checkfile(tmp_path) is None
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    assert find_checkfile(tmp_path) is None
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.lrokit]\nurl = "http://a.test"\n[[tool.lrokit.operations]]\nname = "only"\n'
+        'profile = "azure"\n'
+    )
+    found = find_checkfile(tmp_path)
+    assert found == tmp_path / "pyproject.toml"
+    assert [op.profile.monitor_header for op in load_checkfile(found).operations] == [
+        "Operation-Location"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "environ", "message"),
+    [
+        ('[headers]\nAuthorization = "Bearer abc"\n', {}, "header Authorization is written out"),
+        ('[headers]\nX-Api-Token = "abc"\n', {}, "header X-Api-Token is written out"),
+        ('[headers]\nX-Key = "${NOPE_LROKIT}"\n', {}, "needs the environment variable NOPE_LROKIT"),
+        ("", {}, "is invalid at (top level): 'operations' is a required property"),
+        ('[[operations]]\nname = "a"\nprofile = "azure"\n[operations.submit]\nmethod = "GET"\n',
+         {}, "operation a is invalid at submit/method"),
+        ('[[operations]]\nname = "a"\nprofile = "azure"\n'
+         '[[operations]]\nname = "a"\nprofile = "arm"\n',
+         {}, "operations named twice: a"),
+    ],
+)  # fmt: skip
+def test_a_bad_check_file_is_one_line_naming_the_place(
+    tmp_path: Path, text: str, environ: dict[str, str], message: str
+) -> None:
+    path = tmp_path / "lrokit.toml"
+    operations = '[[operations]]\nname = "x"\nprofile = "canonical"\n'
+    path.write_text(text if "operations" in text or not text else text + operations)
+    with pytest.raises(CheckFileError) as caught:
+        load_checkfile(path, environ)
+    assert message in str(caught.value)
+
+
+def test_one_override_cannot_change_several_operations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LROKIT_TEST_TOKEN", "t0k")
+    path = _write(tmp_path)
+    with pytest.raises(OptionError, match="--data: changes one operation, and 2 are checked"):
+        parse({"check-file": str(path), "data": "{}"}, target_url=None)
+    chosen = parse({"check-file": str(path), "operation": ("regional",), "data": "{}"},
+                   target_url=None)  # fmt: skip
+    assert [op.name for op in chosen.operations] == ["regional"]
+
+
+@pytest.mark.e2e
+def test_check_with_no_url_reads_the_check_file_and_reports_each_operation(
+    tmp_path: Path,
+    dataset_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LROKIT_TEST_TOKEN", "t0k")
+    project = tmp_path / "project"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    with LiveServer(tmp_path, dataset_path, "--pace", "1", rows=TEST_ROWS) as server:
+        _write(project, server.url, setup="/reports/nonexistent")
+        refused = main(["check"])
+        said = capsys.readouterr()
+        _write(project, server.url, setup="/problems/not-found")
+        code = main(["check", "--time-scale", "0.2", "--json", "report.json"])
+        output = capsys.readouterr().out
+    assert refused == 2
+    assert "setup GET /reports/nonexistent: GET" in said.err
+    assert "-> 404" in said.err
+    assert code == 0, output
+    assert "operation yearly, profile canonical" in output
+    assert "operation regional, profile canonical" in output
+    assert "lrokit check: the operations" in output
+    report = json.loads((project / "report.json").read_text())
+    jsonschema.validate(report, SCHEMA)
+    assert [(r["operation"], r["exitCode"]) for r in report["operations"]] == [
+        ("yearly", 0),
+        ("regional", 0),
+    ]
+
+
+def test_check_with_no_url_and_no_check_file_says_how_to_aim(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["check"]) == 2
+    assert "lrokit init --spec writes one" in capsys.readouterr().err
