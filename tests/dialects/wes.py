@@ -29,13 +29,17 @@ class WesServer(DialectServer):
         return self.json({"msg": message, "status_code": status}, status)
 
     async def run(self, request: Request) -> Response:
-        body = await self.body(request)
-        if isinstance(body, Response):
-            return self.error(body.status_code, "The request must be a JSON RunRequest.")
-        if not isinstance(body.get("workflow_url"), str):
+        """RunWorkflow takes multipart/form-data (WES 1.1.0 RunRequest): anything else is an
+        unsupported media type."""
+        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+            return self.error(415, "The request must be a multipart/form-data RunRequest.")
+        async with request.form() as form:
+            url, params = form.get("workflow_url"), str(form.get("workflow_params", ""))
+        if not isinstance(url, str):
             return self.error(400, "workflow_url is required.")
         run_id = uuid.uuid4().hex
-        self.jobs[run_id] = {"state": "QUEUED"}
+        failing = '"exit_code": 1' in params
+        self.jobs[run_id] = {"state": "QUEUED", "failing": failing}
         return self.json({"run_id": run_id})
 
     async def status(self, request: Request) -> Response:
@@ -44,8 +48,9 @@ class WesServer(DialectServer):
             return self.error(404, "The requested run wasn't found.")
         if not self.acceptable(request):
             return self.error(406, "Only application/json.")
-        if run["state"] not in ("COMPLETE", "CANCELED"):
-            script = ("QUEUED", "INITIALIZING", "RUNNING", "COMPLETE")
+        if run["state"] not in ("COMPLETE", "EXECUTOR_ERROR", "CANCELED"):
+            outcome = "EXECUTOR_ERROR" if run["failing"] else "COMPLETE"
+            script = ("QUEUED", "INITIALIZING", "RUNNING", outcome)
             if self.breaks == "LIFECYCLE-1":
                 script = ("QUEUED", "RUNNING", "QUEUED", "COMPLETE")
             run["state"] = self.step(run, script)
@@ -58,6 +63,6 @@ class WesServer(DialectServer):
         run = self.jobs.get(request.path_params["id"])
         if run is None:
             return self.error(404, "The requested run wasn't found.")
-        if run["state"] != "COMPLETE" and self.breaks != "CANCEL-1":
+        if run["state"] not in ("COMPLETE", "EXECUTOR_ERROR") and self.breaks != "CANCEL-1":
             run["state"] = "CANCELED"
         return self.json({"run_id": request.path_params["id"]})
