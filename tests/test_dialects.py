@@ -119,7 +119,7 @@ DIALECTS: dict[str, tuple[type[DialectServer], set[str], set[str]]] = {
     ),
     "ga4gh-wes": (
         WesServer,
-        {"LOCATION-1", "ACCEPT-2"},
+        set(),
         {"ACCEPT-1", "LOCATION-4", "MONITOR-3", "MONITOR-4", "CANCEL-1", "CANCEL-2", "PROBLEM-4"},
     ),
     "seed-status": (
