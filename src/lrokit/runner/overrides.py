@@ -71,7 +71,9 @@ def overridden(profile: Profile, raw: Mapping[str, Any], base: Path | None = Non
         model = changes.get("body", profile.body)
         value = _json("--failing-data", raw["failing-data"], base)
         encoding = model.encoding if model is not None else "json"
-        changes["failing_body"] = _built("--failing-data", value, encoding, None, base)
+        failing = _built("--failing-data", value, encoding, None, base)
+        # the files of a multipart body go with every body of the operation
+        changes["failing_body"] = replace(failing, files=model.files) if model else failing
     if raw.get("monitor-template"):
         template = str(raw["monitor-template"])
         if not template.startswith("/"):
