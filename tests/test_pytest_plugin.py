@@ -68,6 +68,28 @@ def test_lrokit_url_adds_the_suite_and_the_reference_server_passes(
 
 
 @pytest.mark.e2e
+def test_a_check_file_drives_the_plugin_with_a_rule_test_per_operation(
+    tmp_path: Path, dataset_path: Path
+) -> None:
+    with LiveServer(tmp_path, dataset_path, "--pace", "1", rows=TEST_ROWS) as server:
+        (tmp_path / "lrokit.toml").write_text(
+            f'url = "{server.url}"\n'
+            '[[operations]]\nname = "yearly"\nprofile = "canonical"\n'
+            '[[operations]]\nname = "regional"\nprofile = "canonical"\n'
+            "[operations.submit.body]\n"
+            'reportType = "sales-by-region"\n'
+            'parameters = { from = "2023-01-01", to = "2023-06-30" }\n'
+        )
+        run = project_run(tmp_path, "--lrokit-check-file", "lrokit.toml", *FAST, *NO_GENERATIVE)
+    assert run.returncode == 0, run.output
+    per_operation = {
+        test.replace("[", f"[{operation}-") for test in CANONICAL_TESTS
+        for operation in ("yearly", "regional")
+    }  # fmt: skip
+    assert run.named("passed") == per_operation | {"test_own"}, run.output
+
+
+@pytest.mark.e2e
 def test_a_broken_server_fails_the_projects_run_on_exactly_its_rule(tmp_path: Path) -> None:
     with ThreadServer(FauxServer(breaks="RETRY-3")) as url:
         run = project_run(tmp_path, "--lrokit-url", url, *FAST, *NO_GENERATIVE)

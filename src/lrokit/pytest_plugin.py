@@ -21,8 +21,8 @@ collection makes them, before ``-k``, ``-m`` or ``--deselect`` choose among them
 the suite is a choice, not an error, and so is ``--lf`` skipping its files because none of them
 failed last time. A run whose collection failed is left to fail with that error.
 
-Without ``--lrokit-url`` it adds nothing. The suite's own short options (``pytest conformance
---target-url URL``) set the same values; either spelling works.
+Without ``--lrokit-url`` or ``--lrokit-check-file`` it adds nothing. The suite's own short
+options (``pytest conformance --target-url URL``) set the same values; either spelling works.
 """
 
 from __future__ import annotations
@@ -62,10 +62,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """With ``--lrokit-url``, collect the conformance suite too, unless the arguments already
-    name it or a part of it (a directory above it is fine: pytest collects a path once).
-    Without the generative layers installed, stop at once with one line naming the extra."""
-    if config.getoption("lrokit_target_url", None) is None:
+    """With ``--lrokit-url`` (or ``--lrokit-check-file``, a check file that names the URL and
+    the operations), collect the conformance suite too, unless the arguments already name it
+    or a part of it (a directory above it is fine: pytest collects a path once). Without the
+    generative layers installed, stop at once with one line naming the extra."""
+    given = config.getoption("lrokit_target_url", None) or config.getoption(
+        "lrokit_check_file", None
+    )
+    if given is None:
         return
     try:
         require("deep", "pytest --lrokit-url")

@@ -68,7 +68,7 @@ def parse_options(config: pytest.Config) -> SuiteOptions:
     raw = {option.name: config.getoption(option.dest, None) for option in SUITE_OPTIONS}
     url = config.getoption("lrokit_target_url", None)
     try:
-        if url is not None:
+        if url is not None or raw.get("check-file") is not None:
             require("deep", "the lrokit conformance suite")
         return parse(
             raw,
