@@ -159,6 +159,7 @@ BREAKS = [
     ("ogc", "LOCATION-1", "/req/core/process-execute-success-async"),
     ("ogc", "MONITOR-3", "statusCode.yaml"),
     ("ogc", "RESULT-3", "results-not-ready"),
+    ("ogc", "PROBLEM-4", "no-such-job"),
     ("seed-embedded", "ACCEPT-1", "RFC 9110"),
     ("seed-embedded", "RETRY-1", "RFC 9110"),
     ("seed-embedded", "MONITOR-2", "openapi.yaml"),

@@ -30,8 +30,10 @@ class OgcServer(DialectServer):
         ]
 
     def exception(self, status: int, kind: str, detail: str, instance: str) -> Response:
+        # PROBLEM-4 broken as pygeoapi 0.21 breaks it: a bare word, not the exception's URI
+        bare = self.breaks == "PROBLEM-4" and kind == "no-such-job"
         body = {
-            "type": EXC + kind,
+            "type": "NoSuchJob" if bare else EXC + kind,
             "title": kind.replace("-", " "),
             "status": status,
             "detail": detail,

@@ -21,6 +21,8 @@ PYGEOAPI_TABLE = {
     "HTTP-3": "FAIL",  # 21: a response that varies with Prefer has no Vary: Prefer
     "HTTP-4": "FAIL",  # 5: respond-async in a list of preferences runs synchronously
     "HTTP-7": "FAIL",  # 19: the dismiss answer is JSON labelled text/html
+    "RESULT-3": "FAIL",  # 9: results not ready: type ResultNotReady, not the exception's URI
+    "PROBLEM-4": "FAIL",  # 10: an unknown job: type InvalidParameterValue, not no-such-job
     "PROBLEM-1": "WARN",  # 18: Flask's 405 is an HTML page, not an exception
     "HTTP-1": "WARN",  # advice: the monitor's 200 has no Cache-Control (lrokit's SHOULD)
     # not judged: OGC has no Retry-After, no estimate; what the ogc profile switches off

@@ -81,12 +81,32 @@ def _expect(rec: Recording, key: str, status: int) -> Iterator[Violation]:
         yield Violation(f"status {probe.status}", str(status), probe.describe(), probe)
 
 
+def wrong_type(exchange: Exchange, profile: Profile, kind: str) -> Violation | None:
+    """The error document's ``type`` is not the URI the dialect fixes for ``kind`` (OGC
+    18-062r2: "The type of the exception SHALL be" its URI); None when it is, or when the
+    dialect fixes none."""
+    expected = profile.error_types.get(kind)
+    if expected is None:
+        return None
+    document = exchange.json()
+    got = document.get("type") if isinstance(document, dict) else None
+    if got == expected:
+        return None
+    received = f"type {got!r}" if got is not None else "no type member"
+    return Violation(received, f"type {expected!r}", exchange.describe(), exchange)
+
+
 @check("PROBLEM-4")
 def unknown_id_404(rec: Recording, profile: Profile) -> Iterator[Violation]:
     """A monitor for an unknown job MUST answer 404: its id replaced, and each other id the
     contract puts in its path replaced in turn (an unknown parent, e.g. a subscription, may
-    also be refused 403)."""
+    also be refused 403); where the dialect fixes the error's type URI, it MUST be that."""
     yield from _expect(rec, "unknown-id", 404)
+    probe = rec.errors.get("unknown-id")
+    if probe is not None and probe.status == 404:
+        mistyped = wrong_type(probe, profile, "unknown-id")
+        if mistyped is not None:
+            yield mistyped
     for key, probe in rec.errors.items():
         if key.startswith("unknown-id-") and probe.status not in (403, 404):
             yield Violation(f"status {probe.status}", "404 (or 403)", probe.describe(), probe)

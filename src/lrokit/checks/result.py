@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from lrokit.checks import NotApplicable, NotObserved, Violation, check
 from lrokit.checks._util import field
+from lrokit.checks.problem import wrong_type
 from lrokit.model.profile import Profile
 from lrokit.model.recording import Recording, Trace, state_of
 
@@ -91,7 +92,8 @@ def failure_is_structured(rec: Recording, profile: Profile) -> Iterator[Violatio
 
 @check("RESULT-3")
 def no_result_before_done(rec: Recording, profile: Profile) -> Iterator[Violation]:
-    """Asking for the result before the job is done SHOULD get a 4xx problem."""
+    """Asking for the result before the job is done SHOULD get a 4xx problem (of the type
+    URI the dialect fixes, where it fixes one)."""
     early = rec.early_result
     if early is None:
         raise NotObserved("the job was done at its first read")
@@ -100,6 +102,8 @@ def no_result_before_done(rec: Recording, profile: Profile) -> Iterator[Violatio
     elif early.media_type != profile.error_media_type:
         got = early.media_type or "no media type"
         yield Violation(got, profile.error_media_type, early.describe(), early)
+    elif (mistyped := wrong_type(early, profile, "result-not-ready")) is not None:
+        yield mistyped
 
 
 @check("RESULT-4")

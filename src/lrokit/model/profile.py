@@ -93,6 +93,9 @@ class Profile:
     retry_after_max: int
     retry_after_min: int
     estimate_field: str | None = None  # seconds the server expects the job still to take
+    # The type URI an error document must carry, by what it answers ("unknown-id",
+    # "result-not-ready"), where the dialect fixes one (OGC's exception types).
+    error_types: Mapping[str, str] = field(default_factory=dict)
     initiation_max: float = 2.0  # seconds the initiating response may take (ACCEPT-4)
     polls_max: int = 30  # polls of one job, honouring Retry-After, that are plausible (RETRY-5)
     features: frozenset[str] = field(default_factory=frozenset)
@@ -431,6 +434,7 @@ def _from_data(data: Mapping[str, Any]) -> Profile:
         result_media_types=tuple(m.lower() for m in mon.get("result_media_types", [media_type])),
         media_type=media_type,
         error_media_type=str(data.get("errors", {}).get("media_type", "application/problem+json")),
+        error_types=dict(data.get("errors", {}).get("types", {})),
         states=states,
         success=str(mon["success"]),
         failure=mon.get("failure"),
