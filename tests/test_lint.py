@@ -43,6 +43,7 @@ DEFECTS = {
     "SPEC-8": ("spec-8.yaml", "/paths/~1jobs/post/responses/202"),
     "SPEC-9": ("spec-9.yaml", "/paths/~1jobs~1{jobId}/get"),
     "SPEC-10": ("spec-10.yaml", "/paths/~1jobs~1{jobId}/get"),
+    "SPEC-11": ("spec-11.yaml", "/paths"),
 }
 
 

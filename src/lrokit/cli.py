@@ -15,6 +15,7 @@ import click
 
 from lrokit import __version__
 from lrokit.catalogue import profiles, rules
+from lrokit.discover.command import init
 from lrokit.extras import MissingExtra
 from lrokit.lint.command import lint
 from lrokit.runner.command import check
@@ -28,7 +29,7 @@ def cli() -> None:
     """lrokit: the asynchronous request-reply (202 Accepted) contract kit."""
 
 
-for command in (serve, worker, check, lint, submit, rules, profiles):
+for command in (serve, worker, check, lint, init, submit, rules, profiles):
     cli.add_command(command)
 
 

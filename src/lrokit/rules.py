@@ -647,6 +647,18 @@ _RULES = (
         quote="The DELETE method requests that the origin server remove the association between "
         "the target resource and its current functionality.",
     ),
+    Rule(
+        id="SPEC-11",
+        level=M,
+        basis=PROFILE,
+        text="The document MUST describe at least one long-running operation: a 202 or 201 "
+        "response that declares the monitor pointer header or links its status operation, an "
+        "operation flagged x-ms-long-running-operation, or an answer naming a job whose status "
+        "a GET reports.",
+        citation="RFC 9110 §15.3.3; OpenAPI 3.0.3 §4.7.20; AutoRest x-ms-long-running-operation",
+        quote="The 202 (Accepted) status code indicates that the request has been accepted for "
+        "processing, but the processing has not been completed.",
+    ),
 )
 
 RULES: Mapping[str, Rule] = {rule.id: rule for rule in _RULES}

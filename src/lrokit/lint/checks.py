@@ -14,10 +14,10 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT4, DRAFT202012
 
 from lrokit.lint.document import Document, pointer
+from lrokit.lint.longrunning import METHODS, POINTER_HEADERS, Operation, find_long_running
 from lrokit.model.profile import Profile
 from lrokit.rules import RULES, Rule
 
-METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 PROBLEM_MEMBERS = ("type", "title", "status", "detail", "instance")
 #: What a Retry-After schema must admit (RFC 9110 §10.2.3): delay-seconds, an HTTP-date.
 RETRY_AFTER_FORMS = (120, "Wed, 21 Oct 2015 07:28:00 GMT")
@@ -33,24 +33,6 @@ class Finding:
     pointer: str  # RFC 6901, into the document
     message: str  # what is wrong there
     hint: str  # how to fix it
-
-
-@dataclass(frozen=True)
-class Operation:
-    """One operation of the document: where it is and what it is."""
-
-    path: str
-    method: str
-    node: dict[str, Any]
-
-    @property
-    def pointer(self) -> str:
-        return pointer("paths", self.path, self.method)
-
-    @property
-    def shape(self) -> str:
-        """The path with parameter names dropped: ``/reports/{}``."""
-        return re.sub(r"\{[^}]*\}", "{}", self.path)
 
 
 def _finding(rule_id: str, at: str, message: str, hint: str) -> Finding:
@@ -123,6 +105,25 @@ class _Linter:
             if isinstance(response, dict) and self._initiates(op, status_shapes):
                 yield from self._initiation(op, response, at)
         yield from self._errors()
+        yield from self._long_running()
+
+    # -- SPEC-11 -------------------------------------------------------------------------
+    def _long_running(self) -> Iterator[Finding]:
+        """SPEC-11: the document MUST describe a long-running operation, as
+        :func:`lrokit.lint.longrunning.find_long_running` (which ``lrokit init`` reads too)
+        finds them."""
+        if find_long_running(self.doc):
+            return
+        yield _finding(
+            "SPEC-11",
+            "/paths" if "paths" in self.doc.data else "",
+            "no operation is long-running: no 202 or 201 response declares a pointer header ("
+            + ", ".join(POINTER_HEADERS)
+            + ") or links a status operation, and no answer names a job a GET reports on",
+            "describe the submission: a 202 response with headers: {Location: {schema: {type: "
+            "string, format: uri-reference}}} and links: {GetStatus: {operationId: <the status "
+            "GET, whose 200 body has the state enum>}}",
+        )
 
     # -- SPEC-2, SPEC-3, SPEC-4 ----------------------------------------------------------
     def _headers(self, response: dict[str, Any], at: str) -> Iterator[Finding]:

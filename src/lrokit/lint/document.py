@@ -40,8 +40,8 @@ class Document:
 
     @property
     def version(self) -> str:
-        """``3.0`` or ``3.1``."""
-        return str(self.data["openapi"])[:3]
+        """``3.0`` or ``3.1`` (``2.0`` for Swagger 2.0, which only ``lrokit init`` reads)."""
+        return str(self.data.get("openapi") or self.data.get("swagger") or "")[:3]
 
     def line(self, at: str) -> int | None:
         """The line of ``at``, or of its nearest ancestor found in the source."""
@@ -90,8 +90,10 @@ def _lines(node: yaml.Node, at: str, line: int, into: dict[str, int]) -> None:
             _lines(item, f"{at}/{index}", item.start_mark.line + 1, into)
 
 
-def load_document(source: str, *, timeout: float = 10.0) -> Document:
-    """Read an OpenAPI 3.0 or 3.1 document (YAML or JSON) from a path or an http(s) URL."""
+def read_document(source: str, *, timeout: float = 10.0) -> Document:
+    """Read a YAML or JSON document that is a mapping from a path or an http(s) URL, whatever
+    it describes (``load_document`` requires OpenAPI 3; ``lrokit init`` reads Swagger 2.0
+    too)."""
     try:
         loader = SafeLoader(read_source(source, timeout=timeout))
         try:  # one parse: the node tree gives the lines, its construction the data
@@ -104,9 +106,15 @@ def load_document(source: str, *, timeout: float = 10.0) -> Document:
         raise SpecError(f"cannot read {source}: {first}") from None
     if not isinstance(data, dict):
         raise SpecError(f"{source} is not an OpenAPI document (not a mapping)")
-    if not str(data.get("openapi", "")).startswith(("3.0", "3.1")):
-        raise SpecError(f"{source} is not an OpenAPI 3.0 or 3.1 document (no openapi: 3.x)")
     lines: dict[str, int] = {}
     if root is not None:
         _lines(root, "", root.start_mark.line + 1, lines)
     return Document(data, source, lines)
+
+
+def load_document(source: str, *, timeout: float = 10.0) -> Document:
+    """Read an OpenAPI 3.0 or 3.1 document (YAML or JSON) from a path or an http(s) URL."""
+    document = read_document(source, timeout=timeout)
+    if not str(document.data.get("openapi", "")).startswith(("3.0", "3.1")):
+        raise SpecError(f"{source} is not an OpenAPI 3.0 or 3.1 document (no openapi: 3.x)")
+    return document

@@ -1,0 +1,138 @@
+"""One whole profile per long-running operation of an API description, with what was inferred
+from which JSON pointer and what was not: what ``lrokit init`` writes and ``lrokit check
+--spec`` runs.
+
+:func:`infer_profiles` is the entry point for a caller that wants profile data: for a spec
+source, each operation's name and profile data (a mapping the profile loader validates, the
+tables of ``profile.schema.json``) and the notes, one line each. :func:`discover` keeps the
+notes by key and the document, for the check file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from lrokit.discover.cancel import infer_cancel
+from lrokit.discover.examples import Examples
+from lrokit.discover.monitor import infer_following
+from lrokit.discover.notes import Note
+from lrokit.discover.specs import Spec, read_spec
+from lrokit.discover.submission import infer_submission
+from lrokit.lint.document import SpecError
+from lrokit.lint.longrunning import LongRunning, find_long_running
+
+
+class NoLongRunningOperation(SpecError):
+    """The document describes no long-running operation (lint's SPEC-11)."""
+
+
+@dataclass(frozen=True)
+class Inferred:
+    """One long-running operation as a profile."""
+
+    name: str  # [a-z0-9][a-z0-9-]*, unique in the document
+    data: dict[str, Any]  # a whole profile: name, description, submit, initiation, monitor …
+    notes: tuple[Note, ...]
+    long_running: LongRunning
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What one document says of its long-running operations."""
+
+    spec: Spec
+    operations: tuple[Inferred, ...]
+    notes: tuple[Note, ...]  # of the document as a whole
+
+
+def infer_profiles(
+    source: str, *, timeout: float = 10.0
+) -> tuple[list[tuple[str, dict[str, Any]]], list[str]]:
+    """For the API description at ``source`` (a path or an http(s) URL; OpenAPI 3.0/3.1 or
+    Swagger 2.0): each long-running operation's name and whole profile data, ready for the
+    profile loader, and notes, one line each, saying what was inferred from which JSON
+    pointer and what was not (``NOT INFERRED``). Raises
+    :class:`lrokit.lint.document.SpecError` when the document cannot be read, and
+    :class:`NoLongRunningOperation` (a ``SpecError``) when it describes no long-running
+    operation."""
+    found = discover(read_spec(source, timeout=timeout))
+    notes = [str(note) for note in found.notes]
+    for inferred in found.operations:
+        notes += [f"{inferred.name}: {note}" for note in inferred.notes]
+    return [(i.name, i.data) for i in found.operations], notes
+
+
+def discover(spec: Spec) -> Discovery:
+    """The long-running operations of ``spec``, each as a whole profile with its notes; raises
+    :class:`NoLongRunningOperation` when there is none."""
+    found = find_long_running(spec.doc)
+    if not found:
+        raise NoLongRunningOperation(
+            f"{spec.source} describes no long-running operation (no 202 or 201 response with a "
+            "pointer header or a link to a status operation, no x-ms-long-running-operation, "
+            "no answer naming a job that a GET reports on)"
+        )
+    notes = [Note("", f"read as {spec.dialect}: {spec.title}")]
+    if spec.base_path:
+        notes.append(Note("", f"the operations' paths are under {spec.base_path}", spec.base_at))
+    examples = Examples(spec.doc)
+    names: set[str] = set()
+    inferred = []
+    for lr in found:
+        name = _unique(operation_name(lr), names)
+        data, op_notes = _profile(spec, lr, name, examples)
+        inferred.append(Inferred(name, data, tuple(op_notes), lr))
+    return Discovery(spec, tuple(inferred), tuple(notes))
+
+
+def operation_name(lr: LongRunning) -> str:
+    """A name from the operationId (``createReport`` -> ``create-report``), else from the
+    method and path (``post-reports``)."""
+    op = lr.operation
+    raw = str(op.node.get("operationId") or "")
+    if not raw:
+        raw = f"{op.method} " + re.sub(r"\{[^}]*\}", " ", op.path)
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", raw)
+    name = re.sub(r"[^a-z0-9]+", "-", words.lower()).strip("-")
+    return name or op.method
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    chosen, number = name, 2
+    while chosen in taken:
+        chosen, number = f"{name}-{number}", number + 1
+    taken.add(chosen)
+    return chosen
+
+
+def _profile(
+    spec: Spec, lr: LongRunning, name: str, examples: Examples
+) -> tuple[dict[str, Any], list[Note]]:
+    op = lr.operation
+    notes = [Note("", f"{op.title} is long-running: {lr.why}", lr.at)]
+    submission = infer_submission(spec, lr, examples)
+    following = infer_following(spec, lr)
+    cancelling = infer_cancel(spec.doc, following.status, following.monitor.get("cancelled"))
+    summary = op.node.get("summary") or str(op.node.get("description") or "").strip()
+    description = str(summary).splitlines()[0] if summary else op.title
+    data: dict[str, Any] = {
+        "name": name,
+        "description": description,
+        "submit": submission.submit,
+        "initiation": following.initiation,
+        "monitor": following.monitor,
+    }
+    if cancelling.cancel:
+        data["cancel"] = cancelling.cancel
+    if following.errors:
+        data["errors"] = following.errors
+    data["features"] = {
+        "cancel": cancelling.enabled,
+        "idempotency": submission.features.get("idempotency", False),
+        "prefer": submission.features.get("prefer", False),
+        **following.features,
+    }
+    notes += following.notes[:1] + submission.notes + following.notes[1:] + cancelling.notes
+    return data, notes
