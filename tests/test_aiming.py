@@ -86,7 +86,7 @@ def test_form_fields_are_multipart_with_files_or_urlencoded(tmp_path: Path) -> N
         ({"result-template": "/results"}, "--result-template: '/results' starts neither"),
         ({"setup": ("PUT",)}, "--setup: 'PUT' is not 'METHOD PATH"),
         ({"setup": ("PUT /a --json {}",)}, "'--json' is none of --data, --form"),
-        ({"operation": ("x",)}, "--operation: chooses among a check file's operations"),
+        ({"operation": ("x",)}, "--operation: chooses among the operations of a check file"),
     ],
 )
 def test_a_bad_override_is_one_line_naming_the_option(raw: dict[str, object], message: str) -> None:
@@ -248,3 +248,45 @@ def test_check_with_no_url_and_no_check_file_says_how_to_aim(
     monkeypatch.chdir(tmp_path)
     assert main(["check"]) == 2
     assert "lrokit init --spec writes one" in capsys.readouterr().err
+
+
+EXTERNAL = """\
+openapi: 3.0.3
+info: {title: external, version: "1"}
+paths:
+  /processes/echo/execution:
+    post:
+      responses:
+        "201": {$ref: "https://schemas.invalid/ogcapi/responses/ExecuteAsync.yaml"}
+"""
+
+
+def test_answers_described_in_other_documents_are_named_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pygeoapi's generated description points its 201 at schemas.opengis.net: init says
+    that it cannot follow the reference, and lint that it cannot validate, in one line."""
+    spec = tmp_path / "external.yaml"
+    spec.write_text(EXTERNAL)
+    assert main(["init", "--spec", str(spec), "--out", str(tmp_path / "x.toml")]) == 2
+    said = capsys.readouterr().err
+    assert "201/202 responses that are references to other documents" in said
+    assert "POST /processes/echo/execution -> https://schemas.invalid/" in said
+    assert main(["lint", str(spec)]) == 2
+    said = capsys.readouterr().err
+    assert "cannot be validated: its reference https://schemas.invalid/" in said
+    assert "Traceback" not in said
+    assert said.count("\n") == 1
+
+
+@pytest.mark.e2e
+def test_check_with_a_spec_and_no_profile_infers_it_and_says_so(
+    tmp_path: Path, dataset_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = Path(__file__).resolve().parents[1] / "openapi.yaml"
+    with LiveServer(tmp_path, dataset_path, "--pace", "1", rows=TEST_ROWS) as server:
+        code = main(["check", server.url, "--spec", str(spec), "--time-scale", "0.2"])
+    output = capsys.readouterr().out
+    assert code == 0, output
+    assert "no profile given: the profiles of create-report were inferred from" in output
+    assert "operation create-report" in output

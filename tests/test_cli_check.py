@@ -116,7 +116,7 @@ def test_unreachable_target_is_a_tester_error(tmp_path: Path) -> None:
         (["check", "http://127.0.0.1:9", "--header", "no-colon"], "is not NAME:VALUE"),
         (
             ["check", "http://127.0.0.1:9", "--spec", "/no/such/spec.yaml"],
-            "cannot read the contract",
+            "--spec: cannot read /no/such/spec.yaml",
         ),
     ],
 )

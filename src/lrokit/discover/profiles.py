@@ -21,7 +21,7 @@ from lrokit.discover.notes import Note
 from lrokit.discover.specs import Spec, read_spec
 from lrokit.discover.submission import infer_submission
 from lrokit.lint.document import SpecError
-from lrokit.lint.longrunning import LongRunning, find_long_running
+from lrokit.lint.longrunning import LongRunning, find_long_running, unseen
 
 
 class NoLongRunningOperation(SpecError):
@@ -72,7 +72,7 @@ def discover(spec: Spec) -> Discovery:
         raise NoLongRunningOperation(
             f"{spec.source} describes no long-running operation (no 202 or 201 response with a "
             "pointer header or a link to a status operation, no x-ms-long-running-operation, "
-            "no answer naming a job that a GET reports on)"
+            f"no answer naming a job that a GET reports on){unseen(spec.doc)}"
         )
     notes = [Note("", f"read as {spec.dialect}: {spec.title}")]
     if spec.base_path:

@@ -6,15 +6,23 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from openapi_schema_validator import OAS30Validator, OAS31Validator
 from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
 from referencing import Registry
+from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT4, DRAFT202012
 
-from lrokit.lint.document import Document, pointer
-from lrokit.lint.longrunning import METHODS, POINTER_HEADERS, Operation, find_long_running
+from lrokit.lint.document import Document, SpecError, pointer
+from lrokit.lint.longrunning import (
+    METHODS,
+    POINTER_HEADERS,
+    Operation,
+    find_long_running,
+    unseen,
+)
 from lrokit.model.profile import Profile
 from lrokit.rules import RULES, Rule
 
@@ -53,11 +61,18 @@ def lint(doc: Document, profile: Profile) -> list[Finding]:
 
 
 def _validity(doc: Document) -> Iterator[Finding]:
-    """SPEC-1: the document MUST be a valid OpenAPI 3.0 or 3.1 description."""
+    """SPEC-1: the document MUST be a valid OpenAPI 3.0 or 3.1 description. A reference to
+    another document that cannot be read leaves it unjudged: :class:`SpecError`, never a
+    finding (the document may well be valid where its references are reachable)."""
     cls = OpenAPIV31SpecValidator if doc.version == "3.1" else OpenAPIV30SpecValidator
-    for number, error in enumerate(cls(doc.data).iter_errors()):
-        if number == MAX_VALIDITY_ERRORS:
-            return
+    try:
+        errors = list(islice(cls(doc.data).iter_errors(), MAX_VALIDITY_ERRORS))
+    except Unresolvable as exc:
+        raise SpecError(
+            f"{doc.source}: cannot be validated: its reference {exc.ref} cannot be read from "
+            "here; bundle the document into one self-contained file first"
+        ) from None
+    for error in errors:
         message = str(error.message).strip().splitlines()[0]
         yield _finding(
             "SPEC-1",
@@ -119,7 +134,8 @@ class _Linter:
             "/paths" if "paths" in self.doc.data else "",
             "no operation is long-running: no 202 or 201 response declares a pointer header ("
             + ", ".join(POINTER_HEADERS)
-            + ") or links a status operation, and no answer names a job a GET reports on",
+            + ") or links a status operation, and no answer names a job a GET reports on"
+            + unseen(self.doc),
             "describe the submission: a 202 response with headers: {Location: {schema: {type: "
             "string, format: uri-reference}}} and links: {GetStatus: {operationId: <the status "
             "GET, whose 200 body has the state enum>}}",

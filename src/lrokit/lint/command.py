@@ -47,9 +47,10 @@ def lint(
     try:
         chosen = load_profile(profile)
         document = load_document(spec)
+        findings = run_lint(document, chosen)
     except (ProfileError, SpecError) as exc:
         raise click.UsageError(str(exc)) from exc
-    report = LintReport(document, chosen.name, run_lint(document, chosen), strict)
+    report = LintReport(document, chosen.name, findings, strict)
     # A report on standard output keeps it for the report: people read standard error.
     print_console(
         report, report_console(stderr=stdout_taken(json_output, junit_output, sarif_output))

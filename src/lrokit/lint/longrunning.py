@@ -150,6 +150,33 @@ def responses(doc: Document, op: Operation) -> Iterator[tuple[str, dict[str, Any
             yield str(code), response, at
 
 
+def external_answers(doc: Document) -> list[str]:
+    """The 201 and 202 responses that are references to other documents (``$ref`` to a URL
+    or a file), which lrokit does not follow: where an operation's initiation is described
+    only there, it cannot be found here. Each as ``METHOD PATH -> REF``."""
+    found = []
+    for op in operations(doc):
+        declared = op.node.get("responses")
+        for code, answer in (declared if isinstance(declared, dict) else {}).items():
+            ref = answer.get("$ref") if isinstance(answer, dict) else None
+            if str(code) in ("201", "202") and isinstance(ref, str) and not ref.startswith("#"):
+                found.append(f"{op.method.upper()} {op.path} -> {ref}")
+    return found
+
+
+def unseen(doc: Document) -> str:
+    """Why a document may describe long-running operations that were not found: its
+    initiating responses are in other documents (empty when none is)."""
+    external = external_answers(doc)
+    if not external:
+        return ""
+    return (
+        f"; 201/202 responses that are references to other documents, which lrokit does not "
+        f"follow: {len(external)} (e.g. {external[0]}); aim with flags instead (lrokit check "
+        "URL --profile NAME --submit 'METHOD PATH' --data JSON)"
+    )
+
+
 def response(doc: Document, op: Operation, code: str) -> tuple[dict[str, Any], str] | None:
     """The response of ``op`` with status ``code`` and its pointer, if declared."""
     return next(((r, at) for c, r, at in responses(doc, op) if c == code), None)

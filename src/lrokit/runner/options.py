@@ -24,7 +24,7 @@ from lrokit.rules import FAMILIES, LINT_FAMILY, RULES, RUNTIME_RULES
 if TYPE_CHECKING:  # loaded on use: the pytest plugin imports this table at every pytest start
     from lrokit.model.contract import Contract
     from lrokit.model.profile import Profile
-    from lrokit.runner.checkfile import CheckFile, Operation
+    from lrokit.runner.checkfile import Operation
     from lrokit.runner.overrides import SetupStep
     from lrokit.runner.target import TargetConfig
 
@@ -65,7 +65,8 @@ class SuiteOption:
 
 SUITE_OPTIONS: tuple[SuiteOption, ...] = (
     SuiteOption("profile", "A built-in profile name (lrokit profiles lists them) or a profile "
-                "file (TOML).", "NAME_OR_PATH", default="canonical"),
+                "file (TOML) [default: canonical; with --spec and no profile, the profiles "
+                "are inferred from the spec, as lrokit init writes them].", "NAME_OR_PATH"),
     SuiteOption("spec", "The target's OpenAPI document, a path or an http(s) URL "
                 "[default: the profile's].", "PATH_OR_URL"),
     SuiteOption("header", "Send this header with every request, e.g. auth; redacted in "
@@ -144,10 +145,12 @@ class SuiteOptions:
     strict: bool = False
     schema_examples: int = 20
     lifecycle_examples: int = 5
-    # A check file's operations (the first is ``profile``): empty for a run of one profile.
+    # A check file's or an inferred spec's operations (the first is ``profile``): empty for a
+    # run of one profile.
     operations: tuple[Operation, ...] = ()
     setup: tuple[SetupStep, ...] = ()
     check_file: Path | None = None
+    notes: tuple[str, ...] = ()  # what every report of the run says first
 
     @property
     def checked(self) -> tuple[Operation, ...]:
@@ -282,12 +285,21 @@ def parse(raw: Mapping[str, Any], *, target_url: str | None, strict: bool = Fals
             raise OptionError("--check-file", str(exc)) from None
         if target_url is None and checkfile.url is not None:
             target_url = parse_target_url(checkfile.url, f"{checkfile.path}: url")
-    elif get("operation"):
-        raise OptionError("--operation", "chooses among a check file's operations: give one")
-    try:
-        operations = _operations(checkfile, get("operation"), load_profile(get("profile")))
-    except ProfileError as exc:
-        raise OptionError("--profile", str(exc)) from None
+    spec = get("spec") or (checkfile.spec if checkfile else None)
+    notes: tuple[str, ...] = ()
+    if checkfile is not None:
+        source, available = str(checkfile.path), list(checkfile.operations)
+    elif raw.get("profile") is None and spec is not None and target_url is not None:
+        # No profile named: the spec says what to check, as lrokit init would write it.
+        source = f"--spec {spec}"
+        available, notes = _inferred(spec, target_url)
+    else:
+        try:
+            profile = load_profile(get("profile") or "canonical")
+        except ProfileError as exc:
+            raise OptionError("--profile", str(exc)) from None
+        source, available = "", [Operation(profile.name, profile)]
+    operations = _chosen(available, get("operation"), source)
     given = [name for name in OVERRIDES if get(name)]
     if given and len(operations) > 1:
         raise OptionError(
@@ -300,7 +312,6 @@ def parse(raw: Mapping[str, Any], *, target_url: str | None, strict: bool = Fals
         setup = (*(checkfile.setup if checkfile else ()), *setup_steps(get("setup")))
     except OverrideError as exc:
         raise OptionError(exc.option, exc.reason) from None
-    spec = get("spec") or (checkfile.spec if checkfile else None)
     spec = spec or operations[0].profile.spec_source
     contract = None
     if target_url is not None and spec is not None:
@@ -328,30 +339,76 @@ def parse(raw: Mapping[str, Any], *, target_url: str | None, strict: bool = Fals
         strict=strict,
         schema_examples=_count("schema-examples", get("schema-examples")),
         lifecycle_examples=_count("lifecycle-examples", get("lifecycle-examples")),
-        operations=tuple(operations) if checkfile else (),
+        operations=tuple(operations) if source else (),
         setup=setup,
         check_file=checkfile.path if checkfile else None,
+        notes=notes,
     )
 
 
-def _operations(
-    checkfile: CheckFile | None, chosen: Iterable[str], profile: Profile
-) -> list[Operation]:
-    """The operations to check: the check file's (only the ``chosen`` ones, when some are),
-    else one, by ``profile``."""
-    from lrokit.runner.checkfile import Operation
-
-    if checkfile is None:
-        return [Operation(profile.name, profile)]
-    known = [op.name for op in checkfile.operations]
-    wanted = [name for value in chosen for name in str(value).split(",") if name.strip()]
-    unknown = [name for name in wanted if name.strip() not in known]
+def _chosen(available: list[Operation], chosen: Iterable[str], source: str) -> list[Operation]:
+    """The operations to check: the ``chosen`` ones of those ``source`` (a check file, a spec)
+    names, or all of them when none is chosen."""
+    wanted = {name.strip() for value in chosen for name in str(value).split(",") if name.strip()}
+    if wanted and not source:
+        raise OptionError(
+            "--operation", "chooses among the operations of a check file or an inferred spec"
+        )
+    known = [op.name for op in available]
+    unknown = sorted(wanted - set(known))
     if unknown:
         raise OptionError(
-            "--operation", f"{', '.join(unknown)}: not in {checkfile.path} ({', '.join(known)})"
+            "--operation", f"{', '.join(unknown)}: not in {source} ({', '.join(known)})"
         )
-    names = {name.strip() for name in wanted}
-    return [op for op in checkfile.operations if not names or op.name in names]
+    return [op for op in available if not wanted or op.name in wanted]
+
+
+def _inferred(spec: str, target_url: str) -> tuple[list[Operation], tuple[str, ...]]:
+    """The operations ``spec`` describes, each with the profile ``lrokit init`` would write
+    for it, and a note saying so. Their paths carry the document's base path; a target URL
+    that already ends with it keeps it once."""
+    from lrokit.discover.profiles import discover
+    from lrokit.discover.specs import read_spec
+    from lrokit.lint.document import SpecError
+    from lrokit.model.profile import ProfileError, load_profile_data
+    from lrokit.runner.checkfile import Operation
+
+    try:
+        found = discover(read_spec(spec))
+    except SpecError as exc:
+        raise OptionError("--spec", str(exc)) from None
+    base = found.spec.base_path.rstrip("/")
+    doubled = bool(base) and urlsplit(target_url).path.rstrip("/").endswith(base)
+    operations = []
+    for inferred in found.operations:
+        data = inferred.data
+        if doubled:
+            data = _without_base(data, base)
+        try:
+            operations.append(Operation(inferred.name, load_profile_data(data)))
+        except ProfileError as exc:
+            raise OptionError("--spec", f"{inferred.name}: {exc}") from None
+    if not operations:
+        raise OptionError("--spec", f"{spec} describes no long-running operation (SPEC-11)")
+    names = ", ".join(op.name for op in operations)
+    note = (
+        f"no profile given: the profiles of {names} were inferred from {spec} (lrokit init "
+        f"--spec {spec} writes them to a file to read and correct)"
+    )
+    return operations, (note,)
+
+
+def _without_base(data: Mapping[str, Any], base: str) -> dict[str, Any]:
+    """A profile's tables with ``base`` taken off the front of its submit path and monitor
+    template."""
+    tables = {
+        key: dict(value) if isinstance(value, Mapping) else value for key, value in data.items()
+    }
+    for table, key in (("submit", "path"), ("initiation", "monitor_template")):
+        value = tables.get(table, {}).get(key)
+        if isinstance(value, str) and value.startswith(base + "/"):
+            tables[table][key] = value[len(base) :]
+    return tables
 
 
 def to_pytest_args(raw: Mapping[str, Any]) -> list[str]:

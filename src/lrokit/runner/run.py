@@ -139,5 +139,6 @@ async def run_as(
         )
         if options.operations:
             report.operation = operation.name
+        report.notes[:0] = options.notes
         reports.append(report)
     return reports
