@@ -49,10 +49,13 @@ def init(tmp_path: Path, spec: Path | str, *more: str) -> tuple[int, dict[str, A
 
 
 def profile(data: dict[str, Any]) -> Profile:
-    """An operation's tables as the check file gives them: valid against profile.schema.json
-    and loaded by the profile loader."""
-    PROFILE_SCHEMA.validate(data)
-    return load_profile_data(data)
+    """An operation's tables as the check file gives them: a whole profile on their own
+    (valid against profile.schema.json), loaded by the profile loader over the dialect they
+    extend, where they extend one (``profile`` in a check file, ``extends`` as inferred)."""
+    base = data.get("profile", data.get("extends"))
+    whole = {k: v for k, v in data.items() if k not in ("profile", "extends")}
+    PROFILE_SCHEMA.validate(whole)
+    return load_profile_data({**whole, **({"extends": base} if base else {})})
 
 
 def operations(source: Path) -> dict[str, dict[str, Any]]:
@@ -89,8 +92,11 @@ def test_the_file_says_where_each_value_was_read_and_what_was_not(tmp_path: Path
     assert "# the pointer header declared (from /paths/~1reports/post/responses/202/head" in text
     assert "(from /components/schemas/ReportState/enum)" in text
     assert "the example 'yearlySales' (from" in text
-    assert "# failing_body: NOT INFERRED: a valid request whose job fails" in text
-    assert "# failing_body = { }" in text
+    # It speaks the canonical dialect: judged as canonical states its rules, whose failing
+    # body (which no document can give) it keeps.
+    assert "# the operation speaks the canonical dialect" in text
+    assert 'profile = "canonical"' in text
+    assert "failing_body: NOT INFERRED" not in text
     assert "# url: NOT INFERRED" in text  # openapi.yaml's server is relative
     assert '# Authorization = "Bearer ${API_TOKEN}"' in text
 
@@ -118,7 +124,7 @@ def test_the_file_written_from_our_contract_passes_the_reference_server(
         code = main(["check", "--time-scale", "0.2"])
         output = capsys.readouterr().out
     assert code == 0, output
-    assert "operation create-report, profile create-report" in output
+    assert "operation create-report, profile canonical" in output
 
 
 def test_infer_profiles_gives_profile_data_and_notes() -> None:
@@ -131,7 +137,9 @@ def test_infer_profiles_gives_profile_data_and_notes() -> None:
         "create-report: monitor.state_field: the member whose enum reads as the job's state "
         "(from /components/schemas/ReportStatus/properties/status)"
     ]
-    assert any("NOT INFERRED" in n for n in notes)
+    assert "create-report: the operation speaks the canonical dialect" in "\n".join(notes)
+    _, elsewhere = infer_profiles(str(DIALECTS / "azure-dataplane.yaml"))
+    assert any("NOT INFERRED" in n for n in elsewhere)
 
 
 # -- the dialects ------------------------------------------------------------------------
@@ -189,7 +197,7 @@ EXPECTED: dict[str, dict[str, dict[str, Any]]] = {
             },
             "terminal": {"COMPLETE", "EXECUTOR_ERROR", "SYSTEM_ERROR", "CANCELED", "PREEMPTED"},
             "cancel": {"method": "POST", "template": "{monitor}/../cancel"},
-            "submit": {"path": "/ga4gh/wes/v1/runs", "encoding": "multipart"},
+            "submit": {"path": "/ga4gh/wes/v1/runs"},
         }
     },
     "jsonapi.yaml": {
@@ -256,8 +264,21 @@ def test_a_state_whose_name_says_nothing_is_left_to_a_person(tmp_path: Path) -> 
     assert "NOT INFERRED: the names 'skipped' do not say whether the job ended" in text
 
 
-def test_a_multipart_file_is_left_to_a_person(tmp_path: Path) -> None:
+def test_a_dialect_operation_without_an_example_body_sends_the_dialects(tmp_path: Path) -> None:
     _, written, text = init(tmp_path, DIALECTS / "wes.yaml")
+    [operation] = written["operations"]
+    assert operation["profile"] == "ga4gh-wes"
+    assert "body" not in operation["submit"]
+    assert "the document gives no example body, so ga4gh-wes's is sent" in text
+    body = profile(operation).body
+    assert body is not None
+    assert (body.encoding, set(body.files)) == ("multipart", {"workflow_attachment"})
+
+
+def test_a_multipart_file_is_left_to_a_person(tmp_path: Path) -> None:
+    other = tmp_path / "wes-elsewhere.yaml"  # not the dialect's operation: nothing supplied
+    other.write_text((DIALECTS / "wes.yaml").read_text().replace("/runs:", "/workflow-runs:", 1))
+    _, written, text = init(tmp_path, other)
     submit = written["operations"][0]["submit"]
     assert "files" not in submit
     assert '# files = { workflow_attachment = "PATH" }' in text
@@ -289,9 +310,11 @@ def test_every_dialect_file_parses_validates_and_loads(name: str, tmp_path: Path
 
 # -- bodies ------------------------------------------------------------------------------
 def test_a_generated_body_is_valid_minimal_and_the_same_every_time() -> None:
-    first = operations(DIALECTS / "aip151.yaml")["documents-analyze-document"]["submit"]
-    again = operations(DIALECTS / "aip151.yaml")["documents-analyze-document"]["submit"]
-    assert first["body"] == again["body"] == {"text": "The quick brown fox."}  # its example
+    first = profile(operations(DIALECTS / "aip151.yaml")["documents-analyze-document"]).body
+    again = profile(operations(DIALECTS / "aip151.yaml")["documents-analyze-document"]).body
+    assert first is not None
+    assert again is not None
+    assert first.value == again.value == {"text": "The quick brown fox."}  # its example
     spec = read_spec(str(DIALECTS / "ogc.yaml"))
     body = operations(DIALECTS / "ogc.yaml")["execute"]["submit"]["body"]
     assert Examples(spec.doc).problem("/components/schemas/execute", body) is None

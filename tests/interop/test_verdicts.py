@@ -130,3 +130,38 @@ def test_wes_service_with_flags_alone(
         capsys,
     )
     assert table == WES_TABLE
+
+
+#: What the file `lrokit init` writes from wes-service's own Swagger document finds, left
+#: unedited: the same deviations; it reads errors as the document declares them
+#: (application/json ErrorResponse, so the problem+json members are not judged) and the run
+#: log as the result (which WES serves as JSON).
+WES_INIT_TABLE = {
+    **{rule: outcome for rule, outcome in WES_TABLE.items() if rule != "RESULT-4"},
+    "PROBLEM-2": "SKIP",
+    "PROBLEM-3": "SKIP",
+}
+
+
+def test_wes_service_with_the_file_init_writes_left_unedited(
+    wes: WesServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    written = tmp_path / "lrokit.toml"
+    assert main(["init", "--spec", str(wes.openapi), "--url", wes.url, "--out", str(written)]) == 0
+    text = written.read_text()
+    assert 'profile = "ga4gh-wes"' in text  # the dialect it speaks, recognised
+    table = _check(["--check-file", str(written)], tmp_path / "report.json", capsys)
+    assert table == WES_INIT_TABLE
+
+
+def test_pygeoapi_init_names_the_description_it_cannot_follow(
+    pygeoapi: PygeoapiServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pygeoapi's generated document describes its 201 in schemas.opengis.net: the spec
+    does not allow init, and init says why in one line, pointing at the flags."""
+    out = tmp_path / "lrokit.toml"
+    assert main(["init", "--spec", str(pygeoapi.openapi), "--out", str(out)]) == 2
+    said = capsys.readouterr().err
+    assert "references to other documents, which lrokit does not follow" in said
+    assert "https://schemas.opengis.net/ogcapi/processes/part1/1.0/openapi/responses/" in said
+    assert not out.exists()

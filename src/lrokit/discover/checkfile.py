@@ -80,7 +80,8 @@ def render(
     ``headers`` the security schemes' headers (name, value, pointer) offered commented out."""
     lines = [
         f"# lrokit check file, written by `{command}`.",
-        "# Each [[operations]] entry is a whole profile inferred from the API description; the",
+        "# Each [[operations]] entry is a whole profile inferred from the API description (laid",
+        "# over the built-in dialect it speaks, `profile = ...`, where it speaks one); the",
         "# comment above a value says where in the document (a JSON pointer) it was read. Values",
         "# marked NOT INFERRED are for you to decide. `lrokit check` reads this file (the same",
         "# keys may sit under [tool.lrokit] in pyproject.toml).",
@@ -118,6 +119,8 @@ def _operation(inferred: Inferred) -> list[str]:
         lines += _comment(_text(note))
     data = inferred.data
     lines += ["[[operations]]", f"name = {_value(data['name'])}"]
+    if "extends" in data:  # the built-in dialect it speaks: its rules, as it states them
+        lines.append(f"profile = {_value(data['extends'])}")
     lines.append(f"description = {_value(data.get('description', ''))}")
     for table in _ORDER:
         written = _table(table, data.get(table), inferred.notes)

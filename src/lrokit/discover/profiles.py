@@ -11,6 +11,7 @@ notes by key and the document, for the check file.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ from lrokit.discover.specs import Spec, read_spec
 from lrokit.discover.submission import infer_submission
 from lrokit.lint.document import SpecError
 from lrokit.lint.longrunning import LongRunning, find_long_running, unseen
+from lrokit.model.profile import builtin_profiles, load_profile
 
 
 class NoLongRunningOperation(SpecError):
@@ -135,4 +137,62 @@ def _profile(
         **following.features,
     }
     notes += following.notes[:1] + submission.notes + following.notes[1:] + cancelling.notes
+    dialect = matching_dialect(data)
+    if dialect is not None:
+        data, said, supplied = _as_dialect(data, dialect, submission.declared_body)
+        notes = [n for n in notes if not (n.missing and n.key in supplied)]
+        notes.append(Note("", said))
     return data, notes
+
+
+def matching_dialect(data: Mapping[str, Any]) -> str | None:
+    """The built-in profile whose dialect an inferred operation speaks: the same initiating
+    status and outcome states (success, failure, cancelled), and states that one of the two
+    lists in full (a dialect's version may add or drop a state, as WES 1.1 added PREEMPTED).
+    None when no built-in profile matches, or more than one does (then the inference alone
+    says what to check)."""
+    monitor, initiation = data.get("monitor", {}), data.get("initiation", {})
+    outcomes = tuple(monitor.get(key) for key in ("success", "failure", "cancelled"))
+    states = set(monitor.get("states", ()))
+    matches, exact = [], []
+    for name in sorted(builtin_profiles()):
+        profile = load_profile(name)
+        same = (profile.success, profile.failure, profile.cancelled) == outcomes
+        nested = states <= set(profile.states) or set(profile.states) <= states
+        if same and nested and set(profile.initiation_status) == set(initiation.get("status", ())):
+            matches.append(name)
+            if set(profile.states) == states:
+                exact.append(name)
+    chosen = exact if len(matches) > 1 else matches
+    return chosen[0] if len(chosen) == 1 else None
+
+
+def _as_dialect(
+    data: dict[str, Any], dialect: str, declared_body: bool
+) -> tuple[dict[str, Any], str, set[str]]:
+    """``data`` laid over ``dialect``, the built-in profile it matches, so that the rules are
+    judged as that dialect states them (its levels, wording and citations); and the note that
+    says so. A body the document does not give (generated from its schema, or none) gives way
+    to the dialect's, for the same operation (method and path), with its files and failing
+    body."""
+    profile = load_profile(dialect)
+    said = (
+        f"the operation speaks the {dialect} dialect (its initiation and outcome states match): "
+        f"the rules are judged as {dialect} states them"
+    )
+    laid = {**data, "extends": dialect}
+    submit = dict(data.get("submit", {}))
+    same_operation = (submit.get("method"), submit.get("path")) == (
+        profile.submit_method,
+        profile.submit_path,
+    )
+    supplied: set[str] = set()
+    if same_operation and profile.failing_body is not None:
+        supplied.add("submit.failing_body")
+    if not declared_body and same_operation and profile.body is not None:
+        for key in ("body", "other_body", "encoding"):
+            submit.pop(key, None)
+        laid["submit"] = submit
+        supplied |= {"submit.body", "submit.files"}
+        said += f"; the document gives no example body, so {dialect}'s is sent"
+    return laid, said, supplied

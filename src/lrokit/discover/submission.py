@@ -46,6 +46,7 @@ class Submission:
     submit: dict[str, Any] = field(default_factory=dict)
     features: dict[str, bool] = field(default_factory=dict)
     notes: list[Note] = field(default_factory=list)
+    declared_body: bool = False  # the body is an example the document gives, and valid
 
 
 @dataclass(frozen=True)
@@ -327,6 +328,7 @@ def _body(
         )
     declared = examples.declared(request.media, request.media_at, schema, request.schema_at)
     chosen: list[Example] = [e for e in declared if e.valid]
+    found.declared_body = bool(chosen)
     if not chosen and schema is not None:
         generated = examples.generate(op.path, op.method, schema, request.schema_at)
         if isinstance(generated, Example):
