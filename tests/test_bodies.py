@@ -13,7 +13,7 @@ import pytest
 
 from lrokit.model.bodies import BodyError, body_from
 from lrokit.model.exchange import Exchange
-from lrokit.model.profile import ProfileError, load_profile, load_profile_data
+from lrokit.model.profile import ProfileError, builtin_profiles, load_profile, load_profile_data
 
 
 def _parts(content: bytes, content_type: str) -> dict[str, tuple[str | None, bytes]]:
@@ -181,3 +181,16 @@ def test_a_body_and_transitions_given_replace_the_extended_ones_whole() -> None:
     assert profile.body is not None
     assert profile.body.value == {"reportType": "sales-by-region", "parameters": {"from": "a"}}
     assert profile.transitions == {"running": ("done",), "done": ()}
+
+
+def test_the_arm_patterns_share_their_family_and_differ_in_what_they_point_at() -> None:
+    """arm and arm-asyncoperation extend profiles/families/arm.toml, which is not a profile
+    of its own."""
+    arm, operation = load_profile("arm"), load_profile("arm-asyncoperation")
+    assert "families/arm" not in builtin_profiles()
+    for shared in ("submit_path", "body", "failing_body", "error_media_type", "retry_after_min"):
+        assert getattr(arm, shared) == getattr(operation, shared), shared
+    assert arm.overrides["RETRY-4"] == operation.overrides["RETRY-4"]
+    assert (arm.monitor_header, operation.monitor_header) == ("Location", "Azure-AsyncOperation")
+    assert arm.state_rules
+    assert not operation.state_rules
