@@ -146,25 +146,30 @@ def _profile(
 
 
 def matching_dialect(data: Mapping[str, Any]) -> str | None:
-    """The built-in profile whose dialect an inferred operation speaks: the same initiating
-    status and outcome states (success, failure, cancelled), and states that one of the two
-    lists in full (a dialect's version may add or drop a state, as WES 1.1 added PREEMPTED).
-    None when no built-in profile matches, or more than one does (then the inference alone
-    says what to check)."""
+    """The built-in profile whose dialect an inferred operation speaks: the same outcome
+    states (success, failure, cancelled) and states that one of the two lists in full (a
+    dialect's version may add or drop a state, as WES 1.1 added PREEMPTED); among several,
+    the one with the very same states, then the same pointer header, then the same initiating
+    status. None when none matches or the tie stays (the inference alone then says what to
+    check)."""
     monitor, initiation = data.get("monitor", {}), data.get("initiation", {})
     outcomes = tuple(monitor.get(key) for key in ("success", "failure", "cancelled"))
     states = set(monitor.get("states", ()))
-    matches, exact = [], []
+    candidates = []
     for name in sorted(builtin_profiles()):
         profile = load_profile(name)
-        same = (profile.success, profile.failure, profile.cancelled) == outcomes
         nested = states <= set(profile.states) or set(profile.states) <= states
-        if same and nested and set(profile.initiation_status) == set(initiation.get("status", ())):
-            matches.append(name)
-            if set(profile.states) == states:
-                exact.append(name)
-    chosen = exact if len(matches) > 1 else matches
-    return chosen[0] if len(chosen) == 1 else None
+        if (profile.success, profile.failure, profile.cancelled) == outcomes and nested:
+            candidates.append(profile)
+    narrowing = (
+        lambda p: set(p.states) == states,
+        lambda p: p.monitor_header == initiation.get("monitor_header"),
+        lambda p: set(p.initiation_status) == set(initiation.get("status", ())),
+    )
+    for narrower in narrowing:
+        if len(candidates) > 1:
+            candidates = [p for p in candidates if narrower(p)] or candidates
+    return candidates[0].name if len(candidates) == 1 else None
 
 
 def _as_dialect(
