@@ -20,7 +20,12 @@ from starlette.responses import Response
 
 from lrokit.model.contract import Contract, load_contract
 from lrokit.model.profile import Profile, load_profile
-from lrokit.model.requests import invalid_body, parameter_segments, takes_body
+from lrokit.model.requests import (
+    invalid_body,
+    parameter_segments,
+    request_media_types,
+    takes_body,
+)
 from lrokit.runner.run import Report, run
 from lrokit.runner.target import TargetConfig
 from lrokit.runner.verdicts import Outcome
@@ -124,6 +129,30 @@ def test_the_contract_says_whether_an_operation_takes_a_body() -> None:
     document = json.loads(json.dumps(CONTRACT.document))
     del document["paths"]["/reports"]["post"]["requestBody"]
     assert takes_body(Contract(document, "edited"), "POST", "/reports") is False
+
+
+def test_a_swagger_2_form_operation_takes_a_multipart_body() -> None:
+    """WES 1.0's Swagger: RunWorkflow's fields are formData parameters, consumed as
+    multipart/form-data (the document's global consumes says application/json)."""
+    swagger = {
+        "swagger": "2.0",
+        "consumes": ["application/json"],
+        "paths": {
+            "/runs": {
+                "post": {
+                    "consumes": ["multipart/form-data"],
+                    "parameters": [{"in": "formData", "name": "workflow_url", "type": "string"}],
+                    "responses": {"200": {"description": "RunId"}},
+                },
+                "get": {"responses": {"200": {"description": "the runs"}}},
+            }
+        },
+    }
+    contract = Contract(swagger, "wes")
+    assert takes_body(contract, "POST", "/runs") is True
+    assert takes_body(contract, "GET", "/runs") is False
+    assert request_media_types(contract, "POST", "/runs") == {"multipart/form-data"}
+    assert request_media_types(contract, "GET", "/runs") is None
 
 
 # -- a body well-formed but against the schema ----------------------------------------------

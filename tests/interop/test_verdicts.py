@@ -165,3 +165,12 @@ def test_pygeoapi_init_names_the_description_it_cannot_follow(
     assert "references to other documents, which lrokit does not follow" in said
     assert "https://schemas.opengis.net/ogcapi/processes/part1/1.0/openapi/responses/" in said
     assert not out.exists()
+
+
+def test_wes_service_with_its_spec_and_no_profile(
+    wes: WesServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """check --spec with no profile infers what init writes, here with the API's base path
+    in the URL (which the document's paths carry too: kept once)."""
+    table = _check([wes.api, "--spec", str(wes.openapi)], tmp_path / "report.json", capsys)
+    assert table == WES_INIT_TABLE

@@ -33,12 +33,20 @@ def _operation(contract: Contract, method: str, path: str) -> Mapping[str, Any] 
 
 
 def takes_body(contract: Contract, method: str, path: str) -> bool | None:
-    """Whether the operation at ``method path`` takes a request body (an OpenAPI 3.0
-    ``requestBody``); None when the contract does not describe the operation."""
+    """Whether the operation at ``method path`` takes a request body: an OpenAPI 3
+    ``requestBody``, or a Swagger 2.0 ``body`` or ``formData`` parameter; None when the
+    contract does not describe the operation."""
     operation = _operation(contract, method, path)
     if operation is None:
         return None
-    return contract.resolve(operation.get("requestBody")) is not None
+    if contract.resolve(operation.get("requestBody")) is not None:
+        return True
+    parameters = operation.get("parameters")
+    return any(
+        isinstance(p := contract.resolve(parameter), Mapping)
+        and p.get("in") in ("body", "formData")
+        for parameter in (parameters if isinstance(parameters, list) else [])
+    )
 
 
 def request_media_types(contract: Contract | None, method: str, path: str) -> frozenset[str] | None:
@@ -50,7 +58,11 @@ def request_media_types(contract: Contract | None, method: str, path: str) -> fr
     operation = _operation(contract, method, path)
     body = contract.resolve(operation.get("requestBody")) if operation is not None else None
     content = body.get("content") if isinstance(body, Mapping) else None
-    if not isinstance(content, Mapping) or not content:
+    if operation is not None and "requestBody" not in operation:  # Swagger 2.0: consumes
+        content = operation.get("consumes") or contract.document.get("consumes")
+        if takes_body(contract, method, path) is not True:
+            content = None
+    if not isinstance(content, Mapping | list) or not content:
         return None
     return frozenset(str(k).split(";")[0].strip().lower() for k in content)
 
