@@ -7,6 +7,7 @@ import json
 from importlib.resources import files
 from pathlib import Path
 
+import httpx
 import jsonschema
 import pytest
 
@@ -15,7 +16,11 @@ from lrokit.model.profile import load_profile
 from lrokit.runner.checkfile import CheckFileError, find_checkfile, load_checkfile
 from lrokit.runner.options import OptionError, parse
 from lrokit.runner.overrides import setup_steps
+from lrokit.runner.run import Report, run_as
+from lrokit.runner.setup import SetupFailed
+from lrokit.runner.verdicts import Outcome
 from tests.conftest import TEST_ROWS
+from tests.dialects.vaults import VaultServer
 from tests.live import LiveServer
 
 SCHEMA = json.loads((files("lrokit") / "schemas" / "report.schema.json").read_text())
@@ -290,3 +295,70 @@ def test_check_with_a_spec_and_no_profile_infers_it_and_says_so(
     assert code == 0, output
     assert "no profile given: the profiles of create-report were inferred from" in output
     assert "operation create-report" in output
+
+
+VAULTS = """
+[[setup]]
+method = "PUT"
+path = "/vaults/v1"
+
+[[operations]]
+name = "inventory"
+[operations.submit]
+path = "/vaults/v1/jobs"
+body = { Type = "inventory-retrieval" }
+failing_body = { Type = "inventory-retrieval", Tier = "Fail" }
+[operations.initiation]
+status = [202]
+monitor_header = "Location"
+monitor_template = "/vaults/v1/jobs/{header:x-amz-job-id}"
+[operations.monitor]
+state_field = "StatusCode"
+id_field = "JobId"
+error_field = "StatusMessage"
+error_members = []
+states = ["InProgress", "Succeeded", "Failed"]
+success = "Succeeded"
+failure = "Failed"
+transitions = { InProgress = ["Succeeded", "Failed"], Succeeded = [], Failed = [] }
+[operations.errors]
+media_type = "application/json"
+[operations.features]
+cancel = false
+[operations.rules]
+LOCATION-1 = "off"
+ACCEPT-2 = "off"
+RESULT-1 = "off"
+RESULT-3 = "off"
+"""
+
+
+async def _vault_run(path: Path, *setup: str) -> list[Report]:
+    options = parse(
+        {"check-file": str(path), "time-scale": "0", "setup": setup},
+        target_url="http://vaults.test",
+    )
+    transport = httpx.ASGITransport(app=VaultServer())
+    return await run_as(options, transport=transport)
+
+
+@pytest.mark.anyio
+async def test_a_job_api_needing_a_parent_is_checked_after_its_setup(tmp_path: Path) -> None:
+    """An AWS-style job API: the vault must exist before a job starts in it, and the job is
+    named only in a header. The setup request creates the vault, the template follows the
+    job; without the setup every submission is refused and nothing is demonstrated."""
+    path = tmp_path / "lrokit.toml"
+    path.write_text(VAULTS)
+    [report] = await _vault_run(path)
+    outcomes = {v.rule.id: v.outcome for v in report.verdicts}
+    assert outcomes["ACCEPT-1"] is Outcome.PASS
+    assert outcomes["MONITOR-3"] is Outcome.PASS
+    assert outcomes["LIFECYCLE-1"] is Outcome.PASS
+    assert not [r for r, o in outcomes.items() if o in (Outcome.FAIL, Outcome.UNOBSERVED)]
+    path.write_text(VAULTS.replace('[[setup]]\nmethod = "PUT"\npath = "/vaults/v1"\n', ""))
+    [unprepared] = await _vault_run(path)
+    refused = {v.rule.id: v.outcome for v in unprepared.verdicts}
+    assert refused["ACCEPT-1"] is Outcome.FAIL
+    assert refused["LIFECYCLE-1"] is Outcome.UNOBSERVED
+    with pytest.raises(SetupFailed, match=r"setup PUT /nowhere/v1: PUT http://vaults.test"):
+        await _vault_run(path, "PUT /nowhere/v1")
