@@ -152,6 +152,7 @@ BREAKS = [
     ("ga4gh-wes", "LIFECYCLE-1", "AIP-216"),
     ("ga4gh-wes", "MONITOR-3", "WES 1.1.0 State"),
     ("ga4gh-wes", "CANCEL-1", "CancelRun"),
+    ("ga4gh-wes", "PROBLEM-5", "RunWorkflow"),
     ("jsonapi", "ACCEPT-1", "RFC 9110"),
     ("jsonapi", "LOCATION-1", "JSON:API"),
     ("jsonapi", "RESULT-1", "JSON:API"),

@@ -412,7 +412,8 @@ _RULES = (
         id="PROBLEM-5",
         level=M,
         basis=RFC,
-        text="A submission whose body is not well-formed JSON MUST be answered 400.",
+        text="A submission whose body is not well-formed in its media type (JSON that does not "
+        "parse, a multipart body cut short) MUST be answered 400.",
         citation="RFC 9110 §15.5.1",
         quote="the server cannot or will not process the request due to ... malformed request "
         "syntax",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -33,10 +34,16 @@ class WesServer(DialectServer):
         unsupported media type."""
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
             return self.error(415, "The request must be a multipart/form-data RunRequest.")
-        async with request.form() as form:
-            url, params = form.get("workflow_url"), str(form.get("workflow_params", ""))
+        # A multipart body cut short, or one without workflow_url: 400, "The request is
+        # malformed." (a 422 where PROBLEM-5 is broken: refused, ACCEPT-3 holds, not 400).
+        malformed = 422 if self.breaks == "PROBLEM-5" else 400
+        try:
+            async with request.form() as form:
+                url, params = form.get("workflow_url"), str(form.get("workflow_params", ""))
+        except HTTPException:
+            return self.error(malformed, "The request is malformed.")
         if not isinstance(url, str):
-            return self.error(400, "workflow_url is required.")
+            return self.error(malformed, "workflow_url is required.")
         run_id = uuid.uuid4().hex
         failing = '"exit_code": 1' in params
         self.jobs[run_id] = {"state": "QUEUED", "failing": failing}

@@ -120,9 +120,10 @@ def _body_probe(rec: Recording, profile: Profile, key: str, status: int) -> Iter
 
 @check("PROBLEM-5")
 def malformed_400(rec: Recording, profile: Profile) -> Iterator[Violation]:
-    """A body that is not JSON MUST be answered 400, where the operation takes JSON."""
-    if profile.body is not None and profile.body.encoding != "json":
-        raise NotApplicable(f"the operation takes {profile.body.media_type} bodies, not JSON")
+    """A body that is not well-formed in the operation's media type (JSON, multipart) MUST be
+    answered 400; a form has no malformed shape to send."""
+    if profile.body is not None and profile.body.encoding == "form":
+        raise NotApplicable(f"a {profile.body.media_type} body cannot be malformed")
     yield from _body_probe(rec, profile, "malformed", 400)
 
 

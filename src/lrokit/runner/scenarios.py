@@ -46,6 +46,17 @@ AFTER_TERMINAL = 2
 #: Concurrent submissions sharing one Idempotency-Key.
 CONCURRENT = 5
 UNKNOWN_PREFERENCE = "x-lrokit-unknown-preference=1"
+#: A body cut short in each media type that has a syntax to break, with its Content-Type:
+#: JSON that does not parse; a multipart body whose closing delimiter never comes (RFC 2046
+#: §5.1.1). A form (urlencoded) has no malformed shape to send.
+MALFORMED = {
+    "json": (b'{"lrokit": "malformed', "application/json"),
+    "multipart": (
+        b'--lrokit-malformed\r\nContent-Disposition: form-data; name="lrokit"\r\n\r\n'
+        b"malformed\r\n--lrokit-mal",
+        "multipart/form-data; boundary=lrokit-malformed",
+    ),
+}
 
 
 def advised_wait(exchange: Exchange) -> float:
@@ -273,13 +284,15 @@ class Scenarios:
         body = self.profile.body
         if self.takes_body and body is not None:
             declared = request_media_types(self.contract, method, self.profile.submit_path)
-            if body.encoding == "json" and (declared is None or "application/json" in declared):
+            malformed = MALFORMED.get(body.encoding)
+            if malformed is not None and (declared is None or body.media_type in declared):
+                content, media_type = malformed
                 errors["malformed"] = await self.target.request(
                     "malformed",
                     method,
                     submit_url,
-                    content=b'{"lrokit": "malformed',
-                    headers={"Content-Type": "application/json", **headers},
+                    content=content,
+                    headers={"Content-Type": media_type, **headers},
                 )
             # a media type the operation does not take, whatever it takes
             errors["unsupported-media-type"] = await self.target.request(
