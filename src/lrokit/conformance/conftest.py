@@ -109,10 +109,17 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     options = config.stash.get(OPTIONS, None)
     if options is None or options.target_url is None:
         return None
-    return (
+    header = (
         f"lrokit conformance: target {options.target_url}, profile {options.profile.name}, "
         f"contract {options.spec or '(none)'}"
     )
+    if len(options.checked) > 1:  # the rule tests run per operation; the layers drive one
+        names = ", ".join(operation.name for operation in options.checked)
+        header += (
+            f"\nlrokit operations: {names} (rules for each; the lifecycle and schema layers "
+            f"drive {options.checked[0].name})"
+        )
+    return header
 
 
 def _ours(item: pytest.Item) -> bool:
