@@ -209,6 +209,8 @@ def test_one_override_cannot_change_several_operations(
     path = _write(tmp_path)
     with pytest.raises(OptionError, match="--data: changes one operation, and 2 are checked"):
         parse({"check-file": str(path), "data": "{}"}, target_url=None)
+    with pytest.raises(OptionError, match=r"--profile: each operation of .* names its profile"):
+        parse({"check-file": str(path), "profile": "azure"}, target_url=None)
     chosen = parse({"check-file": str(path), "operation": ("regional",), "data": "{}"},
                    target_url=None)  # fmt: skip
     assert [op.name for op in chosen.operations] == ["regional"]

@@ -93,8 +93,8 @@ SUITE_OPTIONS: tuple[SuiteOption, ...] = (
                 "[tool.lrokit]): the base URL, headers, setup requests and the operations to "
                 "check [default for lrokit check with no URL: the one in the working "
                 "directory].", "PATH"),
-    SuiteOption("operation", "Check only these operations of the check file (repeatable).",
-                "NAME", multiple=True),
+    SuiteOption("operation", "Check only these operations of the check file, or of the spec "
+                "inferred (repeatable).", "NAME", multiple=True),
     SuiteOption("submit", "The operation that starts a job, instead of the profile's: "
                 "'POST /v1/exports'.", "'METHOD PATH'"),
     SuiteOption("data", "The JSON body of a submission whose job succeeds, or @FILE.",
@@ -288,6 +288,10 @@ def parse(raw: Mapping[str, Any], *, target_url: str | None, strict: bool = Fals
     spec = get("spec") or (checkfile.spec if checkfile else None)
     notes: tuple[str, ...] = ()
     if checkfile is not None:
+        if raw.get("profile") is not None:
+            raise OptionError(
+                "--profile", f"each operation of {checkfile.path} names its profile; give one there"
+            )
         source, available = str(checkfile.path), list(checkfile.operations)
     elif raw.get("profile") is None and spec is not None and target_url is not None:
         # No profile named: the spec says what to check, as lrokit init would write it.
