@@ -68,7 +68,7 @@ def test_lrokit_url_adds_the_suite_and_the_reference_server_passes(
 
 
 @pytest.mark.e2e
-def test_a_check_file_drives_the_plugin_with_a_rule_test_per_operation(
+def test_a_check_file_drives_the_plugin_with_rules_and_a_lifecycle_per_operation(
     tmp_path: Path, dataset_path: Path
 ) -> None:
     with LiveServer(tmp_path, dataset_path, "--pace", "1", rows=TEST_ROWS) as server:
@@ -80,13 +80,17 @@ def test_a_check_file_drives_the_plugin_with_a_rule_test_per_operation(
             'reportType = "sales-by-region"\n'
             'parameters = { from = "2023-01-01", to = "2023-06-30" }\n'
         )
-        run = project_run(tmp_path, "--lrokit-check-file", "lrokit.toml", *FAST, *NO_GENERATIVE)
+        run = project_run(
+            tmp_path, "--lrokit-check-file", "lrokit.toml", *FAST,
+            "--lrokit-schema-examples", "0", "--lrokit-lifecycle-examples", "1",
+        )  # fmt: skip
     assert run.returncode == 0, run.output
     per_operation = {
         test.replace("[", f"[{operation}-") for test in CANONICAL_TESTS
         for operation in ("yearly", "regional")
     }  # fmt: skip
-    assert run.named("passed") == per_operation | {"test_own"}, run.output
+    lifecycles = {"test_lifecycle[yearly]", "test_lifecycle[regional]"}
+    assert run.named("passed") == per_operation | lifecycles | {"test_own"}, run.output
 
 
 @pytest.mark.e2e

@@ -113,12 +113,9 @@ def pytest_report_header(config: pytest.Config) -> str | None:
         f"lrokit conformance: target {options.target_url}, profile {options.profile.name}, "
         f"contract {options.spec or '(none)'}"
     )
-    if len(options.checked) > 1:  # the rule tests run per operation; the layers drive one
+    if len(options.checked) > 1:  # the rules and the lifecycle run per operation
         names = ", ".join(operation.name for operation in options.checked)
-        header += (
-            f"\nlrokit operations: {names} (rules for each; the lifecycle and schema layers "
-            f"drive {options.checked[0].name})"
-        )
+        header += f"\nlrokit operations: {names}"
     return header
 
 
@@ -142,7 +139,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """A check file's operations each get their rule tests: ``test_rule[export-ACCEPT-1]``."""
+    """A check file's operations each get their rule tests (``test_rule[export-ACCEPT-1]``)
+    and their lifecycle (``test_lifecycle[export]``)."""
     options = metafunc.config.stash.get(OPTIONS, None)
     if "lrokit_operation" in metafunc.fixturenames and options is not None and options.operations:
         names = [operation.name for operation in options.operations]

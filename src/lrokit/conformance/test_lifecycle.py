@@ -41,7 +41,7 @@ from hypothesis.stateful import (
 )
 
 from lrokit.model.exchange import Exchange
-from lrokit.model.profile import dig
+from lrokit.model.profile import Profile, dig
 from lrokit.model.recording import state_of
 from lrokit.runner.scenarios import advised_wait
 from lrokit.runner.target import BudgetExhausted, Target
@@ -106,13 +106,14 @@ class Lifecycle(RuleBasedStateMachine):
     """Submit, poll, fetch, cancel and probe jobs on the target; check the model's invariants."""
 
     options: ClassVar[SuiteOptions]  # set per test run by :func:`machine`
+    operation: ClassVar[Profile]  # the profile of the operation it drives
     deadline: ClassVar[float]  # monotonic time the whole layer ends by: start + --max-wait
     monitors = Bundle("monitors")
     finished = Bundle("finished")  # monitors of jobs the model knows ended in success
 
     def __init__(self) -> None:
         super().__init__()
-        self.profile = self.options.profile
+        self.profile = self.operation
         self.config = self.options.target_config()
         self.loop = asyncio.new_event_loop()
         self.target = Target(self.config)
@@ -418,18 +419,22 @@ class Lifecycle(RuleBasedStateMachine):
         )
 
 
-def machine(options: SuiteOptions) -> type[Lifecycle]:
-    """The state machine bound to one session's options."""
+def machine(options: SuiteOptions, operation: str = "") -> type[Lifecycle]:
+    """The state machine bound to one session's options and one of its operations (a check
+    file's by name; "" for the run's one profile)."""
     deadline = time.monotonic() + options.max_wait
-    return type("Lifecycle", (Lifecycle,), {"options": options, "deadline": deadline})
+    profile = next((op.profile for op in options.checked if op.name == operation), None)
+    bound = {"options": options, "deadline": deadline, "operation": profile or options.profile}
+    return type("Lifecycle", (Lifecycle,), bound)
 
 
 @pytest.mark.stateful
-def test_lifecycle(lrokit_options: SuiteOptions) -> None:
+def test_lifecycle(lrokit_options: SuiteOptions, lrokit_operation: str) -> None:
+    """The lifecycle of each operation (of a check file: one test each)."""
     if lrokit_options.lifecycle_examples == 0:
         pytest.skip("the lifecycle layer is disabled (--lifecycle-examples 0)")
     run_state_machine_as_test(
-        machine(lrokit_options),
+        machine(lrokit_options, lrokit_operation),
         settings=settings(
             max_examples=lrokit_options.lifecycle_examples,
             stateful_step_count=STEPS,

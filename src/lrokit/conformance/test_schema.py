@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 def schemathesis_config(options: SuiteOptions) -> schemathesis.Config:
     """The schema layer's schemathesis configuration, built here rather than discovered, so
     that no ``schemathesis.toml`` of the working directory changes what the suite checks."""
-    profile = options.profile
     return schemathesis.Config.from_dict(
         {
             "headers": dict(options.headers),
@@ -46,9 +45,10 @@ def schemathesis_config(options: SuiteOptions) -> schemathesis.Config:
             "checks": {check.__name__: {"enabled": False} for check in adapters.CHECKS.values()},
             "operations": [
                 {
-                    "include-name": f"{profile.submit_method} {profile.submit_path}",
+                    "include-name": f"{op.profile.submit_method} {op.profile.submit_path}",
                     "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "422"]}},
                 }
+                for op in options.checked
             ],
         }
     )
