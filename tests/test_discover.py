@@ -415,6 +415,14 @@ def test_bad_input_is_one_line_and_exit_2(
     assert not (tmp_path / "lrokit.toml").exists()
 
 
+def test_a_url_that_is_not_absolute_is_refused_before_anything_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert init(tmp_path, CONTRACT, "--url", "localhost:8080")[0] == 2
+    assert "--url: 'localhost:8080' is not an absolute http(s) URL" in capsys.readouterr().err
+    assert not (tmp_path / "lrokit.toml").exists()
+
+
 def test_a_document_neither_openapi_nor_swagger_is_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 
@@ -44,6 +45,9 @@ def init(spec: str, out: str, url: str | None, force: bool) -> None:
     from lrokit.discover.specs import read_spec, security_headers
     from lrokit.lint.document import SpecError
 
+    parts = urlsplit(url or "")
+    if url is not None and (parts.scheme not in ("http", "https") or not parts.hostname):
+        raise click.UsageError(f"--url: {url!r} is not an absolute http(s) URL with a host")
     output = Output(out)
     if not out:
         raise click.UsageError("--out: an empty file name (use - for standard output)")
