@@ -268,6 +268,13 @@ async def test_list_pages_newest_first_and_filters_by_state(settings: Settings) 
             415,
             "unsupported-media-type",
         ),
+        (  # valid JSON, but no Content-Type: was a 500 (the handler got raw bytes)
+            "POST",
+            "/reports",
+            {"content": b'{"reportType": "yearly-sales", "parameters": {"year": "2023"}}'},
+            415,
+            "unsupported-media-type",
+        ),
         (
             "POST",
             "/reports",

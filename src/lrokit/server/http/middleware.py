@@ -2,8 +2,9 @@
 
 Connexion validates what the contract describes; these cover what it does not: bodies too
 large (413), bodies that are not JSON at all (400, also working around connexion #1860, where
-a non-UTF-8 body became a 500), and ``Accept`` headers that admit none of an operation's
-media types (406).
+a non-UTF-8 body became a 500), content without a Content-Type (415: connexion validated
+nothing and handed the handler raw bytes, a 500), and ``Accept`` headers that admit none of an
+operation's media types (406).
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ def _is_json(content_type: str) -> bool:
 
 
 class BodyGuard:
-    """Reject a request body over ``max_bytes`` with 413 and a JSON body that does not parse
-    (not UTF-8, not JSON, nested too deep) with 400, before any handler or validator sees it.
+    """Reject a request body over ``max_bytes`` with 413, content without a Content-Type with
+    415, and a JSON body that does not parse (not UTF-8, not JSON, nested too deep) with 400,
+    before any handler or validator sees it.
 
     The body is read at most ``max_bytes + 1`` bytes far, then replayed downstream whole.
     """
@@ -74,6 +76,15 @@ class BodyGuard:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        if body and "content-type" not in headers:
+            # Content without a media type is application/octet-stream at best (RFC 9110
+            # §8.3), which no operation takes: 415, not a handler fed raw bytes.
+            await problem_response(
+                "unsupported-media-type",
+                "The request has content but no Content-Type; send it as application/json.",
+                instance_of(scope),
+            )(scope, receive, send)
+            return
         if body and _is_json(headers.get("content-type", "")):
             try:
                 orjson.loads(body)
