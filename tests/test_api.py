@@ -300,6 +300,19 @@ async def test_list_pages_newest_first_and_filters_by_state(settings: Settings) 
         ("GET", "/reports?bogus=1", {}, 400, "invalid-request"),
         ("GET", "/reports?limit=0", {}, 400, "invalid-request"),
         ("GET", "/reports?cursor=abc", {}, 400, "invalid-request"),
+        ("GET", "/reports?limit=%EF%BC%95", {}, 400, "invalid-request"),  # a fullwidth 5
+        ("GET", "/reports?limit=5%0a", {}, 400, "invalid-request"),
+        ("GET", "/reports?cursor=5%0a", {}, 400, "invalid-request"),  # passed a $ pattern
+        (
+            "POST",
+            "/reports",
+            {
+                "json": {"reportType": "yearly-sales", "parameters": {"year": "2023"}},
+                "headers": [("Idempotency-Key", '"a"'), ("Idempotency-Key", '"b"')],
+            },
+            400,
+            "invalid-request",
+        ),
         ("GET", "/problems/no-such-type", {}, 404, "not-found"),
     ],
 )

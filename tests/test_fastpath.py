@@ -118,6 +118,9 @@ def cases() -> Iterator[tuple[str, str, dict[str, Any]]]:
     yield "POST", "/reports", {"content": seed, "headers": json_type}
     yield "POST", "/reports", {"content": seed, "headers": {"Content-Type": "text/plain"}}
     yield "POST", "/reports", {"content": seed, "headers": {}}
+    yield "POST", "/reports", {"content": seed, "headers": [*json_type.items(), *json_type.items()]}
+    yield "GET", "/reports?limit=%EF%BC%95", {}
+    yield "GET", "/reports?cursor=5%0a", {}
     yield "POST", "/reports", {"content": b"", "headers": json_type}
     yield "POST", "/reports", {"content": b"[]", "headers": json_type}
     yield "POST", "/reports", {"content": b'{"reportType": "x"}', "headers": json_type}

@@ -28,7 +28,12 @@ from starlette.exceptions import HTTPException
 from lrokit.server.http.context import RequestScope
 from lrokit.server.http.fastpath import FastPath, compile_routes
 from lrokit.server.http.handlers import ReportsAPI
-from lrokit.server.http.middleware import BodyGuard, Negotiation
+from lrokit.server.http.middleware import (
+    BodyGuard,
+    Negotiation,
+    StrictRequest,
+    integer_query_parameters,
+)
 from lrokit.server.http.problems import PROBLEM_JSON, instance_of
 from lrokit.server.jobs.backends import make_store
 from lrokit.server.jobs.store import JobStore
@@ -165,6 +170,11 @@ def create_app(
         validate_responses=settings.validate_responses,
         pythonic_params=True,
         swagger_ui_options=SwaggerUIOptions(swagger_ui=True, swagger_ui_path="/ui"),
+    )
+    app.add_middleware(
+        StrictRequest,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        integers=integer_query_parameters(contract),
     )
     app.add_middleware(
         BodyGuard, position=MiddlewarePosition.BEFORE_EXCEPTION, max_bytes=settings.max_body_bytes
