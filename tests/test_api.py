@@ -334,10 +334,24 @@ async def test_every_error_is_a_problem(
     assert problem["status"] == status
     assert isinstance(problem["detail"], str)
     assert problem["detail"]
+    assert "\n" not in problem["detail"]  # one line, not a validator's report
     assert problem["instance"].startswith("/")
     docs = await client.get(problem["type"])
     assert docs.status_code == 200
     assert kind.title in docs.text
+
+
+async def test_a_problem_never_echoes_a_long_input_back(client: httpx.AsyncClient) -> None:
+    """A 12 KB id made a 36 KB problem: the detail is cut, the instance left out."""
+    long_id = "x" * 12_000
+    missing = await client.get(f"/reports/{long_id}")
+    invalid = await client.post("/reports", json={"reportType": long_id})
+    for response in (missing, invalid):
+        assert response.status_code in (400, 404), response.text
+        assert len(response.content) < 1_000, len(response.content)
+        problem = response.json()
+        assert "instance" not in problem or len(problem["instance"]) <= 200
+        assert len(problem["detail"]) <= 400
 
 
 @pytest.mark.parametrize(

@@ -166,14 +166,24 @@ _TYPES = (
 PROBLEM_TYPES: Mapping[str, ProblemType] = {t.slug: t for t in _TYPES}
 
 
+#: The longest ``detail`` a problem carries, and the longest ``instance``: a problem names
+#: what is wrong, it does not echo the request back (a 12 KB id made a 36 KB answer).
+DETAIL_MAX = 400
+INSTANCE_MAX = 200
+
+
 def problem_body(
     slug: str, detail: str, instance: str | None = None, **extensions: Any
 ) -> dict[str, Any]:
-    """The problem document of type ``slug``."""
+    """The problem document of type ``slug``. Its ``detail`` is one line, at most
+    :data:`DETAIL_MAX` characters (a validator's multi-line report is cut to its first line);
+    an ``instance`` longer than :data:`INSTANCE_MAX` is left out (RFC 9457 §3.1.5 makes it
+    optional; a cut reference would identify nothing)."""
     kind = PROBLEM_TYPES[slug]
     body: dict[str, Any] = {"type": kind.uri, "title": kind.title, "status": kind.status}
-    body["detail"] = detail
-    if instance is not None:
+    line = next((part for part in detail.strip().splitlines() if part.strip()), "")
+    body["detail"] = line if len(line) <= DETAIL_MAX else line[: DETAIL_MAX - 1] + "…"
+    if instance is not None and len(instance) <= INSTANCE_MAX:
         body["instance"] = instance
     body.update(extensions)
     return body
