@@ -428,3 +428,23 @@ async def test_an_expired_report_is_gone(settings: Settings) -> None:
                 assert response.json()["type"] == "/problems/report-expired"
                 assert response.json()["status"] == 410
             assert (await client.get("/reports")).json()["items"] == []
+
+
+async def test_swagger_ui_and_the_contract_carry_security_headers(
+    client: httpx.AsyncClient,
+) -> None:
+    for path in ("/ui/", "/openapi.json"):
+        response = await client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert "x-frame-options" not in (await client.get("/reports")).headers  # the API's JSON
+    stock = await client.get("/ui/swagger-initializer.js")  # the petstore start-up script
+    assert (stock.status_code, stock.headers["content-type"]) == (404, "application/problem+json")
+
+
+async def test_no_ui_serves_the_contract_and_no_swagger_ui(settings: Settings) -> None:
+    async with serve_in_process(dataclasses.replace(settings, ui=False)) as http:
+        assert (await http.get("/ui/")).status_code == 404
+        assert (await http.get("/openapi.json")).status_code == 200

@@ -116,6 +116,11 @@ _LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
     "contract; everything else goes through connexion's stack either way.",
 )
 @option(
+    "--ui/--no-ui",
+    default=DEFAULTS.ui,
+    help="Serve Swagger UI at /ui (the contract stays at /openapi.json either way).",
+)
+@option(
     "--log-level",
     default="info",
     type=click.Choice(["debug", "info", "warning", "error"]),
@@ -135,6 +140,7 @@ def serve(
     retention: float,
     max_body_bytes: int,
     fast_path: bool,
+    ui: bool,
     log_level: str,
 ) -> None:
     """Run the reference server (Swagger UI at /ui, contract at /openapi.json)."""
@@ -160,6 +166,7 @@ def serve(
             retention=retention,
             max_body_bytes=max_body_bytes,
             fast_path=fast_path,
+            ui=ui,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc

@@ -30,6 +30,7 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     validate_responses: bool = False
     fast_path: bool = True  # answer valid hot requests by compiled validators (fastpath.py)
+    ui: bool = True  # serve Swagger UI at /ui
 
     def __post_init__(self) -> None:
         if self.workers < 0:

@@ -31,6 +31,7 @@ from lrokit.server.http.handlers import ReportsAPI
 from lrokit.server.http.middleware import (
     BodyGuard,
     Negotiation,
+    PageHeaders,
     StrictRequest,
     integer_query_parameters,
 )
@@ -169,7 +170,7 @@ def create_app(
         strict_validation=True,
         validate_responses=settings.validate_responses,
         pythonic_params=True,
-        swagger_ui_options=SwaggerUIOptions(swagger_ui=True, swagger_ui_path="/ui"),
+        swagger_ui_options=SwaggerUIOptions(swagger_ui=settings.ui, swagger_ui_path="/ui"),
     )
     app.add_middleware(
         StrictRequest,
@@ -192,6 +193,7 @@ def create_app(
         produces=produced_media_types(contract),
     )
     app.add_middleware(RequestScope, position=MiddlewarePosition.BEFORE_CONTEXT)
+    app.add_middleware(PageHeaders, position=MiddlewarePosition.BEFORE_SWAGGER)
 
     def on_problem(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         assert isinstance(exc, ProblemException)

@@ -164,6 +164,49 @@ def integer_query_parameters(contract: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(found)
 
 
+#: What a browser is told about the pages that are not the API's JSON: Swagger UI and the
+#: contract. Swagger UI's page starts itself with an inline script and styles, so the policy
+#: allows inline ones from this origin only; nothing may frame the pages (clickjacking).
+PAGE_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' "
+        b"'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
+    ),
+)
+#: Swagger UI's stock start-up script points at the petstore; the page lrokit serves does
+#: not load it, so it is not served at all.
+STOCK_INITIALIZER = "/ui/swagger-initializer.js"
+
+
+class PageHeaders:
+    """Security headers on Swagger UI (``/ui``) and the contract (``/openapi.json``), and a
+    404 for Swagger UI's stock petstore initializer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if path == STOCK_INITIALIZER:
+            await problem_response("not-found", f"Nothing is at {path}.", path)(
+                scope, receive, send
+            )
+            return
+        if not (path == "/openapi.json" or path == "/ui" or path.startswith("/ui/")):
+            await self.app(scope, receive, send)
+            return
+
+        async def headed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *PAGE_HEADERS]}
+            await send(message)
+
+        await self.app(scope, receive, headed)
+
+
 class Negotiation:
     """Answer 406 when ``Accept`` admits none of the media types an operation's successful
     responses declare (RFC 9110 §12.5.1, §15.5.7). Runs after Connexion's routing, so it knows
