@@ -448,3 +448,24 @@ async def test_no_ui_serves_the_contract_and_no_swagger_ui(settings: Settings) -
     async with serve_in_process(dataclasses.replace(settings, ui=False)) as http:
         assert (await http.get("/ui/")).status_code == 404
         assert (await http.get("/openapi.json")).status_code == 200
+
+
+async def test_problem_pages_speak_html_json_and_markdown(client: httpx.AsyncClient) -> None:
+    kind = PROBLEM_TYPES["invalid-request"]
+    page = await client.get(kind.uri)
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "`" not in page.text  # the registry's code spans render as <code>
+    assert "<code>detail</code>" in page.text
+    data = await client.get(kind.uri, headers={"Accept": "application/json"})
+    assert data.json() == kind.as_json()
+    text = await client.get(kind.uri, headers={"Accept": "text/markdown"})
+    assert text.text.startswith(f"# {kind.title}")
+    assert (await client.get(kind.uri, headers={"Accept": "image/png"})).status_code == 406
+
+
+async def test_problems_lists_every_problem_type(client: httpx.AsyncClient) -> None:
+    page = await client.get("/problems")
+    assert page.status_code == 200
+    assert all(f'href="{kind.uri}"' in page.text for kind in PROBLEM_TYPES.values())
+    listed = await client.get("/problems", headers={"Accept": "application/json"})
+    assert [entry["type"] for entry in listed.json()] == [k.uri for k in PROBLEM_TYPES.values()]

@@ -91,6 +91,7 @@ def test_compiles_the_operations_it_can_validate_in_full() -> None:
         "cancelReport",
         "downloadReport",
         "getProblemType",
+        "listProblemTypes",
     }  # listReports has query parameters: connexion keeps it
 
 
@@ -115,6 +116,9 @@ def cases() -> Iterator[tuple[str, str, dict[str, Any]]]:
     yield "GET", "/reports/{id}/download", {"headers": {"Accept": "text/csv"}}
     yield "GET", "/problems/report-not-found", {}
     yield "GET", "/problems/nothing-like-it", {}
+    yield "GET", "/problems", {"headers": {"Accept": "application/json"}}
+    yield "GET", "/problems/report-not-found", {"headers": {"Accept": "text/markdown"}}
+    yield "GET", "/problems/report-not-found", {"headers": {"Accept": "image/png"}}
     yield "POST", "/reports", {"content": seed, "headers": json_type}
     yield "POST", "/reports", {"content": seed, "headers": {"Content-Type": "text/plain"}}
     yield "POST", "/reports", {"content": seed, "headers": {}}

@@ -31,6 +31,22 @@ class ProblemType:
         """The ``type`` member's value."""
         return TYPE_PREFIX + self.slug
 
+    def as_json(self) -> dict[str, Any]:
+        """The type as a document: what its page says, for a program to read."""
+        return {
+            "type": self.uri,
+            "title": self.title,
+            "status": self.status,
+            "description": self.description,
+        }
+
+    def as_markdown(self) -> str:
+        """The type's page in Markdown."""
+        return (
+            f"# {self.title}\n\nType URI: `{self.uri}`, HTTP status {self.status}.\n\n"
+            f"{self.description}\n"
+        )
+
 
 _TYPES = (
     ProblemType(

@@ -21,10 +21,16 @@ from starlette.responses import Response
 
 from lrokit.server.http.context import request_scope
 from lrokit.server.http.preferences import parse_prefer
-from lrokit.server.http.problems import instance_of, problem_response, render_html
+from lrokit.server.http.problems import (
+    PAGE_TYPES,
+    instance_of,
+    problem_response,
+    render_html,
+    render_index_html,
+)
 from lrokit.server.jobs.job import Job, JobState, NewJob, isoformat, new_job_id
 from lrokit.server.jobs.store import CancelOutcome, IdempotencyKeyReused, JobStore
-from lrokit.server.problems import PROBLEM_TYPES
+from lrokit.server.problems import PROBLEM_TYPES, render_markdown
 from lrokit.server.settings import Settings
 from lrokit.server.work.reports import plan_report, result_to_csv
 
@@ -88,6 +94,7 @@ class ReportsAPI:
             "cancelReport": self.cancel_report,
             "downloadReport": self.download_report,
             "getProblemType": self.get_problem_type,
+            "listProblemTypes": self.list_problem_types,
         }
 
     # -- representation -------------------------------------------------------------------
@@ -266,7 +273,8 @@ class ReportsAPI:
         )
 
     async def get_problem_type(self, problem_type: str) -> Response:
-        """The documentation page a problem ``type`` URI resolves to."""
+        """The documentation page a problem ``type`` URI resolves to: HTML for a browser,
+        JSON or Markdown as ``Accept`` asks (406 is the middleware's)."""
         kind = PROBLEM_TYPES.get(problem_type)
         if kind is None:
             return problem_response(
@@ -274,7 +282,22 @@ class ReportsAPI:
                 f"No problem type {problem_type!r}.",
                 _instance(),
             )
-        return Response(render_html(kind), media_type="text/html; charset=utf-8")
+        media = _page_type()
+        if media == JSON:
+            return _page(orjson.dumps(kind.as_json()), media)
+        if media == "text/markdown":
+            return _page(kind.as_markdown().encode(), media)
+        return _page(render_html(kind).encode(), media)
+
+    async def list_problem_types(self) -> Response:
+        """``/problems``: every problem type, in the medium ``Accept`` asks."""
+        kinds = list(PROBLEM_TYPES.values())
+        media = _page_type()
+        if media == JSON:
+            return _page(orjson.dumps([kind.as_json() for kind in kinds]), media)
+        if media == "text/markdown":
+            return _page(render_markdown().encode(), media)
+        return _page(render_index_html(kinds).encode(), media)
 
     def _expired(self, job: Job) -> bool:
         return job.expires_at is not None and job.expires_at <= self.clock()
@@ -294,3 +317,21 @@ class ReportsAPI:
             f"No report has id {report_id!r}.",
             _instance(),
         )
+
+
+def _page_type() -> str:
+    """The medium of a documentation page that ``Accept`` prefers (HTML for ``*/*``)."""
+    accept = _headers().get("accept") or "text/html"
+    try:
+        return mimeparse.best_match(PAGE_TYPES[::-1], accept) or PAGE_TYPES[0]
+    except (ValueError, IndexError):  # an unparsable Accept is treated as absent
+        return PAGE_TYPES[0]
+
+
+def _page(content: bytes, media: str) -> Response:
+    charset = "" if media == JSON else "; charset=utf-8"
+    return Response(
+        content,
+        media_type=media + charset,
+        headers={"Vary": "Accept", "Cache-Control": "public, max-age=3600"},
+    )

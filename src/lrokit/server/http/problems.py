@@ -5,7 +5,8 @@ the registry of :mod:`lrokit.server.problems`."""
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -41,6 +42,16 @@ def problem_response(
     )
 
 
+#: The media types a problem type's page comes in, the first for a browser's ``*/*``.
+PAGE_TYPES = ("text/html", "application/json", "text/markdown")
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def _prose(text: str) -> str:
+    """Registry text as HTML: escaped, with its Markdown code spans as ``<code>``."""
+    return _CODE.sub(r"<code>\1</code>", html.escape(text))
+
+
 def render_html(kind: ProblemType) -> str:
     """The documentation page a problem ``type`` URI resolves to."""
     esc = html.escape
@@ -49,7 +60,24 @@ def render_html(kind: ProblemType) -> str:
         f"<title>{esc(kind.title)} — lrokit problem type</title>\n"
         f"<h1>{esc(kind.title)}</h1>\n"
         f"<p>Type URI: <code>{esc(kind.uri)}</code><br>HTTP status: {kind.status}</p>\n"
-        f"<p>{esc(kind.description)}</p>\n"
+        f"<p>{_prose(kind.description)}</p>\n"
         "<p>Problem details follow RFC 9457: <code>type</code>, <code>title</code>, "
-        "<code>status</code>, <code>detail</code>, <code>instance</code>.</p>\n</html>\n"
+        "<code>status</code>, <code>detail</code>, <code>instance</code>. "
+        '<a href="/problems">Every problem type</a>.</p>\n</html>\n'
+    )
+
+
+def render_index_html(kinds: Iterable[ProblemType]) -> str:
+    """``/problems``: every problem type, linked to its page."""
+    rows = "".join(
+        f'<tr><td><a href="{html.escape(kind.uri)}">{html.escape(kind.title)}</a></td>'
+        f"<td>{kind.status}</td><td>{_prose(kind.description)}</td></tr>\n"
+        for kind in kinds
+    )
+    return (
+        "<!doctype html>\n<html lang=en><meta charset=utf-8>"
+        "<title>Problem types — lrokit</title>\n<h1>Problem types</h1>\n"
+        "<p>Every 4xx and 5xx answer is <code>application/problem+json</code> (RFC 9457); its "
+        "<code>type</code> is one of these.</p>\n"
+        f"<table><tr><th>type</th><th>status</th><th>meaning</th></tr>\n{rows}</table>\n</html>\n"
     )
