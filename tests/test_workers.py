@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from lrokit.server.http.handlers import ReportsAPI
 from lrokit.server.jobs.job import Job, JobState, NewJob
 from lrokit.server.jobs.sqlite import SQLiteJobStore
-from lrokit.server.jobs.store import Claim
+from lrokit.server.jobs.store import Claim, StoreUnavailable
 from lrokit.server.settings import Settings
 from lrokit.server.work.workers import WorkerPool
 
@@ -63,6 +65,67 @@ async def test_workers_outlive_store_failures(settings: Settings) -> None:
     finally:
         await pool.stop()
         await store.close()
+
+
+class OutageStore(SQLiteJobStore):
+    """Unreachable while ``down``: heartbeats and outcomes raise StoreUnavailable, as the
+    PostgreSQL store does while its server restarts."""
+
+    down = False
+
+    async def heartbeat(self, claim: Claim, *args: Any) -> bool | None:
+        if self.down:
+            raise StoreUnavailable("OperationalError: the database system is shutting down")
+        return await super().heartbeat(claim, *args)
+
+    async def finish(self, claim: Claim, state: JobState, **kw: Any) -> JobState | None:
+        if self.down:
+            raise StoreUnavailable("OperationalError: the database system is shutting down")
+        return await super().finish(claim, state, **kw)
+
+
+async def _through_outage(settings: Settings, outage: float, lease: float) -> Job:
+    """One paced job, the store down for ``outage`` seconds while it runs; the job's end."""
+    store = OutageStore(settings.db)
+    await store.open()
+    paced = dataclasses.replace(settings, workers=1, lease_seconds=lease, pace=1.0)
+    pool = WorkerPool(store, paced)
+    await pool.start()
+    try:
+        await store.create(NewJob("j", "yearly-sales", {"year": "2023"}))
+        pool.notify()
+        await asyncio.sleep(0.2)
+        store.down = True
+        await asyncio.sleep(outage)
+        store.down = False
+        for _ in range(500):
+            job = await store.get("j")
+            assert job is not None
+            if job.state.terminal:
+                return job
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"still {job.state} after the outage")
+    finally:
+        await pool.stop()
+        await store.close()
+
+
+async def test_an_outage_within_the_lease_is_waited_out_not_a_failure(settings: Settings) -> None:
+    """The store is down 0.8 s of a 1 s job under a 3 s lease: the worker keeps the job,
+    tries again, and ends it DONE on its first attempt (issue 15: jobs in flight during a
+    PostgreSQL restart ended ERROR INTERNAL)."""
+    job = await _through_outage(settings, outage=0.8, lease=3.0)
+    assert (job.state, job.attempts, job.error) == (JobState.DONE, 1, None)
+
+
+async def test_an_outage_past_the_lease_hands_the_job_on_and_writes_no_failure(
+    settings: Settings,
+) -> None:
+    """Down longer than the lease: the worker gives the job up without writing, and once the
+    store is back the job is claimed again and ends DONE, never ERROR."""
+    job = await _through_outage(settings, outage=1.5, lease=0.6)
+    assert (job.state, job.error) == (JobState.DONE, None)
+    assert job.attempts == 2
 
 
 def job(state: JobState, expected_finish_at: float | None) -> Job:
@@ -146,3 +209,14 @@ async def test_progress_is_recorded_between_steps_once_due(
     finally:
         await pool.stop()
         await store.close()
+
+
+def test_an_outage_is_told_from_a_bug() -> None:
+    """What becomes StoreUnavailable (a 503, a job kept) and what stays an error (a bug)."""
+    from lrokit.server.jobs import postgres, sqlite
+
+    assert sqlite._outage(sqlite3.OperationalError("database is locked"))
+    assert sqlite._outage(sqlite3.OperationalError("database or disk is full"))
+    assert not sqlite._outage(sqlite3.OperationalError('near "SELEC": syntax error'))
+    assert postgres._outage(psycopg.OperationalError("terminating connection (AdminShutdown)"))
+    assert not postgres._outage(psycopg.errors.UndefinedTable("relation jobs does not exist"))

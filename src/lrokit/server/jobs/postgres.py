@@ -20,7 +20,13 @@ from psycopg_pool import AsyncConnectionPool
 
 from lrokit.server.jobs.job import Job, JobState, NewJob
 from lrokit.server.jobs.rows import COLUMNS, job_from_row
-from lrokit.server.jobs.store import CancelOutcome, Claim, IdempotencyKeyReused, Page
+from lrokit.server.jobs.store import (
+    CancelOutcome,
+    Claim,
+    IdempotencyKeyReused,
+    Page,
+    translated,
+)
 from lrokit.server.problems import worker_lost
 
 #: An arbitrary, fixed advisory lock key ("lrok") that serialises migrations.
@@ -62,6 +68,13 @@ def _dumps(value: Any) -> str | None:
     return orjson.dumps(value).decode() if value is not None else None
 
 
+def _outage(exc: BaseException) -> bool:
+    """Whether ``exc`` is PostgreSQL out of reach (a connection lost or refused, a server
+    shutting down, no pooled connection within the wait) rather than a statement failing."""
+    return isinstance(exc, psycopg.OperationalError)
+
+
+@translated(_outage)
 class PostgresJobStore:
     """A :class:`~lrokit.server.jobs.store.JobStore` in PostgreSQL (``postgresql://…``)."""
 
@@ -73,6 +86,7 @@ class PostgresJobStore:
         retention: float = 7 * 24 * 3600,
         schema: str | None = None,  # a search_path schema (tests isolate themselves so)
         max_connections: int = 10,
+        wait: float = 2.0,  # seconds a call waits for a pooled connection, then unavailable
     ) -> None:
         self.url = url
         self.clock = clock
@@ -85,8 +99,16 @@ class PostgresJobStore:
                 await conn.commit()
 
         self._channel = sql.Identifier(f"lrokit_jobs_{schema or 'public'}")
+        # Each pooled connection is checked before use: after a restart a stale one costs a
+        # reconnect, not a client's 500; a call waits ``wait`` seconds at most for one.
         self._pool = AsyncConnectionPool(
-            url, min_size=1, max_size=max_connections, open=False, configure=configure
+            url,
+            min_size=1,
+            max_size=max_connections,
+            open=False,
+            configure=configure,
+            check=AsyncConnectionPool.check_connection,
+            timeout=wait,
         )
 
     async def open(self) -> None:

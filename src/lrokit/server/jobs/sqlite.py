@@ -25,7 +25,13 @@ import orjson
 
 from lrokit.server.jobs.job import Job, JobState, NewJob
 from lrokit.server.jobs.rows import COLUMNS, job_from_row
-from lrokit.server.jobs.store import CancelOutcome, Claim, IdempotencyKeyReused, Page
+from lrokit.server.jobs.store import (
+    CancelOutcome,
+    Claim,
+    IdempotencyKeyReused,
+    Page,
+    translated,
+)
 from lrokit.server.problems import worker_lost
 
 T = TypeVar("T")
@@ -94,6 +100,18 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+#: What SQLite says when the file cannot be written now, not because a statement is wrong.
+_OUTAGES = ("locked", "busy", "disk i/o error", "database or disk is full", "unable to open")
+
+
+def _outage(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLite failing to write now (locked, busy, a full or failing disk)
+    rather than a statement being wrong (which stays a bug, never a 503)."""
+    message = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and any(o in message for o in _OUTAGES)
+
+
+@translated(_outage)
 class SQLiteJobStore:
     """A :class:`~lrokit.server.jobs.store.JobStore` in one SQLite file."""
 

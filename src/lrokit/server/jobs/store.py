@@ -7,11 +7,50 @@ state is written exactly once and a worker that lost its lease cannot overwrite 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from lrokit.server.jobs.job import Job, JobState, NewJob
+
+S = TypeVar("S")
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be reached or cannot write now (its server went away or restarts, no
+    connection came within the wait, the disk is full, the database is locked): nothing was
+    decided, and the same call may succeed later. A caller MUST NOT read it as an outcome of
+    the job (a worker keeps the job; the API answers 503 with Retry-After)."""
+
+
+def translated(transient: Callable[[BaseException], bool]) -> Callable[[type[S]], type[S]]:
+    """A class decorator: every public coroutine method of a store re-raises an error that
+    ``transient`` recognises as :class:`StoreUnavailable`, the one word the callers know for
+    an outage, whatever the backend calls it."""
+
+    def guard(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        @functools.wraps(fn)
+        async def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await fn(*args, **kwargs)
+            except StoreUnavailable:
+                raise
+            except Exception as exc:
+                if transient(exc):
+                    raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
+                raise
+
+        return guarded
+
+    def decorate(cls: type[S]) -> type[S]:
+        for name, member in list(vars(cls).items()):
+            if not name.startswith("_") and inspect.iscoroutinefunction(member):
+                setattr(cls, name, guard(member))
+        return cls
+
+    return decorate
 
 
 class IdempotencyKeyReused(Exception):

@@ -7,7 +7,10 @@ the last heartbeat, so a report that takes milliseconds writes nothing between i
 its outcome; while pacing, at every step and at least every ``heartbeat`` seconds. If the
 worker dies, the lease expires and another worker takes the job over; if the worker loses
 its lease, it stops without writing. A cancel request is seen at the next heartbeat and ends
-the job CANCELLED; one that arrives later still wins when the outcome is written.
+the job CANCELLED; one that arrives later still wins when the outcome is written. While the
+job store is unavailable, a worker keeps its job and tries its heartbeat and its outcome
+again, with growing waits, as long as its lease may still hold; an outage never becomes the
+report's failure, and a job runs twice only when its lease truly ran out.
 """
 
 from __future__ import annotations
@@ -20,17 +23,30 @@ import random
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from lrokit.server.jobs.job import JobState, isoformat
-from lrokit.server.jobs.store import Claim, JobStore
+from lrokit.server.jobs.store import Claim, JobStore, StoreUnavailable
 from lrokit.server.problems import problem_body
 from lrokit.server.settings import Settings
 from lrokit.server.work.dataset import connect_readonly, ensure_dataset
 from lrokit.server.work.reports import ReportError, Step, plan_report
 
 log = logging.getLogger("lrokit.jobs")
+T = TypeVar("T")
+#: Seconds between tries of a store call during an outage: the first wait, and the most.
+OUTAGE_RETRY_FIRST = 0.05
+OUTAGE_RETRY_MAX = 2.0
+
+
+@dataclass
+class _Lease:
+    """Until when (the worker's clock) the job's lease holds at the least: its last renewal
+    plus the lease's length."""
+
+    until: float
 
 
 class _LostClaim(Exception):
@@ -150,6 +166,7 @@ class WorkerPool:
             job.report_type,
         )
         step_name = "plan"
+        lease = _Lease(self.clock() + self.settings.lease_seconds)  # the claim renewed it
         try:
             if job.cancel_requested:
                 raise _Cancelled
@@ -161,7 +178,7 @@ class WorkerPool:
             while len(partials) < len(plan.steps):  # each turn runs one step or more
                 step_name = plan.steps[len(partials)].name
                 if self.settings.pace or self.clock() - recorded >= self.progress_interval:
-                    await self._beat(claim, done / total, begun)
+                    await self._beat(claim, lease, done / total, begun)
                     recorded = self.clock()
                 # Paced, one step a turn; else the steps due before the next heartbeat, in one
                 # hand-off to the thread rather than one each.
@@ -172,13 +189,20 @@ class WorkerPool:
                     step_name = plan.steps[len(partials)].name  # the step that failed
                     raise
                 done = sum(step.weight for step in plan.steps[: len(partials)])
-                await self._pace(claim, done / total, begun)
+                await self._pace(claim, lease, done / total, begun)
             step_name = "finish"
             result = plan.finish(partials)
         except _Cancelled:
-            await self._end(claim, JobState.CANCELLED)
+            await self._end(claim, lease, JobState.CANCELLED)
         except _LostClaim:
             log.warning("job %s: worker %s lost its lease; stopping", job.id, claim.worker_id)
+        except StoreUnavailable as exc:  # an outage is not the report's failure: write nothing
+            log.warning(
+                "job %s: the job store stayed unavailable until the lease ran out (%s); the job "
+                "goes to whichever worker claims it next",
+                job.id,
+                exc,
+            )
         except ReportError as exc:
             error = problem_body(
                 "no-data" if exc.code == "NO_DATA" else "report-generation-failed",
@@ -188,7 +212,7 @@ class WorkerPool:
                 retryable=exc.retryable,
                 failedStep=exc.failed_step,
             )
-            await self._end(claim, JobState.ERROR, error=error)
+            await self._end(claim, lease, JobState.ERROR, error=error)
         except asyncio.CancelledError:
             await asyncio.shield(self.store.release(claim))
             log.info("job %s released by worker %s at shutdown", job.id, claim.worker_id)
@@ -203,10 +227,10 @@ class WorkerPool:
                 retryable=True,
                 failedStep=step_name,
             )
-            await self._end(claim, JobState.ERROR, error=error)
+            await self._end(claim, lease, JobState.ERROR, error=error)
         else:
             result = {"id": job.id, **result, "generatedAt": isoformat(self.clock())}
-            await self._end(claim, JobState.DONE, result=result)
+            await self._end(claim, lease, JobState.DONE, result=result)
 
     def _run_steps(
         self, steps: Sequence[Step], partials: list[Any], conn: sqlite3.Connection, until: float
@@ -218,8 +242,10 @@ class WorkerPool:
             if self.clock() >= until:
                 return
 
-    async def _beat(self, claim: Claim, fraction: float, begun: float) -> None:
-        """Record progress and an estimate, renew the lease, and see a cancel request."""
+    async def _beat(self, claim: Claim, lease: _Lease, fraction: float, begun: float) -> None:
+        """Record progress and an estimate, renew the lease, and see a cancel request; while
+        the store is unavailable, try again (the job stays this worker's while its lease may
+        still hold)."""
         now = self.clock()
         if self.settings.pace:
             expected: float | None = begun + self.settings.pace
@@ -227,31 +253,53 @@ class WorkerPool:
             expected = now + (now - begun) * (1 - fraction) / fraction
         else:
             expected = None
-        cancel = await self.store.heartbeat(
-            claim, min(99, math.floor(fraction * 100)), expected, self.settings.lease_seconds
+        progress = min(99, math.floor(fraction * 100))
+        cancel = await self._persist(
+            lease,
+            lambda: self.store.heartbeat(claim, progress, expected, self.settings.lease_seconds),
         )
+        if cancel is not None:
+            lease.until = self.clock() + self.settings.lease_seconds
         if cancel is None:
             raise _LostClaim
         if cancel:
             raise _Cancelled
 
-    async def _pace(self, claim: Claim, fraction: float, begun: float) -> None:
+    async def _pace(self, claim: Claim, lease: _Lease, fraction: float, begun: float) -> None:
         """With ``pace`` set, wait until ``fraction`` of it has passed, beating meanwhile."""
         target = begun + self.settings.pace * fraction
         while (remaining := target - self.clock()) > 0:
             await asyncio.sleep(min(remaining, self.heartbeat))
-            await self._beat(claim, fraction, begun)
+            await self._beat(claim, lease, fraction, begun)
+
+    async def _persist(self, lease: _Lease, call: Callable[[], Awaitable[T]]) -> T:
+        """``call`` to the store, tried again with growing waits while the store is
+        unavailable, as long as the job's lease may still hold; then the outage is raised
+        (:class:`StoreUnavailable`): the job was never this worker's to fail."""
+        delay = OUTAGE_RETRY_FIRST
+        while True:
+            try:
+                return await call()
+            except StoreUnavailable as exc:
+                if self.clock() + delay >= lease.until:
+                    raise
+                log.warning("the job store is unavailable (%s); trying again in %.2fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, OUTAGE_RETRY_MAX)
 
     async def _end(
         self,
         claim: Claim,
+        lease: _Lease,
         state: JobState,
         *,
         result: dict[str, Any] | None = None,
         error: dict[str, Any] | None = None,
     ) -> None:
         job = claim.job
-        written = await self.store.finish(claim, state, result=result, error=error)
+        written = await self._persist(
+            lease, lambda: self.store.finish(claim, state, result=result, error=error)
+        )
         took = self.clock() - (job.started_at or job.created_at)
         if written is None:
             log.warning("job %s: outcome %s not written, the claim was lost", job.id, state)
