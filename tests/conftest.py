@@ -13,6 +13,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from lrokit.server.http.app import create_app
+from lrokit.server.jobs.store import JobStore
 from lrokit.server.settings import Settings
 from lrokit.server.work.dataset import ensure_dataset
 
@@ -69,8 +70,8 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 class serve_in_process:
     """``async with serve_in_process(settings) as client``: the app with its lifespan run."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.app = create_app(settings)
+    def __init__(self, settings: Settings, store: JobStore | None = None) -> None:
+        self.app = create_app(settings, store=store)
         self.manager = LifespanManager(self.app, startup_timeout=30, shutdown_timeout=30)
 
     async def __aenter__(self) -> httpx.AsyncClient:

@@ -7,12 +7,15 @@ import csv
 import dataclasses
 import io
 from datetime import datetime
+from typing import Any
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
 from lrokit.server.http.app import create_app
+from lrokit.server.jobs.sqlite import SQLiteJobStore
+from lrokit.server.jobs.store import StoreUnavailable
 from lrokit.server.problems import PROBLEM_TYPES
 from lrokit.server.settings import Settings
 from tests.conftest import serve_in_process
@@ -469,3 +472,48 @@ async def test_problems_lists_every_problem_type(client: httpx.AsyncClient) -> N
     assert all(f'href="{kind.uri}"' in page.text for kind in PROBLEM_TYPES.values())
     listed = await client.get("/problems", headers={"Accept": "application/json"})
     assert [entry["type"] for entry in listed.json()] == [k.uri for k in PROBLEM_TYPES.values()]
+
+
+class _DownStore(SQLiteJobStore):
+    """A store whose database went away after it opened: every call is an outage."""
+
+    down = False
+
+    def __getattribute__(self, name: str) -> Any:
+        attribute = super().__getattribute__(name)
+        calls = ("create", "get", "get_result", "list", "cancel")
+        if name in calls and super().__getattribute__("down"):
+
+            async def unavailable(*args: Any, **kwargs: Any) -> Any:
+                raise StoreUnavailable("OperationalError: connection refused")
+
+            return unavailable
+        return attribute
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "connexion"])
+async def test_a_store_outage_is_503_with_retry_after_never_500(
+    settings: Settings, fast_path: bool
+) -> None:
+    """Issue 15: while the store was down, clients got 500 internal-error with no
+    Retry-After. Both paths now answer 503 store-unavailable, and recover by themselves."""
+    store = _DownStore(settings.db)
+    chosen = dataclasses.replace(settings, workers=0, fast_path=fast_path)
+    async with serve_in_process(chosen, store=store) as client:
+        created = await client.post("/reports", json=SEED_REQUEST)
+        assert created.status_code == 202
+        monitor = created.headers["location"]
+        store.down = True
+        answers = [
+            await client.post("/reports", json=SEED_REQUEST),
+            await client.get(monitor),
+            await client.get("/reports"),
+            await client.delete(monitor),
+            await client.get(f"{monitor}/download"),
+        ]
+        for answer in answers:
+            assert answer.status_code == 503, (answer.request.url, answer.text)
+            assert answer.headers["retry-after"] == "2"
+            assert answer.json()["type"] == PROBLEM_TYPES["store-unavailable"].uri
+        store.down = False
+        assert (await client.get(monitor)).status_code == 200

@@ -68,10 +68,17 @@ async def test_workers_outlive_store_failures(settings: Settings) -> None:
 
 
 class OutageStore(SQLiteJobStore):
-    """Unreachable while ``down``: heartbeats and outcomes raise StoreUnavailable, as the
-    PostgreSQL store does while its server restarts."""
+    """Unreachable while ``down``: claims, heartbeats and outcomes raise StoreUnavailable, as
+    the PostgreSQL store does while its server restarts."""
 
     down = False
+
+    async def claim(
+        self, worker_id: str, lease_seconds: float, **kw: Any
+    ) -> tuple[Claim | None, Sequence[str]]:
+        if self.down:
+            raise StoreUnavailable("OperationalError: the database system is shutting down")
+        return await super().claim(worker_id, lease_seconds, **kw)
 
     async def heartbeat(self, claim: Claim, *args: Any) -> bool | None:
         if self.down:

@@ -149,6 +149,14 @@ _TYPES = (
         "(draft-ietf-httpapi-idempotency-key-header §2.7). Use a new key for a new request.",
     ),
     ProblemType(
+        "store-unavailable",
+        "Job store unavailable",
+        503,
+        "The job store cannot be reached or written just now (its database restarts, or its "
+        "disk is full); nothing was decided. Send the same request again after `Retry-After` "
+        "seconds: a submission with an `Idempotency-Key` is safe to repeat.",
+    ),
+    ProblemType(
         "internal-error",
         "Internal server error",
         500,

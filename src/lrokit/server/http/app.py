@@ -35,9 +35,14 @@ from lrokit.server.http.middleware import (
     StrictRequest,
     integer_query_parameters,
 )
-from lrokit.server.http.problems import PROBLEM_JSON, instance_of
+from lrokit.server.http.problems import (
+    PROBLEM_JSON,
+    UNAVAILABLE_DETAIL,
+    UNAVAILABLE_RETRY_AFTER,
+    instance_of,
+)
 from lrokit.server.jobs.backends import make_store
-from lrokit.server.jobs.store import JobStore
+from lrokit.server.jobs.store import JobStore, StoreUnavailable
 from lrokit.server.problems import problem_body
 from lrokit.server.settings import Settings
 from lrokit.server.work.workers import WorkerPool
@@ -227,6 +232,16 @@ def create_app(
             "malformed-request", f"The request body cannot be decoded: {exc}.", _instance(request)
         )
 
+    def on_unavailable(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        path = request.url.path
+        log.warning("%s %s: the job store is unavailable: %s", request.method, path, exc)
+        return _problem(
+            "store-unavailable",
+            UNAVAILABLE_DETAIL,
+            _instance(request),
+            {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
+        )
+
     def on_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
         return _problem("internal-error", "The server failed unexpectedly.", _instance(request))
@@ -235,5 +250,6 @@ def create_app(
     app.add_error_handler(HTTPException, on_http)
     app.add_error_handler(UnicodeDecodeError, on_malformed)
     app.add_error_handler(RecursionError, on_malformed)
+    app.add_error_handler(StoreUnavailable, on_unavailable)
     app.add_error_handler(Exception, on_error)
     return app

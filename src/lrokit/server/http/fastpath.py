@@ -37,7 +37,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lrokit.server.http.context import request_scope
 from lrokit.server.http.middleware import replaying
-from lrokit.server.http.problems import instance_of, problem_response
+from lrokit.server.http.problems import instance_of, problem_response, unavailable_response
+from lrokit.server.jobs.store import StoreUnavailable
 
 log = logging.getLogger("lrokit.server")
 
@@ -276,6 +277,9 @@ class FastPath:
             response = await route.handler(**arguments)
             if self.validate_responses:
                 _check_response(route, response)
+        except StoreUnavailable as exc:
+            log.warning("%s %s: the job store is unavailable: %s", scope["method"], path, exc)
+            response = unavailable_response(instance_of(scope))
         except Exception:
             log.exception("%s %s failed", scope["method"], scope["path"])
             response = problem_response(

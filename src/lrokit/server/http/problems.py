@@ -42,6 +42,22 @@ def problem_response(
     )
 
 
+#: Seconds a client waits before trying again while the job store is unavailable.
+UNAVAILABLE_RETRY_AFTER = 2
+UNAVAILABLE_DETAIL = "The job store cannot be reached just now; nothing was decided."
+
+
+def unavailable_response(instance: str) -> Response:
+    """503 ``store-unavailable`` with Retry-After (RFC 9110 §15.6.4): an outage of the job
+    store, which the client may wait out; never a 500, never a hang."""
+    return problem_response(
+        "store-unavailable",
+        UNAVAILABLE_DETAIL,
+        instance,
+        {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
+    )
+
+
 #: The media types a problem type's page comes in, the first for a browser's ``*/*``.
 PAGE_TYPES = ("text/html", "application/json", "text/markdown")
 _CODE = re.compile(r"`([^`]+)`")
