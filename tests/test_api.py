@@ -517,3 +517,34 @@ async def test_a_store_outage_is_503_with_retry_after_never_500(
             assert answer.json()["type"] == PROBLEM_TYPES["store-unavailable"].uri
         store.down = False
         assert (await client.get(monitor)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body", "detail"),
+    [
+        ("POST", "/reports", {"reportType": "yearly-sales", "parameters": {"year": 2023}},
+         "/parameters/year: must be a string"),
+        ("POST", "/reports", {"reportType": "weekly"},
+         "/reportType: must be one of 'yearly-sales', 'sales-by-region', 'top-products'"),
+        ("POST", "/reports",
+         {"reportType": "sales-by-region", "parameters": {"from": "2023-01-01"}},
+         "/parameters/to: is required"),
+        ("POST", "/reports", {"reportType": "yearly-sales", "parameters": {"year": "2023", "x": 1}},
+         "/parameters/x: is not allowed here"),
+        ("POST", "/reports", [], "/: must be an object"),
+        ("GET", "/reports?limit=0", None, "query parameter limit: must be at least 1"),
+        ("GET", "/reports?status=FOO", None,
+         "query parameter status: must be one of 'PENDING', 'PROCESSING', 'DONE', 'ERROR', "
+         "'CANCELLED'"),
+        ("GET", "/reports?limit=%EF%BC%95", None,
+         "query parameter limit: must be ASCII digits, not '\uff15'"),  # a fullwidth 5
+    ],
+)  # fmt: skip
+async def test_a_rejection_names_the_member_and_the_constraint_in_words(
+    client: httpx.AsyncClient, method: str, url: str, body: object, detail: str
+) -> None:
+    """Issue 15: details read as Python reprs naming no field, or a multi-line jsonschema
+    dump. They name the member by JSON pointer (or the parameter) and say what it must be."""
+    response = await client.request(method, url, json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"] == detail

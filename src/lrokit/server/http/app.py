@@ -41,6 +41,7 @@ from lrokit.server.http.problems import (
     UNAVAILABLE_RETRY_AFTER,
     instance_of,
 )
+from lrokit.server.http.validation import validator_map
 from lrokit.server.jobs.backends import make_store
 from lrokit.server.jobs.store import JobStore, StoreUnavailable
 from lrokit.server.problems import problem_body
@@ -173,6 +174,7 @@ def create_app(
         contract_path(),
         resolver=Resolver(function_resolver=operations.__getitem__),
         strict_validation=True,
+        validator_map=validator_map(),
         validate_responses=settings.validate_responses,
         pythonic_params=True,
         swagger_ui_options=SwaggerUIOptions(swagger_ui=settings.ui, swagger_ui_path="/ui"),

@@ -141,14 +141,14 @@ class StrictRequest:
         names = [name.decode("latin-1").lower() for name, _ in scope["headers"]]
         twice = next((n for n in SINGLETONS if names.count(n) > 1), None)
         if twice is not None:
-            return f"The header field {twice} is given {names.count(twice)} times; send it once."
+            return f"header {twice}: is given {names.count(twice)} times; send it once"
         query = scope.get("query_string", b"").decode("latin-1")
         for name, value in parse_qsl(query, keep_blank_values=True):
             if _CONTROL.search(value):
-                return f"The query parameter {name[:40]} holds a control character."
+                return f"query parameter {name[:40]}: must hold no control character"
             if name in self.integers and not re.fullmatch(r"-?[0-9]{1,18}", value):
                 shown = value[:20] + ("…" if len(value) > 20 else "")
-                return f"The query parameter {name} must be ASCII digits, not {shown!r}."
+                return f"query parameter {name}: must be ASCII digits, not {shown!r}"
         return None
 
 
