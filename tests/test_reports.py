@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import json
 import os
@@ -404,3 +405,23 @@ def test_parameters_must_be_a_mapping() -> None:
 def test_step_weight_must_be_positive() -> None:
     with pytest.raises(ValueError, match="weight"):
         Step("aggregate", lambda conn: None, weight=0)
+
+
+def test_a_build_killed_midway_leaves_no_file_for_good(tmp_path: Path) -> None:
+    """Issue 15: a kill during the first start's build left its 32 MB temporary file behind
+    for good. The next build removes a dead build's file, and never a live one's (which holds
+    a lock on it)."""
+    path = tmp_path / "sales.db"
+    dead = tmp_path / ".sales.db.dead1234.tmp"
+    dead.write_bytes(b"half a dataset")
+    live = tmp_path / ".sales.db.live5678.tmp"
+    live.write_bytes(b"a build under way")
+    held = os.open(live, os.O_RDWR)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        ensure_dataset(path, rows=1_000, seed=3)
+        assert not dead.exists()
+        assert live.exists()
+    finally:
+        os.close(held)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [live.name, "sales.db"]
