@@ -116,6 +116,13 @@ _LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
     "contract; everything else goes through connexion's stack either way.",
 )
 @option(
+    "--header-timeout",
+    default=DEFAULTS.header_timeout,
+    type=click.FloatRange(0.1, 3600),
+    help="Seconds a request's line and header fields may take to arrive (408 and close "
+    "beyond); also the longest a connection may stay silent before its first request.",
+)
+@option(
     "--ui/--no-ui",
     default=DEFAULTS.ui,
     help="Serve Swagger UI at /ui (the contract stays at /openapi.json either way).",
@@ -140,6 +147,7 @@ def serve(
     retention: float,
     max_body_bytes: int,
     fast_path: bool,
+    header_timeout: float,
     ui: bool,
     log_level: str,
 ) -> None:
@@ -151,6 +159,7 @@ def serve(
     # the warning is about test tooling and means nothing to someone running the server.
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from lrokit.server.http.app import create_app
+    from lrokit.server.http.connections import MAX_HEADER_BYTES, MAX_HEADER_COUNT, bounded_http
 
     try:
         settings = Settings(
@@ -166,6 +175,7 @@ def serve(
             retention=retention,
             max_body_bytes=max_body_bytes,
             fast_path=fast_path,
+            header_timeout=header_timeout,
             ui=ui,
         )
     except ValueError as exc:
@@ -177,7 +187,13 @@ def serve(
     # alone costs the status GET several per cent.
     access_log = log_level in ("debug", "info")
     uvicorn.run(
-        app, host=host, port=port, log_level=log_level, log_config=None, access_log=access_log
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        log_config=None,
+        access_log=access_log,
+        http=bounded_http(settings.header_timeout, MAX_HEADER_COUNT, MAX_HEADER_BYTES),
     )
 
 

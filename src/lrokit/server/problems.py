@@ -149,6 +149,20 @@ _TYPES = (
         "(draft-ietf-httpapi-idempotency-key-header §2.7). Use a new key for a new request.",
     ),
     ProblemType(
+        "request-timeout",
+        "Request head too slow",
+        408,
+        "The request's line and header fields did not arrive within the server's header "
+        "timeout (`lrokit serve --header-timeout`); the connection is closed.",
+    ),
+    ProblemType(
+        "header-fields-too-large",
+        "Request header fields too large",
+        431,
+        "The request has more header fields, or more bytes of them, than the server keeps "
+        "(100 fields, 16 KiB); the connection is closed.",
+    ),
+    ProblemType(
         "store-unavailable",
         "Job store unavailable",
         503,

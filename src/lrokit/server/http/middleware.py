@@ -19,6 +19,7 @@ import orjson
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lrokit.server.http.connections import REFUSED
 from lrokit.server.http.problems import instance_of, problem_response
 
 ROUTING = "connexion_routing"
@@ -128,6 +129,15 @@ class StrictRequest:
         self.integers = integers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        too_many = scope.get("extensions", {}).get(REFUSED) if scope["type"] == "http" else None
+        if too_many is not None:  # the connection kept none of the fields past its limits
+            await problem_response(
+                "header-fields-too-large",
+                f"The request has {too_many['detail']}.",
+                instance_of(scope),
+                {"Connection": "close"},
+            )(scope, receive, send)
+            return
         if scope["type"] == "http":
             detail = self._refusal(scope)
             if detail is not None:

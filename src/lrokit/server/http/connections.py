@@ -1,0 +1,119 @@
+"""Connections with bounds: uvicorn's HTTP protocol (httptools) with a deadline for a
+request's head and limits on its header fields.
+
+uvicorn closes an idle kept-alive connection, but never one whose request is incomplete, nor
+one that sends nothing: at the common 1,024 file-descriptor limit, 1,100 slow connections
+made every other client fail (issue 15). Here a request's line and header fields MUST arrive
+within ``header_timeout`` seconds of the connection or of the request's first byte, else the
+connection gets 408 and is closed (RFC 9110 §15.5.9). More than ``max_header_count`` fields
+or ``max_header_bytes`` bytes of them are not kept: the request is answered 431 (RFC 6585
+§5) by :class:`~lrokit.server.http.middleware.StrictRequest`, as a problem, and the
+connection closed. A reverse proxy is the usual front; the server stays safe without one.
+
+uvicorn offers no such hooks, so this subclasses its protocol (uvicorn 0.30 and later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from lrokit.server.problems import problem_body
+
+#: The scope extension that tells the application the head broke a limit.
+REFUSED = "lrokit.header_fields_refused"
+#: The header fields a request may have, and their bytes in all (names and values).
+MAX_HEADER_COUNT = 100
+MAX_HEADER_BYTES = 16 * 1024
+
+
+class BoundedHttp(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a deadline for the request head and bounded
+    header fields (configure it with :func:`bounded_http`)."""
+
+    header_timeout = 10.0
+    max_header_count = MAX_HEADER_COUNT
+    max_header_bytes = MAX_HEADER_BYTES
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._deadline: asyncio.TimerHandle | None = None
+        self._count = self._bytes = 0
+        self._refused = False
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._count = self._bytes = 0
+        self._refused = False
+        self._arm()
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count += 1
+        self._bytes += len(name) + len(value)
+        if self._count > self.max_header_count or self._bytes > self.max_header_bytes:
+            self._refused = True  # the fields beyond the limit are not kept
+            return
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._disarm()
+        if self._refused:
+            self.scope.setdefault("extensions", {})[REFUSED] = {
+                "detail": f"more than {self.max_header_count} header fields or "
+                f"{self.max_header_bytes} bytes of them"
+            }
+            self.keep_alive = False
+        super().on_headers_complete()
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(self.header_timeout, self._expire)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expire(self) -> None:
+        """The head did not arrive in time: 408 and close. No request cycle exists yet, so
+        nothing else writes on this connection."""
+        self._deadline = None
+        if self.transport.is_closing():
+            return
+        body = orjson.dumps(
+            problem_body(
+                "request-timeout",
+                f"The request's line and header fields did not arrive within "
+                f"{self.header_timeout:g} s.",
+            )
+        )
+        head = (
+            b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/problem+json\r\n"
+            b"connection: close\r\ncontent-length: " + str(len(body)).encode() + b"\r\n\r\n"
+        )
+        self.transport.write(head + body)
+        self.transport.close()
+
+
+def bounded_http(header_timeout: float, max_header_count: int, max_header_bytes: int) -> type:
+    """:class:`BoundedHttp` with these bounds, for ``uvicorn.run(http=...)``."""
+    return type(
+        "BoundedHttp",
+        (BoundedHttp,),
+        {
+            "header_timeout": header_timeout,
+            "max_header_count": max_header_count,
+            "max_header_bytes": max_header_bytes,
+        },
+    )

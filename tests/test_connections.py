@@ -1,0 +1,72 @@
+"""Bounded connections over a real ``lrokit serve`` process: a request head that does not
+arrive in time gets 408 and its connection closed; too many header fields get 431; slow
+clients do not hold the server's connections for good."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import TEST_ROWS
+from tests.live import LiveServer
+
+pytestmark = pytest.mark.e2e
+
+SLOW_CLIENTS = 300
+
+
+def _first_answer(sock: socket.socket, within: float) -> tuple[bytes, float]:
+    """What the server sends first on ``sock``, and after how long."""
+    sock.settimeout(within)
+    begun = time.monotonic()
+    data = sock.recv(4096)
+    return data, time.monotonic() - begun
+
+
+def test_heads_that_never_finish_are_closed_and_others_are_served(
+    tmp_path: Path, dataset_path: Path
+) -> None:
+    with LiveServer(tmp_path, dataset_path, "--header-timeout", "1", rows=TEST_ROWS) as server:
+        slow = []
+        for number in range(SLOW_CLIENTS):  # half silent, half stopping mid-head
+            sock = socket.create_connection(("127.0.0.1", server.port))
+            if number % 2:
+                sock.sendall(b"GET /reports HTTP/1.1\r\nHost: lrokit\r\nX-Slow: ")
+            slow.append(sock)
+        try:
+            begun = time.monotonic()
+            served = httpx.get(f"{server.url}/reports", timeout=5)
+            assert served.status_code == 200
+            assert time.monotonic() - begun < 1.0  # the slow ones hold nobody up
+            answers = [_first_answer(sock, within=5.0) for sock in slow]
+        finally:
+            for sock in slow:
+                sock.close()
+    assert all(data.startswith(b"HTTP/1.1 408 ") for data, _ in answers), answers[0]
+    assert all(b"application/problem+json" in data for data, _ in answers)
+    assert max(after for _, after in answers) < 3.0
+
+
+def test_too_many_header_fields_are_refused_with_431(tmp_path: Path, dataset_path: Path) -> None:
+    with LiveServer(tmp_path, dataset_path, rows=TEST_ROWS) as server:
+        many = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        many.putrequest("GET", "/reports")
+        for number in range(150):
+            many.putheader(f"X-Field-{number}", "v")
+        many.endheaders()
+        refused = many.getresponse()
+        big = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        big.request("GET", "/reports", headers={"X-Big": "a" * 20_000})
+        too_big = big.getresponse()
+        for response in (refused, too_big):
+            assert response.status == 431
+            assert response.getheader("content-type") == "application/problem+json"
+            assert response.getheader("connection") == "close"
+            assert b"header-fields-too-large" in response.read()
+        fine = httpx.get(f"{server.url}/reports", headers={f"X-{n}": "v" for n in range(50)})
+        assert fine.status_code == 200
