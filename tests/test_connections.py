@@ -70,3 +70,31 @@ def test_too_many_header_fields_are_refused_with_431(tmp_path: Path, dataset_pat
             assert b"header-fields-too-large" in response.read()
         fine = httpx.get(f"{server.url}/reports", headers={f"X-{n}": "v" for n in range(50)})
         assert fine.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"FOO /reports HTTP/1.1\r\nHost: lrokit\r\n\r\n",
+        b"POST /reports HTTP/1.1\r\nHost: lrokit\r\nContent-Length: 5\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        b"GET /reports HTTP/1.1\r\nHost: lrokit\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ],
+    ids=["unknown-method", "length-and-chunked", "bad-chunk"],
+)
+def test_a_request_that_is_not_http_gets_a_problem_not_text(
+    raw: bytes, tmp_path: Path, dataset_path: Path
+) -> None:
+    """Issue 15: uvicorn's parser answered these 400 text/plain, against 'every 4xx and 5xx
+    is problem+json'."""
+    with (
+        LiveServer(tmp_path, dataset_path, rows=TEST_ROWS) as server,
+        socket.create_connection(("127.0.0.1", server.port)) as sock,
+    ):
+        sock.sendall(raw)
+        data, _ = _first_answer(sock, within=5.0)
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 "), data
+    assert b"content-type: application/problem+json" in head
+    assert b"date: " in head
+    assert b"/problems/malformed-http" in body

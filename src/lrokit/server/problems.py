@@ -149,6 +149,14 @@ _TYPES = (
         "(draft-ietf-httpapi-idempotency-key-header §2.7). Use a new key for a new request.",
     ),
     ProblemType(
+        "malformed-http",
+        "Malformed HTTP request",
+        400,
+        "The request is not well-formed HTTP/1.1 (RFC 9112): an unknown method, a bad request "
+        "line, broken chunking, or Content-Length beside Transfer-Encoding. The connection "
+        "is closed.",
+    ),
+    ProblemType(
         "request-timeout",
         "Request head too slow",
         408,

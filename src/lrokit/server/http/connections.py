@@ -8,7 +8,9 @@ within ``header_timeout`` seconds of the connection or of the request's first by
 connection gets 408 and is closed (RFC 9110 §15.5.9). More than ``max_header_count`` fields
 or ``max_header_bytes`` bytes of them are not kept: the request is answered 431 (RFC 6585
 §5) by :class:`~lrokit.server.http.middleware.StrictRequest`, as a problem, and the
-connection closed. A reverse proxy is the usual front; the server stays safe without one.
+connection closed. A request that is not well-formed HTTP/1.1, which uvicorn answered with a
+plain-text 400, is answered with a problem too. A reverse proxy is the usual front; the
+server stays safe without one.
 
 uvicorn offers no such hooks, so this subclasses its protocol (uvicorn 0.30 and later).
 """
@@ -89,18 +91,28 @@ class BoundedHttp(HttpToolsProtocol):
         """The head did not arrive in time: 408 and close. No request cycle exists yet, so
         nothing else writes on this connection."""
         self._deadline = None
-        if self.transport.is_closing():
-            return
-        body = orjson.dumps(
-            problem_body(
+        if not self.transport.is_closing():
+            self._answer(
+                b"408 Request Timeout",
                 "request-timeout",
                 f"The request's line and header fields did not arrive within "
                 f"{self.header_timeout:g} s.",
             )
+
+    def send_400_response(self, msg: str) -> None:
+        """A request that is not HTTP/1.1 (a bad request line, chunking, Content-Length with
+        Transfer-Encoding) answered as every error is: a problem, not uvicorn's text."""
+        self._answer(b"400 Bad Request", "malformed-http", f"{msg.rstrip('.')}: see RFC 9112.")
+
+    def _answer(self, status: bytes, slug: str, detail: str) -> None:
+        """Write a problem as the connection's last response and close it."""
+        body = orjson.dumps(problem_body(slug, detail))
+        fields = b"".join(  # Date (and Server, where configured), as uvicorn sends them
+            name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers
         )
         head = (
-            b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/problem+json\r\n"
-            b"connection: close\r\ncontent-length: " + str(len(body)).encode() + b"\r\n\r\n"
+            b"HTTP/1.1 " + status + b"\r\n" + fields + b"content-type: application/problem+json"
+            b"\r\nconnection: close\r\ncontent-length: " + str(len(body)).encode() + b"\r\n\r\n"
         )
         self.transport.write(head + body)
         self.transport.close()
