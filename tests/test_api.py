@@ -14,6 +14,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from lrokit.server.http.app import create_app
+from lrokit.server.http.middleware import InFlightLimit
 from lrokit.server.jobs.sqlite import SQLiteJobStore
 from lrokit.server.jobs.store import StoreUnavailable
 from lrokit.server.problems import PROBLEM_TYPES
@@ -548,3 +549,30 @@ async def test_a_rejection_names_the_member_and_the_constraint_in_words(
     response = await client.request(method, url, json=body)
     assert response.status_code == 400, response.text
     assert response.json()["detail"] == detail
+
+
+async def test_a_request_beyond_the_in_flight_limit_is_told_to_come_back() -> None:
+    """Two requests under way with a limit of two: a third gets 503 server-busy with
+    Retry-After at once; once one ends, the next is answered."""
+    release, both_in = asyncio.Event(), asyncio.Event()
+    entered = []
+
+    async def slow(scope: Any, receive: Any, send: Any) -> None:
+        entered.append(scope["path"])
+        if len(entered) == 2:
+            both_in.set()
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"done"})
+
+    limited = InFlightLimit(slow, limit=2)
+    transport = httpx.ASGITransport(app=limited)
+    async with httpx.AsyncClient(transport=transport, base_url="http://limit.test") as http:
+        under_way = [asyncio.create_task(http.get("/reports")) for _ in range(2)]
+        await asyncio.wait_for(both_in.wait(), 5)
+        busy = await http.get("/reports")
+        assert (busy.status_code, busy.headers["retry-after"]) == (503, "1")
+        assert busy.json()["type"] == PROBLEM_TYPES["server-busy"].uri
+        release.set()
+        assert [r.status_code for r in await asyncio.gather(*under_way)] == [200, 200]
+        assert (await http.get("/reports")).status_code == 200

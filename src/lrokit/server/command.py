@@ -123,6 +123,12 @@ _LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
     "beyond); also the longest a connection may stay silent before its first request.",
 )
 @option(
+    "--max-in-flight",
+    default=DEFAULTS.max_in_flight,
+    type=click.IntRange(1, 100_000),
+    help="Requests answered at once; one more is answered 503 server-busy with Retry-After.",
+)
+@option(
     "--ui/--no-ui",
     default=DEFAULTS.ui,
     help="Serve Swagger UI at /ui (the contract stays at /openapi.json either way).",
@@ -148,6 +154,7 @@ def serve(
     max_body_bytes: int,
     fast_path: bool,
     header_timeout: float,
+    max_in_flight: int,
     ui: bool,
     log_level: str,
 ) -> None:
@@ -176,6 +183,7 @@ def serve(
             max_body_bytes=max_body_bytes,
             fast_path=fast_path,
             header_timeout=header_timeout,
+            max_in_flight=max_in_flight,
             ui=ui,
         )
     except ValueError as exc:

@@ -171,6 +171,13 @@ _TYPES = (
         "(100 fields, 16 KiB); the connection is closed.",
     ),
     ProblemType(
+        "server-busy",
+        "Server busy",
+        503,
+        "The server is answering as many requests as it takes at once (`lrokit serve "
+        "--max-in-flight`). Send the request again after `Retry-After` seconds.",
+    ),
+    ProblemType(
         "store-unavailable",
         "Job store unavailable",
         503,

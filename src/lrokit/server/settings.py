@@ -32,6 +32,7 @@ class Settings:
     fast_path: bool = True  # answer valid hot requests by compiled validators (fastpath.py)
     ui: bool = True  # serve Swagger UI at /ui
     header_timeout: float = 10.0  # seconds a request's line and header fields may take
+    max_in_flight: int = 512  # requests answered at once; 503 server-busy beyond
 
     def __post_init__(self) -> None:
         if self.workers < 0:
@@ -48,8 +49,8 @@ class Settings:
             raise ValueError("max_body_bytes must be >= 1024")
         if self.store is not None and not self.store.startswith(("postgresql://", "postgres://")):
             raise ValueError("store must be a postgresql:// URL (leave it out for SQLite)")
-        if self.header_timeout <= 0:
-            raise ValueError("header_timeout must be > 0")
+        if self.header_timeout <= 0 or self.max_in_flight < 1:
+            raise ValueError("need header_timeout > 0 and max_in_flight >= 1")
         if self.dataset_rows < 1:
             raise ValueError("dataset_rows must be >= 1")
 

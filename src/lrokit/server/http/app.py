@@ -30,6 +30,7 @@ from lrokit.server.http.fastpath import FastPath, compile_routes
 from lrokit.server.http.handlers import ReportsAPI
 from lrokit.server.http.middleware import (
     BodyGuard,
+    InFlightLimit,
     Negotiation,
     PageHeaders,
     StrictRequest,
@@ -178,6 +179,9 @@ def create_app(
         validate_responses=settings.validate_responses,
         pythonic_params=True,
         swagger_ui_options=SwaggerUIOptions(swagger_ui=settings.ui, swagger_ui_path="/ui"),
+    )
+    app.add_middleware(
+        InFlightLimit, position=MiddlewarePosition.BEFORE_EXCEPTION, limit=settings.max_in_flight
     )
     app.add_middleware(
         StrictRequest,

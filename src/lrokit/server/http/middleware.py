@@ -217,6 +217,36 @@ class PageHeaders:
         await self.app(scope, receive, headed)
 
 
+class InFlightLimit:
+    """Answer 503 ``server-busy`` with Retry-After (RFC 9110 §15.6.4) to a request that
+    arrives while ``limit`` others are being answered: under a flood, the requests admitted
+    keep their latency and the others are told when to come back, rather than all slowing
+    down together until they time out."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.active = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.active >= self.limit:
+            await problem_response(
+                "server-busy",
+                f"The server is answering {self.active} requests, its limit; try again.",
+                instance_of(scope),
+                {"Retry-After": "1"},
+            )(scope, receive, send)
+            return
+        self.active += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.active -= 1
+
+
 class Negotiation:
     """Answer 406 when ``Accept`` admits none of the media types an operation's successful
     responses declare (RFC 9110 §12.5.1, §15.5.7). Runs after Connexion's routing, so it knows
