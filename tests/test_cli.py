@@ -68,3 +68,13 @@ def test_unusable_job_store_is_one_line_and_exit_2(
     blocker.write_text("")
     assert main(["serve", "--db", str(blocker / "jobs.sqlite3")]) == 2
     assert capsys.readouterr().err.startswith("lrokit: error: cannot create")
+
+
+def test_a_worker_takes_no_option_of_the_http_edge() -> None:
+    """lrokit worker serves no HTTP: serve's connection and request options are not its."""
+    from lrokit.cli import cli
+
+    options = {name for p in cli.commands["worker"].params for name in p.opts}
+    http_edge = {"--host", "--port", "--max-body", "--header-timeout", "--max-in-flight", "--ui"}
+    assert not options & http_edge, options & http_edge
+    assert {"--store", "--workers", "--lease"} <= options

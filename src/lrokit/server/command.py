@@ -251,7 +251,11 @@ worker = click.Command(
     params=[
         p
         for p in serve.params
-        if p.name not in {"host", "port", "max_body_bytes", "retry_after_max", "fast_path"}
+        if p.name
+        not in {
+            *("host", "port", "max_body_bytes", "retry_after_max", "fast_path"),
+            *("header_timeout", "max_in_flight", "ui"),
+        }
     ],
 )
 
