@@ -22,10 +22,11 @@ from pathlib import Path
 
 import pytest
 
+from lrokit.server.jobs.postgres import PostgresJobStore
 from lrokit.server.settings import Settings
-from tests.conftest import serve_in_process
+from tests.conftest import TEST_ROWS, serve_in_process
 from tests.helpers import SEED_REQUEST
-from tests.live import free_port
+from tests.live import LROKIT, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
 
@@ -120,3 +121,57 @@ async def test_a_postgresql_outage_fails_no_job_and_answers_503(
     assert {job["status"] for job in ended.values()} == {"DONE"}, [
         job.get("error") for job in ended.values()
     ]
+
+
+def _start(command: list[str], logs: list[Path]) -> list[subprocess.Popen[bytes]]:
+    """One process of ``command`` per log file, its output there."""
+    started = []
+    for log in logs:
+        with log.open("wb") as out:
+            started.append(subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT))
+    return started
+
+
+async def test_fifty_jobs_on_two_worker_processes_through_an_outage(
+    cluster: Cluster, settings: Settings, dataset_path: Path, tmp_path: Path
+) -> None:
+    """The issue's measure: 50 jobs, two ``lrokit worker`` processes, the database stopped
+    while jobs run and started again: no job ERROR, none run twice, every one DONE."""
+    api = dataclasses.replace(settings, store=cluster.url, workers=0)
+    command = [
+        str(LROKIT), "worker", "--store", cluster.url, "--workers", "4", "--pace", "0.5",
+        "--lease", "10", "--dataset", str(dataset_path), "--dataset-rows", str(TEST_ROWS),
+    ]  # fmt: skip
+    logs = [tmp_path / f"worker-{n}.log" for n in range(2)]
+    workers = await asyncio.to_thread(_start, command, logs)
+    try:
+        async with serve_in_process(api) as client:
+            ids = []
+            for _ in range(50):
+                created = await client.post("/reports", json=SEED_REQUEST)
+                assert created.status_code == 202, created.text
+                ids.append(created.json()["id"])
+            await asyncio.sleep(1.0)  # eight jobs are running, more are waiting
+            await asyncio.to_thread(cluster.stop)
+            await asyncio.sleep(3.0)
+            await asyncio.to_thread(cluster.start)
+            store = PostgresJobStore(cluster.url)
+            await store.open()
+            try:
+                jobs = []
+                deadline = time.monotonic() + 90
+                while time.monotonic() < deadline:
+                    jobs = [await store.get(job_id) for job_id in ids]
+                    if all(job is not None and job.state.terminal for job in jobs):
+                        break
+                    await asyncio.sleep(0.5)
+            finally:
+                await store.close()
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=30)
+    states = sorted({str(job.state) for job in jobs if job is not None})
+    assert states == ["DONE"], [log.read_text()[-2000:] for log in logs]
+    assert {job.attempts for job in jobs if job is not None} == {1}  # none ran twice
