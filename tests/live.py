@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -26,11 +27,14 @@ def free_port() -> int:
 class LiveServer:
     """``with LiveServer(tmp, dataset, "--pace", "1") as server``: a uvicorn process."""
 
-    def __init__(self, workdir: Path, dataset: Path, *args: str, rows: int) -> None:
+    def __init__(
+        self, workdir: Path, dataset: Path, *args: str, rows: int, prefix: Sequence[str] = ()
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = workdir / f"server-{self.port}.log"
         self.command = [
+            *prefix,  # e.g. prlimit, to start the server under other limits
             str(LROKIT),
             "serve",
             "--host",

@@ -190,6 +190,7 @@ def serve(
         raise click.UsageError(str(exc)) from exc
     _preflight(None if settings.store else settings.db, settings.dataset_path, settings.store)
     logging.basicConfig(level=log_level.upper(), format=_LOG_FORMAT)
+    _raise_file_limit()
     app = create_app(settings)
     # An access log line per request only where the log level shows it: the logging call
     # alone costs the status GET several per cent.
@@ -258,6 +259,23 @@ worker = click.Command(
         }
     ],
 )
+
+
+#: The open files a server asks for, at most: one per connection, and some to spare.
+FILE_LIMIT = 65536
+
+
+def _raise_file_limit() -> None:
+    """Raise the soft limit of open files to the hard one (at most :data:`FILE_LIMIT`): at
+    the common default of 1,024, a thousand slow connections leave no descriptor for anyone
+    else until the header timeout reclaims them."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = FILE_LIMIT if hard == resource.RLIM_INFINITY else min(hard, FILE_LIMIT)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        logging.getLogger("lrokit.server").info("open files: up to %d (was %d)", wanted, soft)
 
 
 def _preflight(db: Path | None, dataset: Path, store: str | None) -> None:
