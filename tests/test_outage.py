@@ -1,6 +1,7 @@
-"""The reference server through a real PostgreSQL outage, on a private cluster this test
-starts itself (``initdb`` into a temporary directory, ``pg_ctl`` on a free port, as the
-``postgres`` user): the machine's own server is never touched.
+"""The reference server through store outages: a real PostgreSQL outage, on a private
+cluster this test starts itself (``initdb`` into a temporary directory, ``pg_ctl`` on a free
+port, as the ``postgres`` user; the machine's own server is never touched), and SQLite on a
+disk that is full.
 
 Jobs in flight when the database stops MUST NOT end in ERROR because of it nor run twice;
 clients MUST get 503 with Retry-After within a bounded time, never a 500 or a hang; once the
@@ -20,13 +21,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from lrokit.server.jobs.postgres import PostgresJobStore
 from lrokit.server.settings import Settings
 from tests.conftest import TEST_ROWS, serve_in_process
 from tests.helpers import SEED_REQUEST
-from tests.live import LROKIT, free_port
+from tests.live import LROKIT, LiveServer, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
 
@@ -175,3 +177,27 @@ async def test_fifty_jobs_on_two_worker_processes_through_an_outage(
     states = sorted({str(job.state) for job in jobs if job is not None})
     assert states == ["DONE"], [log.read_text()[-2000:] for log in logs]
     assert {job.attempts for job in jobs if job is not None} == {1}  # none ran twice
+
+
+@pytest.mark.skipif(shutil.which("prlimit") is None, reason="needs prlimit (util-linux)")
+def test_sqlite_on_a_full_disk_answers_503_not_500(tmp_path: Path, dataset_path: Path) -> None:
+    """Issue 15: SQLite on a full disk answered 300 of 300 POSTs 500. The server runs under a
+    file-size limit (``prlimit --fsize``: every write past it fails, as on a full disk); once
+    its job file cannot grow, a submission gets 503 store-unavailable with Retry-After."""
+    full = ("prlimit", "--fsize=2000000", "--")
+    statuses = []
+    with (
+        LiveServer(tmp_path, dataset_path, "--workers", "0", rows=TEST_ROWS, prefix=full) as server,
+        httpx.Client(base_url=server.url, timeout=10) as client,
+    ):
+        for number in range(600):
+            answer = client.post(
+                "/reports", json=SEED_REQUEST, headers={"Idempotency-Key": f'"{number}"'}
+            )
+            statuses.append(answer.status_code)
+            if answer.status_code == 503:
+                break
+    assert statuses[0] == 202
+    assert set(statuses) == {202, 503}, set(statuses)
+    assert answer.headers["retry-after"] == "2"
+    assert answer.json()["type"] == "/problems/store-unavailable"
