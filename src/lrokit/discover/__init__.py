@@ -5,6 +5,6 @@ operations, saying what was inferred from which JSON pointer and what could not 
 :mod:`lrokit.lint.longrunning` finds the long-running operations (the reading ``lrokit lint``
 shares); ``submission`` infers what to send, ``examples`` the bodies, ``monitor`` the
 initiation and the status monitor, ``cancel`` the cancel; ``profiles`` assembles one whole
-profile per operation (:func:`lrokit.discover.profiles.infer_profiles`, which ``lrokit check
---spec`` uses too); ``checkfile`` writes the TOML; ``command`` is the command.
+profile per operation (:func:`lrokit.discover.profiles.discover`, which ``lrokit check --spec``
+runs too); ``checkfile`` writes the TOML; ``command`` is the command.
 """

@@ -2,10 +2,10 @@
 from which JSON pointer and what was not: what ``lrokit init`` writes and ``lrokit check
 --spec`` runs.
 
-:func:`infer_profiles` is the entry point for a caller that wants profile data: for a spec
-source, each operation's name and profile data (a mapping the profile loader validates, the
-tables of ``profile.schema.json``) and the notes, one line each. :func:`discover` keeps the
-notes by key and the document, for the check file.
+:func:`discover` is what ``lrokit init`` and ``lrokit check --spec`` run: the operations with
+their notes by key, and the document (its base path, its server). :func:`infer_profiles` gives
+the same as plain data for a caller that wants only that: each operation's name and profile
+data (a mapping the profile loader validates) and the notes, one line each.
 """
 
 from __future__ import annotations

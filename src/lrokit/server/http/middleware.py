@@ -129,36 +129,34 @@ class StrictRequest:
         self.integers = integers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        too_many = scope.get("extensions", {}).get(REFUSED) if scope["type"] == "http" else None
-        if too_many is not None:  # the connection kept none of the fields past its limits
-            await problem_response(
-                "header-fields-too-large",
-                f"The request has {too_many['detail']}.",
-                instance_of(scope),
-                {"Connection": "close"},
-            )(scope, receive, send)
+        refusal = self._refusal(scope) if scope["type"] == "http" else None
+        if refusal is None:
+            await self.app(scope, receive, send)
             return
-        if scope["type"] == "http":
-            detail = self._refusal(scope)
-            if detail is not None:
-                await problem_response("invalid-request", detail, instance_of(scope))(
-                    scope, receive, send
-                )
-                return
-        await self.app(scope, receive, send)
+        slug, detail, headers = refusal
+        await problem_response(slug, detail, instance_of(scope), headers)(scope, receive, send)
 
-    def _refusal(self, scope: Scope) -> str | None:
+    def _refusal(self, scope: Scope) -> tuple[str, str, dict[str, str]] | None:
+        """The problem to answer instead of the application, if any: its slug, detail and
+        header fields."""
+        too_many = scope.get("extensions", {}).get(REFUSED)
+        if too_many is not None:  # the connection kept none of the fields past its limits
+            detail = f"The request has {too_many['detail']}."
+            return "header-fields-too-large", detail, {"Connection": "close"}
         names = [name.decode("latin-1").lower() for name, _ in scope["headers"]]
         twice = next((n for n in SINGLETONS if names.count(n) > 1), None)
         if twice is not None:
-            return f"header {twice}: is given {names.count(twice)} times; send it once"
+            detail = f"header {twice}: is given {names.count(twice)} times; send it once"
+            return "invalid-request", detail, {}
         query = scope.get("query_string", b"").decode("latin-1")
         for name, value in parse_qsl(query, keep_blank_values=True):
             if _CONTROL.search(value):
-                return f"query parameter {name[:40]}: must hold no control character"
+                detail = f"query parameter {name[:40]}: must hold no control character"
+                return "invalid-request", detail, {}
             if name in self.integers and not re.fullmatch(r"-?[0-9]{1,18}", value):
                 shown = value[:20] + ("…" if len(value) > 20 else "")
-                return f"query parameter {name}: must be ASCII digits, not {shown!r}"
+                detail = f"query parameter {name}: must be ASCII digits, not {shown!r}"
+                return "invalid-request", detail, {}
         return None
 
 
