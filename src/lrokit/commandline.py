@@ -11,8 +11,10 @@ in every command.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -98,6 +100,34 @@ def output_option(name: str, help: str) -> Callable[[F], F]:
 def stdout_taken(*outputs: Output | None) -> bool:
     """Whether a report goes to standard output (the human report then goes to stderr)."""
     return any(output is not None and output.is_stdout for output in outputs)
+
+
+def argument_text(value: str, base: Path | None = None) -> str:
+    """An argument as typed, or, given as ``@FILE``, the file's text (``@-``: standard
+    input), a relative FILE under ``base`` (default: the working directory), as curl reads
+    it. Raises :class:`ValueError` naming the file that cannot be read."""
+    if not value.startswith("@"):
+        return value
+    name = value[1:]
+    if name == "-":
+        return sys.stdin.read()
+    path = Path(name) if base is None or Path(name).is_absolute() else base / name
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"cannot read {path}: {exc}") from None
+
+
+def json_argument(value: str, base: Path | None = None) -> Any:
+    """A JSON document typed in, or read from ``@FILE`` (:func:`argument_text`). Raises
+    :class:`ValueError` saying why it cannot be read or is not JSON."""
+    text = argument_text(value, base)
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"not JSON: {exc}") from None
 
 
 def header(value: str) -> tuple[str, str]:

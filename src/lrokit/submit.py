@@ -8,7 +8,6 @@ unreachable server or the deadline (one line on stderr, no traceback).
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from lrokit.client import (
     OperationFailed,
     Policy,
 )
-from lrokit.commandline import Lines, Output, header, option, output_option
+from lrokit.commandline import Lines, Output, header, json_argument, option, output_option
 
 
 class SubmitError(click.ClickException):
@@ -37,17 +36,9 @@ class SubmitError(click.ClickException):
 def _body(data: str) -> object:
     """``@FILE`` (``@-`` for stdin) or a JSON text."""
     try:
-        if data.startswith("@"):
-            name = data[1:]
-            text = sys.stdin.read() if name == "-" else Path(name).read_text()
-        else:
-            text = data
-        return json.loads(text)
-    except OSError as exc:
-        message = f"cannot read {data[1:]}: {exc.strerror}"
-        raise click.BadParameter(message, param_hint="--data") from exc
+        return json_argument(data)
     except ValueError as exc:
-        raise click.BadParameter(f"not JSON: {exc}", param_hint="--data") from exc
+        raise click.BadParameter(str(exc), param_hint="--data") from exc
 
 
 def _headers(values: tuple[str, ...]) -> dict[str, str]:

@@ -18,8 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import orjson
-
+from lrokit.commandline import argument_text, json_argument
 from lrokit.model.bodies import Body, BodyError, body_from
 from lrokit.model.profile import Profile
 
@@ -157,7 +156,7 @@ def _body(raw: Mapping[str, Any], base: Path | None, option: str | None = None) 
         if value.startswith("@") and encoding == "multipart":
             files.setdefault(name, []).append(value[1:])
         elif value.startswith("@"):
-            value = _text(option or "--form", value[1:], base)
+            value = _text(option or "--form", value, base)
             fields.setdefault(name, []).append(value)
         else:
             fields.setdefault(name, []).append(value)
@@ -176,16 +175,15 @@ def _built(
 
 def _json(option: str, value: str, base: Path | None) -> Any:
     """A JSON document typed in, or read from ``@FILE``."""
-    text = _text(option, value[1:], base) if value.startswith("@") else value
     try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        raise OverrideError(option, f"not JSON: {exc}") from None
+        return json_argument(value, base)
+    except ValueError as exc:
+        raise OverrideError(option, str(exc)) from None
 
 
-def _text(option: str, name: str, base: Path | None) -> str:
-    path = Path(name) if base is None or Path(name).is_absolute() else base / name
+def _text(option: str, value: str, base: Path | None) -> str:
+    """A field's text typed in, or read from ``@FILE``."""
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise OverrideError(option, f"cannot read {str(path)!r}: {exc}") from None
+        return argument_text(value, base)
+    except ValueError as exc:
+        raise OverrideError(option, str(exc)) from None
