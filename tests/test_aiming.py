@@ -183,6 +183,8 @@ def test_pyproject_holds_a_check_file_under_tool_lrokit(tmp_path: Path) -> None:
         ('[headers]\nAuthorization = "Bearer abc"\n', {}, "header Authorization is written out"),
         ('[headers]\nX-Api-Token = "abc"\n', {}, "header X-Api-Token is written out"),
         ('[headers]\nX-Key = "${NOPE_LROKIT}"\n', {}, "needs the environment variable NOPE_LROKIT"),
+        ('[headers]\nX-Tenant = "${LROKIT_TENANT}"\n', {"LROKIT_TENANT": "a\nb"},
+         "has a line break in its value"),
         ("", {}, "is invalid at (top level): 'operations' is a required property"),
         ('[[operations]]\nname = "a"\nprofile = "azure"\n[operations.submit]\nmethod = "GET"\n',
          {}, "operation a is invalid at submit/method"),

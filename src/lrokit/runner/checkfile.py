@@ -24,6 +24,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from lrokit.commandline import header
 from lrokit.model.bodies import BodyError, body_from
 from lrokit.model.exchange import SECRET_HEADERS
 from lrokit.model.profile import Profile, ProfileError, load_profile_data
@@ -121,7 +122,12 @@ def _expanded(path: Path, name: str, value: str, env: Mapping[str, str]) -> str:
             f"check file {path}: header {name} needs the environment variable "
             f"{', '.join(missing)}, which is not set"
         )
-    return _VARIABLE.sub(lambda m: env[m.group(1)], value)
+    expanded = _VARIABLE.sub(lambda m: env[m.group(1)], value)
+    try:  # the field as -H takes it: a token for a name, one line for a value
+        header(f"{name}: {expanded}")
+    except ValueError as exc:
+        raise CheckFileError(f"check file {path}: header {exc}") from None
+    return expanded
 
 
 def _step(path: Path, index: int, step: Mapping[str, Any]) -> SetupStep:
