@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from lrokit.discover.cancel import infer_cancel
@@ -23,7 +24,7 @@ from lrokit.discover.specs import Spec, read_spec
 from lrokit.discover.submission import infer_submission
 from lrokit.lint.document import SpecError
 from lrokit.lint.longrunning import LongRunning, find_long_running, unseen
-from lrokit.model.profile import builtin_profiles, load_profile
+from lrokit.model.profile import Profile, builtin_profiles, load_profile
 
 
 class NoLongRunningOperation(SpecError):
@@ -157,7 +158,7 @@ def matching_dialect(data: Mapping[str, Any]) -> str | None:
     states = set(monitor.get("states", ()))
     candidates = []
     for name in sorted(builtin_profiles()):
-        profile = load_profile(name)
+        profile = _builtin(name)
         nested = states <= set(profile.states) or set(profile.states) <= states
         if (profile.success, profile.failure, profile.cancelled) == outcomes and nested:
             candidates.append(profile)
@@ -172,6 +173,12 @@ def matching_dialect(data: Mapping[str, Any]) -> str | None:
     return candidates[0].name if len(candidates) == 1 else None
 
 
+@cache
+def _builtin(name: str) -> Profile:
+    """A built-in profile, read and validated once however many operations are matched."""
+    return load_profile(name)
+
+
 def _as_dialect(
     data: dict[str, Any], dialect: str, declared_body: bool
 ) -> tuple[dict[str, Any], str, set[str]]:
@@ -180,7 +187,7 @@ def _as_dialect(
     says so. A body the document does not give (generated from its schema, or none) gives way
     to the dialect's, for the same operation (method and path), with its files and failing
     body."""
-    profile = load_profile(dialect)
+    profile = _builtin(dialect)
     said = (
         f"the operation speaks the {dialect} dialect (its initiation and outcome states match): "
         f"the rules are judged as {dialect} states them"
