@@ -338,3 +338,28 @@ async def test_a_write_that_fails_midway_is_rolled_back_alone(tmp_path: Path) ->
         assert [job.progress if job else None for job in jobs] == [0, 0, 0]
     finally:
         await store.close()
+
+
+async def test_a_listing_holds_one_owners_jobs(store: JobStore) -> None:
+    for job_id, owner in (("a1", "alice"), ("b1", "bob"), ("a2", "alice"), ("o1", None)):
+        await store.create(NewJob(job_id, "yearly-sales", {"year": "2023"}, owner=owner))
+    assert [j.id for j in (await store.list([], 10, None, "alice")).jobs] == ["a2", "a1"]
+    assert [j.id for j in (await store.list([], 10, None, "bob")).jobs] == ["b1"]
+    assert [j.id for j in (await store.list([], 10, None)).jobs] == ["o1"]
+    job = await store.get("a1")
+    assert job is not None
+    assert job.owner == "alice"
+
+
+async def test_idempotency_keys_are_scoped_by_owner(store: JobStore) -> None:
+    def keyed(job_id: str, owner: str | None, fingerprint: str) -> NewJob:
+        return NewJob(job_id, "yearly-sales", {"year": "2023"}, "k", fingerprint, owner)
+
+    assert (await store.create(keyed("a", "alice", "f1")))[1] is True
+    assert (await store.create(keyed("b", "bob", "f2")))[1] is True
+    assert (await store.create(keyed("o", None, "f3")))[1] is True
+    replay, created = await store.create(keyed("a-again", "alice", "f1"))
+    assert (replay.id, created) == ("a", False)
+    with pytest.raises(IdempotencyKeyReused) as reused:
+        await store.create(keyed("b-other", "bob", "f1"))
+    assert reused.value.existing.id == "b"

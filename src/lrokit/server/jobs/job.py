@@ -62,6 +62,7 @@ class Job:
     attempts: int
     error: dict[str, Any] | None
     expires_at: float | None = None  # after it the job is gone (410), never resurrected
+    owner: str | None = None  # the principal that submitted it; None on a server open to all
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,16 @@ class NewJob:
     parameters: dict[str, Any]
     idempotency_key: str | None = None
     fingerprint: str | None = None
+    owner: str | None = None  # the principal submitting it; its idempotency keys are its own
+
+    @property
+    def scoped_key(self) -> str | None:
+        """The idempotency key as stored: a principal's keys never meet another's. A newline
+        cannot occur in a header field's value (RFC 9110 §5.5), so no key of one principal
+        equals a key of another."""
+        if self.idempotency_key is None or self.owner is None:
+            return self.idempotency_key
+        return f"{self.owner}\n{self.idempotency_key}"
 
 
 def isoformat(ts: float) -> str:

@@ -61,6 +61,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX jobs_by_state ON jobs (state, seq);
     CREATE INDEX jobs_by_expiry ON jobs (expires_at) WHERE expires_at IS NOT NULL;
     """,
+    # Jobs belong to the principal that submitted them; a listing reads only its own.
+    """
+    ALTER TABLE jobs ADD COLUMN owner text;
+    CREATE INDEX jobs_by_owner ON jobs (owner, seq) WHERE owner IS NOT NULL;
+    """,
 )
 
 
@@ -131,13 +136,14 @@ class PostgresJobStore:
 
     async def create(self, new: NewJob) -> tuple[Job, bool]:
         now = self.clock()
+        key = new.scoped_key
         async with self._pool.connection() as conn, conn.transaction():
-            if new.idempotency_key is not None:
+            if key is not None:
                 row = await (
                     await conn.execute(
                         f"SELECT {COLUMNS}, fingerprint FROM jobs WHERE idempotency_key = %s"
                         " FOR UPDATE",
-                        (new.idempotency_key,),
+                        (key,),
                     )
                 ).fetchone()
                 if row is not None:
@@ -155,8 +161,8 @@ class PostgresJobStore:
             row = await (
                 await conn.execute(
                     "INSERT INTO jobs (id, report_type, parameters, state, created_at,"
-                    " updated_at, idempotency_key, fingerprint)"
-                    " VALUES (%s, %s, %s, 'PENDING', %s, %s, %s, %s)"
+                    " updated_at, idempotency_key, fingerprint, owner)"
+                    " VALUES (%s, %s, %s, 'PENDING', %s, %s, %s, %s, %s)"
                     " ON CONFLICT (idempotency_key) DO NOTHING"
                     f" RETURNING {COLUMNS}",
                     (
@@ -165,8 +171,9 @@ class PostgresJobStore:
                         _dumps(new.parameters),
                         now,
                         now,
-                        new.idempotency_key,
+                        key,
                         new.fingerprint,
+                        new.owner,
                     ),
                 )
             ).fetchone()
@@ -193,9 +200,20 @@ class PostgresJobStore:
         result: dict[str, Any] = orjson.loads(row[0])
         return result
 
-    async def list(self, states: Sequence[JobState], limit: int, before_seq: int | None) -> Page:
+    async def list(
+        self,
+        states: Sequence[JobState],
+        limit: int,
+        before_seq: int | None,
+        owner: str | None = None,
+    ) -> Page:
         where = ["(expires_at IS NULL OR expires_at > %s)"]
         args: list[Any] = [self.clock()]
+        if owner is None:
+            where.append("owner IS NULL")
+        else:
+            where.append("owner = %s")
+            args.append(owner)
         if states:
             where.append("state = ANY(%s)")
             args.append([str(state) for state in states])

@@ -12,7 +12,7 @@ from lrokit.server.jobs.job import Job, JobState
 
 COLUMNS = (
     "id, seq, report_type, parameters, state, progress, created_at, started_at, finished_at,"
-    " expected_finish_at, cancel_requested, attempts, error, expires_at"
+    " expected_finish_at, cancel_requested, attempts, error, expires_at, owner"
 )
 
 
@@ -33,4 +33,5 @@ def job_from_row(row: Sequence[Any]) -> Job:
         attempts=row[11],
         error=orjson.loads(row[12]) if row[12] is not None else None,
         expires_at=row[13],
+        owner=row[14],
     )

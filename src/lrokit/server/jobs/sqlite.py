@@ -69,6 +69,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE jobs ADD COLUMN expires_at REAL;
     CREATE INDEX jobs_by_expiry ON jobs (expires_at) WHERE expires_at IS NOT NULL;
     """,
+    # Jobs belong to the principal that submitted them; a listing reads only its own.
+    """
+    ALTER TABLE jobs ADD COLUMN owner TEXT;
+    CREATE INDEX jobs_by_owner ON jobs (owner, seq) WHERE owner IS NOT NULL;
+    """,
 )
 
 #: The most writes one transaction commits together; more wait for the next.
@@ -236,11 +241,12 @@ class SQLiteJobStore:
     async def create(self, new: NewJob) -> tuple[Job, bool]:
         now = self.clock()
 
+        key = new.scoped_key
+
         def run(conn: sqlite3.Connection) -> tuple[Job, bool]:
-            if new.idempotency_key is not None:
+            if key is not None:
                 row = conn.execute(
-                    f"SELECT {COLUMNS}, fingerprint FROM jobs WHERE idempotency_key = ?",
-                    (new.idempotency_key,),
+                    f"SELECT {COLUMNS}, fingerprint FROM jobs WHERE idempotency_key = ?", (key,)
                 ).fetchone()
                 if row is not None:
                     existing = job_from_row(row)
@@ -257,7 +263,7 @@ class SQLiteJobStore:
                         return existing, False
             row = conn.execute(
                 "INSERT INTO jobs (id, report_type, parameters, state, created_at, updated_at,"
-                " idempotency_key, fingerprint) VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?)"
+                " idempotency_key, fingerprint, owner) VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?, ?)"
                 f" RETURNING {COLUMNS}",
                 (
                     new.id,
@@ -265,8 +271,9 @@ class SQLiteJobStore:
                     orjson.dumps(new.parameters),
                     now,
                     now,
-                    new.idempotency_key,
+                    key,
                     new.fingerprint,
+                    new.owner,
                 ),
             ).fetchone()
             return job_from_row(row), True
@@ -306,16 +313,27 @@ class SQLiteJobStore:
 
         return await self._read(run)
 
-    async def list(self, states: Sequence[JobState], limit: int, before_seq: int | None) -> Page:
+    async def list(
+        self,
+        states: Sequence[JobState],
+        limit: int,
+        before_seq: int | None,
+        owner: str | None = None,
+    ) -> Page:
         where: list[str] = ["(expires_at IS NULL OR expires_at > ?)"]
         args: list[Any] = [self.clock()]
+        if owner is None:
+            where.append("owner IS NULL")
+        else:
+            where.append("owner = ?")
+            args.append(owner)
         if states:
             where.append(f"state IN ({', '.join('?' for _ in states)})")
             args.extend(str(state) for state in states)
         if before_seq is not None:
             where.append("seq < ?")
             args.append(before_seq)
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        clause = f"WHERE {' AND '.join(where)}"
 
         def run(conn: sqlite3.Connection) -> Page:
             rows = conn.execute(

@@ -98,9 +98,10 @@ class JobStore(Protocol):
     async def create(self, new: NewJob) -> tuple[Job, bool]:
         """Insert a PENDING job; return it and True.
 
-        With an idempotency key already used for the same fingerprint, insert nothing and
-        return the existing job and False. With a different fingerprint raise
-        :class:`IdempotencyKeyReused`.
+        With an idempotency key the same owner already used for the same fingerprint, insert
+        nothing and return the existing job and False. With a different fingerprint raise
+        :class:`IdempotencyKeyReused`. Keys are scoped by owner (:attr:`NewJob.scoped_key`):
+        another principal's key, however spelled, is never found.
         """
         ...
 
@@ -112,8 +113,16 @@ class JobStore(Protocol):
         """The result document of a DONE job, or None."""
         ...
 
-    async def list(self, states: Sequence[JobState], limit: int, before_seq: int | None) -> Page:
-        """Jobs newest first, optionally only in ``states``, strictly older than ``before_seq``."""
+    async def list(
+        self,
+        states: Sequence[JobState],
+        limit: int,
+        before_seq: int | None,
+        owner: str | None = None,
+    ) -> Page:
+        """The jobs of ``owner`` (the principal that submitted them; None: the jobs submitted
+        while the server was open to anyone) newest first, optionally only in ``states``,
+        strictly older than ``before_seq``."""
         ...
 
     async def cancel(self, job_id: str) -> tuple[Job, CancelOutcome] | None:
