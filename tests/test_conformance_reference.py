@@ -51,19 +51,28 @@ def job_store(request: pytest.FixtureRequest) -> Iterator[JobStore | None]:
         yield PostgresJobStore(url, schema=schema)
 
 
-async def test_reference_server_conforms(settings: Settings, job_store: JobStore | None) -> None:
-    app = create_app(dataclasses.replace(settings, pace=1.0), store=job_store)
+TOKEN = "conformance-0123456789"
+
+
+@pytest.mark.parametrize("tokens", [None, {TOKEN: "tester"}], ids=["open", "tokens"])
+async def test_reference_server_conforms(
+    settings: Settings, job_store: JobStore | None, tokens: dict[str, str] | None
+) -> None:
+    app = create_app(dataclasses.replace(settings, pace=1.0, tokens=tokens), store=job_store)
+    headers = {"Authorization": f"Bearer {TOKEN}"} if tokens else {}
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=with_date(manager.app))
         report = await run(
-            TargetConfig("http://testserver", time_scale=0.05, max_wait=30),
+            TargetConfig("http://testserver", time_scale=0.05, max_wait=30, headers=headers),
             load_profile("canonical"),
             contract=load_contract(str(contract_path())),
             transport=transport,
         )
         # The run leaves nothing running: every job it started is over or asked to stop, so
         # the next run against the same server does not queue behind this one's.
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", headers=headers
+        ) as c:
             listed = (await c.get("/reports", params={"limit": 100})).json()["items"]
     running = [
         r["id"]

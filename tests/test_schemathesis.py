@@ -1,5 +1,7 @@
 """schemathesis against the reference server: every default check, positive and negative
-data, all four phases (examples, coverage, fuzzing, stateful links), over real HTTP."""
+data, all four phases (examples, coverage, fuzzing, stateful links), over real HTTP, with
+authentication on (schemathesis also sends requests without the token, or with a wrong one,
+and expects 401)."""
 
 from __future__ import annotations
 
@@ -24,7 +26,12 @@ def test_schemathesis_finds_no_failure(tmp_path: Path, dataset_path: Path) -> No
     # A fixed seed keeps CI reproducible; set LROKIT_FUZZ_SEED to explore other cases.
     seed = os.environ.get("LROKIT_FUZZ_SEED", "20261126")
     examples = os.environ.get("LROKIT_FUZZ_EXAMPLES", "200")
-    with LiveServer(tmp_path, dataset_path, "--pace", "0.2", rows=TEST_ROWS) as server:
+    tokens = tmp_path / "tokens"
+    tokens.write_text("schemathesis-0123456789 fuzzer\n")
+    tokens.chmod(0o600)
+    with LiveServer(
+        tmp_path, dataset_path, "--pace", "0.2", "--tokens", str(tokens), rows=TEST_ROWS
+    ) as server:
         run = subprocess.run(
             [
                 str(SCHEMATHESIS),
@@ -34,6 +41,8 @@ def test_schemathesis_finds_no_failure(tmp_path: Path, dataset_path: Path) -> No
                 str(ROOT / "openapi.yaml"),
                 "--url",
                 server.url,
+                "--header",
+                "Authorization: Bearer schemathesis-0123456789",
                 "--mode",
                 "all",
                 "--phases",

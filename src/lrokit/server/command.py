@@ -129,6 +129,15 @@ _LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
     help="Requests answered at once; one more is answered 503 server-busy with Retry-After.",
 )
 @option(
+    "--tokens",
+    "tokens_file",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File of lines 'TOKEN PRINCIPAL': every report operation then needs "
+    "'Authorization: Bearer TOKEN', and each principal sees only its own reports "
+    "[default: open to anyone, with a warning].",
+)
+@option(
     "--ui/--no-ui",
     default=DEFAULTS.ui,
     help="Serve Swagger UI at /ui (the contract stays at /openapi.json either way).",
@@ -155,6 +164,7 @@ def serve(
     fast_path: bool,
     header_timeout: float,
     max_in_flight: int,
+    tokens_file: Path | None,
     ui: bool,
     log_level: str,
 ) -> None:
@@ -166,8 +176,16 @@ def serve(
     # the warning is about test tooling and means nothing to someone running the server.
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from lrokit.server.http.app import create_app
+    from lrokit.server.http.auth import TokenFileError, read_tokens
     from lrokit.server.http.connections import MAX_HEADER_BYTES, MAX_HEADER_COUNT, bounded_http
 
+    tokens: dict[str, str] | None = None
+    shared = False
+    if tokens_file is not None:
+        try:
+            tokens, shared = read_tokens(tokens_file)
+        except TokenFileError as exc:
+            raise click.UsageError(str(exc)) from exc
     try:
         settings = Settings(
             db=db,
@@ -184,12 +202,21 @@ def serve(
             fast_path=fast_path,
             header_timeout=header_timeout,
             max_in_flight=max_in_flight,
+            tokens=tokens,
             ui=ui,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     _preflight(None if settings.store else settings.db, settings.dataset_path, settings.store)
     logging.basicConfig(level=log_level.upper(), format=_LOG_FORMAT)
+    if shared:
+        logging.getLogger("lrokit.server").warning(
+            "the token file %s can be read by other users: chmod 600 it", tokens_file
+        )
+    if tokens is not None:
+        logging.getLogger("lrokit.server").info(
+            "authentication on: %d tokens, %d principals", len(tokens), len(set(tokens.values()))
+        )
     _raise_file_limit()
     app = create_app(settings)
     # An access log line per request only where the log level shows it: the logging call
@@ -255,7 +282,7 @@ worker = click.Command(
         if p.name
         not in {
             *("host", "port", "max_body_bytes", "retry_after_max", "fast_path"),
-            *("header_timeout", "max_in_flight", "ui"),
+            *("header_timeout", "max_in_flight", "tokens_file", "ui"),
         }
     ],
 )

@@ -64,6 +64,14 @@ _TYPES = (
         "names the member and the violated constraint.",
     ),
     ProblemType(
+        "unauthorized",
+        "Authentication required",
+        401,
+        "The operation needs `Authorization: Bearer TOKEN` with a token this server knows "
+        "(RFC 6750). The `WWW-Authenticate` header says which: no error code when no token "
+        "came, `invalid_token` when the token is not known. Nothing was read or changed.",
+    ),
+    ProblemType(
         "not-found",
         "Not found",
         404,

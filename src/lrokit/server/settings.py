@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,8 @@ class Settings:
     ui: bool = True  # serve Swagger UI at /ui
     header_timeout: float = 10.0  # seconds a request's line and header fields may take
     max_in_flight: int = 512  # requests answered at once; 503 server-busy beyond
+    # Bearer token -> principal: each principal sees only its own reports. None: open to anyone.
+    tokens: Mapping[str, str] | None = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
         if self.workers < 0:
@@ -51,6 +54,8 @@ class Settings:
             raise ValueError("store must be a postgresql:// URL (leave it out for SQLite)")
         if self.header_timeout <= 0 or self.max_in_flight < 1:
             raise ValueError("need header_timeout > 0 and max_in_flight >= 1")
+        if self.tokens is not None and not self.tokens:
+            raise ValueError("tokens: give at least one, or None for a server open to anyone")
         if self.dataset_rows < 1:
             raise ValueError("dataset_rows must be >= 1")
 

@@ -20,11 +20,13 @@ import yaml
 from connexion import AsyncApp
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
-from connexion.middleware import MiddlewarePosition
+from connexion.middleware import ConnexionMiddleware, MiddlewarePosition
+from connexion.middleware.security import SecurityMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
+from lrokit.server.http.auth import Authentication, open_to_anyone, secured_operations
 from lrokit.server.http.context import RequestScope
 from lrokit.server.http.fastpath import FastPath, compile_routes
 from lrokit.server.http.handlers import ReportsAPI
@@ -129,6 +131,11 @@ def create_app(
     thin handlers answer, and a pool of background workers generates the reports."""
     settings = settings or Settings()
     contract = load_contract()
+    if settings.tokens is None:
+        log.warning(
+            "no --tokens: anyone who reaches this server can list, read and cancel every report"
+        )
+        contract = open_to_anyone(contract)
     store = store if store is not None else make_store(settings, clock)
     pool = WorkerPool(store, settings, clock)
     api = ReportsAPI(store, settings, pool.notify, clock)
@@ -170,9 +177,13 @@ def create_app(
             await pool.stop()
             await store.close()
 
-    app = AsyncApp(__name__, lifespan=lifespan)
+    # Authentication is the middleware in front of both paths (see auth.py), not connexion's.
+    middlewares = [
+        m for m in ConnexionMiddleware.default_middlewares if m is not SecurityMiddleware
+    ]
+    app = AsyncApp(__name__, lifespan=lifespan, middlewares=middlewares)
     app.add_api(
-        contract_path(),
+        contract,
         resolver=Resolver(function_resolver=operations.__getitem__),
         strict_validation=True,
         validator_map=validator_map(),
@@ -191,6 +202,13 @@ def create_app(
     app.add_middleware(
         BodyGuard, position=MiddlewarePosition.BEFORE_EXCEPTION, max_bytes=settings.max_body_bytes
     )
+    if settings.tokens is not None:
+        app.add_middleware(
+            Authentication,
+            position=MiddlewarePosition.BEFORE_EXCEPTION,
+            tokens=settings.tokens,
+            secured=secured_operations(contract),
+        )
     if settings.fast_path:
         app.add_middleware(
             FastPath,

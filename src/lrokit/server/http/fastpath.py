@@ -17,7 +17,9 @@ untouched, to connexion, which answers exactly as if this path did not exist: ev
 contract rejects still gets connexion's problem+json. An operation whose schemas use what the
 compiled validators would judge differently from connexion (``nullable``, ``readOnly``,
 ``writeOnly``), or that has query, cookie or non-string parameters or a non-JSON body, is not
-compiled and always takes the full stack. With response validation on, the fast path checks
+compiled and always takes the full stack. Security requirements are no reason to defer: the
+authentication middleware in front of both paths (:mod:`lrokit.server.http.auth`) has enforced
+them before a request gets here. With response validation on, the fast path checks
 its responses as connexion's response validation does: media type, required headers, body.
 """
 
@@ -178,8 +180,6 @@ def compile_route(
     """The fast route of one operation, or None when it must always take connexion's stack."""
     item = contract["paths"][template]
     operation = item[method]
-    if operation.get("security") or contract.get("security"):
-        return None
     path: list[Parameter] = []
     headers: list[Parameter] = []
     for (where, name), parameter in _parameters(contract, item, operation).items():

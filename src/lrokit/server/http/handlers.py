@@ -19,6 +19,7 @@ import orjson
 from starlette.datastructures import Headers
 from starlette.responses import Response
 
+from lrokit.server.http.auth import PRINCIPAL
 from lrokit.server.http.context import request_scope
 from lrokit.server.http.preferences import parse_prefer
 from lrokit.server.http.problems import (
@@ -55,6 +56,12 @@ def _headers() -> Headers:
 def _instance() -> str:
     """The current request's target, for a problem's ``instance``."""
     return instance_of(request_scope.get())
+
+
+def _principal() -> str | None:
+    """Who the request acts for; None on a server open to anyone."""
+    principal: str | None = request_scope.get().get(PRINCIPAL)
+    return principal
 
 
 def _root() -> str:
@@ -166,7 +173,7 @@ class ReportsAPI:
             if key
             else None
         )
-        new = NewJob(new_job_id(), report_type, parameters, key, fingerprint)
+        new = NewJob(new_job_id(), report_type, parameters, key, fingerprint, _principal())
         try:
             job, created = await self.store.create(new)
         except IdempotencyKeyReused as exc:
@@ -179,7 +186,8 @@ class ReportsAPI:
         if created:
             if log.isEnabledFor(logging.INFO):
                 params = orjson.dumps(parameters).decode()
-                log.info("job %s accepted (%s %s)", job.id, report_type, params)
+                by = f" for {new.owner}" if new.owner is not None else ""
+                log.info("job %s accepted%s (%s %s)", job.id, by, report_type, params)
             self.notify()
         extra = {"Location": f"{_root()}/reports/{job.id}", "Vary": "Prefer"}
         if "respond-async" in parse_prefer(headers.getlist("prefer")):
@@ -192,7 +200,7 @@ class ReportsAPI:
         """One page of reports, newest first, optionally filtered by state."""
         before = int(cursor) if cursor is not None else None
         states = [JobState(s) for s in dict.fromkeys(status or [])]
-        page = await self.store.list(states, limit, before)
+        page = await self.store.list(states, limit, before, _principal())
         query: list[tuple[str, str | int]] = [("status", str(s)) for s in states]
         query.append(("limit", limit))
         links: dict[str, Any] = {"self": {"href": f"{_root()}/reports?{urlencode(query)}"}}
@@ -204,9 +212,18 @@ class ReportsAPI:
         items = [self.status_document(job) for job in page.jobs]
         return json_response({"items": items, "links": links}, headers={"Cache-Control": NO_STORE})
 
+    async def _find(self, report_id: str) -> Job | None:
+        """The job, if it exists for the request's principal: another principal's job is
+        answered exactly as an unknown id, so its existence is not confirmed (OWASP API1:2023;
+        RFC 9110 §15.5.5 lets a server hide a forbidden resource behind 404)."""
+        job = await self.store.get(report_id)
+        if job is None or job.owner != _principal():
+            return None
+        return job
+
     async def get_report(self, report_id: str) -> Response:
         """The status monitor."""
-        job = await self.store.get(report_id)
+        job = await self._find(report_id)
         if job is None:
             return self._not_found(report_id)
         if self._expired(job):
@@ -215,8 +232,10 @@ class ReportsAPI:
 
     async def cancel_report(self, report_id: str) -> Response:
         """Cancel: at once when PENDING, at the worker's next heartbeat when PROCESSING."""
-        job = await self.store.get(report_id)
-        if job is not None and self._expired(job):
+        job = await self._find(report_id)
+        if job is None:
+            return self._not_found(report_id)
+        if self._expired(job):
             return self._gone(job)
         outcome = await self.store.cancel(report_id)
         if outcome is None:
@@ -235,7 +254,7 @@ class ReportsAPI:
 
     async def download_report(self, report_id: str) -> Response:
         """The result of a DONE report, as JSON or CSV by ``Accept``."""
-        job = await self.store.get(report_id)
+        job = await self._find(report_id)
         if job is None:
             return self._not_found(report_id)
         if self._expired(job):
