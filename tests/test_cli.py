@@ -75,6 +75,9 @@ def test_a_worker_takes_no_option_of_the_http_edge() -> None:
     from lrokit.cli import cli
 
     options = {name for p in cli.commands["worker"].params for name in p.opts}
-    http_edge = {"--host", "--port", "--max-body", "--header-timeout", "--max-in-flight", "--ui"}
+    http_edge = {
+        *("--host", "--port", "--max-body", "--header-timeout", "--body-timeout"),
+        *("--keep-alive-timeout", "--max-in-flight", "--tokens", "--ui"),
+    }
     assert not options & http_edge, options & http_edge
     assert {"--store", "--workers", "--lease"} <= options

@@ -53,6 +53,27 @@ def test_heads_that_never_finish_are_closed_and_others_are_served(
     assert max(after for _, after in answers) < 3.0
 
 
+def test_a_body_that_does_not_arrive_in_time_gets_408(tmp_path: Path, dataset_path: Path) -> None:
+    with LiveServer(tmp_path, dataset_path, "--body-timeout", "1", rows=TEST_ROWS) as server:
+        sock = socket.create_connection(("127.0.0.1", server.port))
+        try:
+            sock.sendall(
+                b"POST /reports HTTP/1.1\r\nHost: lrokit\r\nContent-Type: application/json\r\n"
+                b'Content-Length: 60\r\n\r\n{"reportType": "yearly-sales", '
+            )
+            answer, after = _first_answer(sock, within=5.0)
+            rest = sock.recv(4096)  # the server closed the connection: nothing more comes
+        finally:
+            sock.close()
+        listed = httpx.get(f"{server.url}/reports", timeout=5).json()["items"]
+    assert answer.startswith(b"HTTP/1.1 408 "), answer
+    assert b"application/problem+json" in answer
+    assert b"request-timeout" in answer
+    assert 0.9 < after < 3.0
+    assert rest == b""
+    assert listed == []  # half a submission created nothing
+
+
 def test_too_many_header_fields_are_refused_with_431(tmp_path: Path, dataset_path: Path) -> None:
     with LiveServer(tmp_path, dataset_path, rows=TEST_ROWS) as server:
         many = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)

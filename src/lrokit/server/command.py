@@ -123,6 +123,19 @@ _LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
     "beyond); also the longest a connection may stay silent before its first request.",
 )
 @option(
+    "--body-timeout",
+    default=DEFAULTS.body_timeout,
+    type=click.FloatRange(0.1, 3600),
+    help="Seconds a request's body may take to arrive once its header fields are in (408 "
+    "and close beyond).",
+)
+@option(
+    "--keep-alive-timeout",
+    default=DEFAULTS.keep_alive_timeout,
+    type=click.IntRange(1, 3600),
+    help="Seconds an idle kept-alive connection stays open.",
+)
+@option(
     "--max-in-flight",
     default=DEFAULTS.max_in_flight,
     type=click.IntRange(1, 100_000),
@@ -163,6 +176,8 @@ def serve(
     max_body_bytes: int,
     fast_path: bool,
     header_timeout: float,
+    body_timeout: float,
+    keep_alive_timeout: int,
     max_in_flight: int,
     tokens_file: Path | None,
     ui: bool,
@@ -201,6 +216,8 @@ def serve(
             max_body_bytes=max_body_bytes,
             fast_path=fast_path,
             header_timeout=header_timeout,
+            body_timeout=body_timeout,
+            keep_alive_timeout=keep_alive_timeout,
             max_in_flight=max_in_flight,
             tokens=tokens,
             ui=ui,
@@ -229,7 +246,10 @@ def serve(
         log_level=log_level,
         log_config=None,
         access_log=access_log,
-        http=bounded_http(settings.header_timeout, MAX_HEADER_COUNT, MAX_HEADER_BYTES),
+        timeout_keep_alive=settings.keep_alive_timeout,
+        http=bounded_http(
+            settings.header_timeout, settings.body_timeout, MAX_HEADER_COUNT, MAX_HEADER_BYTES
+        ),
     )
 
 
@@ -282,7 +302,8 @@ worker = click.Command(
         if p.name
         not in {
             *("host", "port", "max_body_bytes", "retry_after_max", "fast_path"),
-            *("header_timeout", "max_in_flight", "tokens_file", "ui"),
+            *("header_timeout", "body_timeout", "keep_alive_timeout", "max_in_flight"),
+            *("tokens_file", "ui"),
         }
     ],
 )

@@ -166,10 +166,11 @@ _TYPES = (
     ),
     ProblemType(
         "request-timeout",
-        "Request head too slow",
+        "Request too slow",
         408,
         "The request's line and header fields did not arrive within the server's header "
-        "timeout (`lrokit serve --header-timeout`); the connection is closed.",
+        "timeout (`lrokit serve --header-timeout`), or its body not within the body timeout "
+        "(`--body-timeout`); nothing was done, and the connection is closed.",
     ),
     ProblemType(
         "header-fields-too-large",

@@ -33,6 +33,8 @@ class Settings:
     fast_path: bool = True  # answer valid hot requests by compiled validators (fastpath.py)
     ui: bool = True  # serve Swagger UI at /ui
     header_timeout: float = 10.0  # seconds a request's line and header fields may take
+    body_timeout: float = 30.0  # seconds a request's body may take once its head is in
+    keep_alive_timeout: int = 5  # seconds an idle kept-alive connection stays open
     max_in_flight: int = 512  # requests answered at once; 503 server-busy beyond
     # Bearer token -> principal: each principal sees only its own reports. None: open to anyone.
     tokens: Mapping[str, str] | None = field(default=None, hash=False)
@@ -52,8 +54,10 @@ class Settings:
             raise ValueError("max_body_bytes must be >= 1024")
         if self.store is not None and not self.store.startswith(("postgresql://", "postgres://")):
             raise ValueError("store must be a postgresql:// URL (leave it out for SQLite)")
-        if self.header_timeout <= 0 or self.max_in_flight < 1:
-            raise ValueError("need header_timeout > 0 and max_in_flight >= 1")
+        if min(self.header_timeout, self.body_timeout, self.keep_alive_timeout) <= 0:
+            raise ValueError("need header_timeout, body_timeout and keep_alive_timeout > 0")
+        if self.max_in_flight < 1:
+            raise ValueError("need max_in_flight >= 1")
         if self.tokens is not None and not self.tokens:
             raise ValueError("tokens: give at least one, or None for a server open to anyone")
         if self.dataset_rows < 1:

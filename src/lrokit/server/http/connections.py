@@ -1,16 +1,18 @@
-"""Connections with bounds: uvicorn's HTTP protocol (httptools) with a deadline for a
-request's head and limits on its header fields.
+"""Connections with bounds: uvicorn's HTTP protocol (httptools) with deadlines for a
+request's head and body and limits on its header fields.
 
 uvicorn closes an idle kept-alive connection, but never one whose request is incomplete, nor
 one that sends nothing: at the common 1,024 file-descriptor limit, 1,100 slow connections
 made every other client fail (issue 15). Here a request's line and header fields MUST arrive
 within ``header_timeout`` seconds of the connection or of the request's first byte, else the
-connection gets 408 and is closed (RFC 9110 §15.5.9). More than ``max_header_count`` fields
-or ``max_header_bytes`` bytes of them are not kept: the request is answered 431 (RFC 6585
-§5) by :class:`~lrokit.server.http.middleware.StrictRequest`, as a problem, and the
-connection closed. A request that is not well-formed HTTP/1.1, which uvicorn answered with a
-plain-text 400, is answered with a problem too. A reverse proxy is the usual front; the
-server stays safe without one.
+connection gets 408 and is closed (RFC 9110 §15.5.9); its body, once the head is in, MUST
+arrive within ``body_timeout`` seconds, else the same (the application's answer, if it has
+none yet, is dropped: it could not have read the whole request). More than
+``max_header_count`` fields or ``max_header_bytes`` bytes of them are not kept: the request
+is answered 431 (RFC 6585 §5) by :class:`~lrokit.server.http.middleware.StrictRequest`, as
+a problem, and the connection closed. A request that is not well-formed HTTP/1.1, which
+uvicorn answered with a plain-text 400, is answered with a problem too. A reverse proxy is
+the usual front; the server stays safe without one.
 
 uvicorn offers no such hooks, so this subclasses its protocol (uvicorn 0.30 and later).
 """
@@ -18,6 +20,7 @@ uvicorn offers no such hooks, so this subclasses its protocol (uvicorn 0.30 and 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -37,6 +40,7 @@ class BoundedHttp(HttpToolsProtocol):
     header fields (configure it with :func:`bounded_http`)."""
 
     header_timeout = 10.0
+    body_timeout = 30.0
     max_header_count = MAX_HEADER_COUNT
     max_header_bytes = MAX_HEADER_BYTES
 
@@ -48,7 +52,7 @@ class BoundedHttp(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._arm()
+        self._arm(self.header_timeout, self._head_expired)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -58,7 +62,7 @@ class BoundedHttp(HttpToolsProtocol):
         super().on_message_begin()
         self._count = self._bytes = 0
         self._refused = False
-        self._arm()
+        self._arm(self.header_timeout, self._head_expired)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._count += 1
@@ -77,17 +81,22 @@ class BoundedHttp(HttpToolsProtocol):
             }
             self.keep_alive = False
         super().on_headers_complete()
+        self._arm(self.body_timeout, self._body_expired)
 
-    def _arm(self) -> None:
+    def on_message_complete(self) -> None:
         self._disarm()
-        self._deadline = self.loop.call_later(self.header_timeout, self._expire)
+        super().on_message_complete()
+
+    def _arm(self, seconds: float, expire: Callable[[], None]) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(seconds, expire)
 
     def _disarm(self) -> None:
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
 
-    def _expire(self) -> None:
+    def _head_expired(self) -> None:
         """The head did not arrive in time: 408 and close. No request cycle exists yet, so
         nothing else writes on this connection."""
         self._deadline = None
@@ -98,6 +107,24 @@ class BoundedHttp(HttpToolsProtocol):
                 f"The request's line and header fields did not arrive within "
                 f"{self.header_timeout:g} s.",
             )
+
+    def _body_expired(self) -> None:
+        """The body did not arrive in time: 408 and close, unless the application has begun
+        its answer (then the connection is only closed). Whatever the application sends
+        later is dropped, as for a client that went away."""
+        self._deadline = None
+        if self.transport.is_closing():
+            return
+        if self.cycle is not None and self.cycle.response_started:
+            self.transport.close()
+            return
+        if self.cycle is not None:
+            self.cycle.disconnected = True
+        self._answer(
+            b"408 Request Timeout",
+            "request-timeout",
+            f"The request body did not arrive within {self.body_timeout:g} s.",
+        )
 
     def send_400_response(self, msg: str) -> None:
         """A request that is not HTTP/1.1 (a bad request line, chunking, Content-Length with
@@ -118,13 +145,16 @@ class BoundedHttp(HttpToolsProtocol):
         self.transport.close()
 
 
-def bounded_http(header_timeout: float, max_header_count: int, max_header_bytes: int) -> type:
+def bounded_http(
+    header_timeout: float, body_timeout: float, max_header_count: int, max_header_bytes: int
+) -> type:
     """:class:`BoundedHttp` with these bounds, for ``uvicorn.run(http=...)``."""
     return type(
         "BoundedHttp",
         (BoundedHttp,),
         {
             "header_timeout": header_timeout,
+            "body_timeout": body_timeout,
             "max_header_count": max_header_count,
             "max_header_bytes": max_header_bytes,
         },
