@@ -10,7 +10,7 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -272,9 +272,7 @@ class ReportsAPI:
         result = await self.store.get_result(report_id)
         if result is None:  # DONE without a result cannot happen; never answer an empty 200
             raise RuntimeError(f"report {report_id} is DONE but has no stored result")
-        accept = _headers().get("accept") or JSON
-        # mimeparse prefers the later of equally good matches: JSON goes last to win ties.
-        media = mimeparse.best_match(DOWNLOAD_TYPES[::-1], accept) or JSON
+        media = _preferred(DOWNLOAD_TYPES, JSON)
         if media == CSV:
             content = result_to_csv(result).encode()
             ctype, ext = "text/csv; charset=utf-8; header=present", "csv"
@@ -338,13 +336,22 @@ class ReportsAPI:
         )
 
 
+def _preferred(offered: Sequence[str], default: str) -> str:
+    """The one of ``offered`` that the request's ``Accept`` prefers; ``default`` without one,
+    or with one that does not parse (treated as absent, as the 406 check treats it)."""
+    accept = _headers().get("accept")
+    if not accept:
+        return default
+    try:
+        # mimeparse prefers the later of equally good matches: the first offered goes last.
+        return mimeparse.best_match(offered[::-1], accept) or default
+    except (ValueError, IndexError):
+        return default
+
+
 def _page_type() -> str:
     """The medium of a documentation page that ``Accept`` prefers (HTML for ``*/*``)."""
-    accept = _headers().get("accept") or "text/html"
-    try:
-        return mimeparse.best_match(PAGE_TYPES[::-1], accept) or PAGE_TYPES[0]
-    except (ValueError, IndexError):  # an unparsable Accept is treated as absent
-        return PAGE_TYPES[0]
+    return _preferred(PAGE_TYPES, PAGE_TYPES[0])
 
 
 def _page(content: bytes, media: str) -> Response:

@@ -85,12 +85,13 @@ class WorkerPool:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._prefix = f"{uuid.uuid4().hex[:8]}"
+        self._jitter = random.Random()  # its own: drawing leaves the process's global one be
 
     def retry_delay(self, attempt: int) -> float:
         """How long a job waits, after this attempt loses its worker, before the next one:
         exponential backoff with full jitter, at most a minute."""
         ceiling = min(60.0, self.settings.backoff * 2 ** (attempt - 1))
-        return random.uniform(0, ceiling)
+        return self._jitter.uniform(0, ceiling)
 
     def notify(self) -> None:
         """Tell idle workers that a job is waiting."""
