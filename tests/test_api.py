@@ -404,6 +404,10 @@ async def test_contract_and_swagger_ui_are_served(client: httpx.AsyncClient) -> 
     spec = await client.get("/openapi.json")
     assert spec.status_code == 200
     assert spec.json()["info"]["title"] == "lrokit reports API"
+    # Swagger UI's server list names the server the document came from, not a blank.
+    assert spec.json()["servers"] == [
+        {"url": "/", "description": "this server (http://testserver)"}
+    ]
     ui = await client.get("/ui/")
     assert ui.status_code == 200
     assert "swagger" in ui.text.lower()

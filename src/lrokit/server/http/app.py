@@ -32,6 +32,7 @@ from lrokit.server.http.fastpath import FastPath, compile_routes
 from lrokit.server.http.handlers import ReportsAPI
 from lrokit.server.http.middleware import (
     BodyGuard,
+    ContractDocument,
     InFlightLimit,
     Negotiation,
     PageHeaders,
@@ -223,6 +224,9 @@ def create_app(
     )
     app.add_middleware(RequestScope, position=MiddlewarePosition.BEFORE_CONTEXT)
     app.add_middleware(PageHeaders, position=MiddlewarePosition.BEFORE_SWAGGER)
+    app.add_middleware(
+        ContractDocument, position=MiddlewarePosition.BEFORE_SWAGGER, contract=contract
+    )
 
     def on_problem(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         assert isinstance(exc, ProblemException)

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 import mimeparse
 import orjson
 from starlette.datastructures import Headers
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lrokit.server.http.connections import REFUSED
@@ -275,3 +276,32 @@ def _acceptable(offered: list[str], accept: str) -> bool:
         return bool(mimeparse.best_match(offered, accept))
     except (ValueError, IndexError):  # an unparsable Accept is treated as absent
         return True
+
+
+class ContractDocument:
+    """``GET /openapi.json``: the contract as this server serves it, with a ``servers`` list
+    that names the server the document was loaded from. Connexion's own answer lists one
+    server with an empty URL, which Swagger UI shows as a blank choice. The URL stays
+    relative (the root path, so it holds behind a proxy that rewrites the origin); the
+    description says which origin the request reached."""
+
+    def __init__(self, app: ASGIApp, contract: Mapping[str, Any]) -> None:
+        self.app = app
+        self.contract = contract
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/openapi.json":
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)  # connexion answers 405 with its Allow
+            return
+        root = str(scope.get("root_path", "")).rstrip("/")
+        host = (Headers(scope=scope).get("host") or "this host")[:255]
+        origin = f"{scope.get('scheme', 'http')}://{host}{root}"
+        served = {
+            **self.contract,
+            "servers": [{"url": f"{root}/", "description": f"this server ({origin})"}],
+        }
+        content = orjson.dumps(served)
+        await Response(content, media_type="application/json")(scope, receive, send)
