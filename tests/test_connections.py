@@ -74,6 +74,24 @@ def test_a_body_that_does_not_arrive_in_time_gets_408(tmp_path: Path, dataset_pa
     assert listed == []  # half a submission created nothing
 
 
+@pytest.mark.parametrize("length", [8_200, 70_000, 1_000_000])
+def test_a_request_target_too_long_is_refused_with_414(
+    tmp_path: Path, dataset_path: Path, length: int
+) -> None:
+    """RFC 9112 §3: MUST 414, whether the target breaks lrokit's limit (8 KiB) or the
+    parser's own (some 64 KiB)."""
+    with LiveServer(tmp_path, dataset_path, rows=TEST_ROWS) as server:
+        long = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        long.request("GET", "/reports/" + "a" * length)
+        refused = long.getresponse()
+        assert refused.status == 414
+        assert refused.getheader("content-type") == "application/problem+json"
+        assert refused.getheader("connection") == "close"
+        assert b"uri-too-long" in refused.read()
+        fine = httpx.get(f"{server.url}/reports?" + "limit=5&" * 900)  # 7,200 bytes: kept
+        assert fine.status_code == 200
+
+
 def test_too_many_header_fields_are_refused_with_431(tmp_path: Path, dataset_path: Path) -> None:
     with LiveServer(tmp_path, dataset_path, rows=TEST_ROWS) as server:
         many = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)

@@ -173,6 +173,13 @@ _TYPES = (
         "(`--body-timeout`); nothing was done, and the connection is closed.",
     ),
     ProblemType(
+        "uri-too-long",
+        "Request target too long",
+        414,
+        "The request target (path and query) is longer than the server parses, 8 KiB "
+        "(RFC 9112 §3). Nothing was done, and the connection is closed.",
+    ),
+    ProblemType(
         "header-fields-too-large",
         "Request header fields too large",
         431,

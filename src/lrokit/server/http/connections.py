@@ -28,11 +28,14 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from lrokit.server.problems import problem_body
 
-#: The scope extension that tells the application the head broke a limit.
+#: The scope extensions that tell the application the head broke a limit.
 REFUSED = "lrokit.header_fields_refused"
+TARGET_REFUSED = "lrokit.target_refused"
 #: The header fields a request may have, and their bytes in all (names and values).
 MAX_HEADER_COUNT = 100
 MAX_HEADER_BYTES = 16 * 1024
+#: The longest request target kept (RFC 9112 §3 recommends supporting 8,000 octets at least).
+MAX_TARGET_BYTES = 8 * 1024
 
 
 class BoundedHttp(HttpToolsProtocol):
@@ -43,12 +46,13 @@ class BoundedHttp(HttpToolsProtocol):
     body_timeout = 30.0
     max_header_count = MAX_HEADER_COUNT
     max_header_bytes = MAX_HEADER_BYTES
+    max_target_bytes = MAX_TARGET_BYTES
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._deadline: asyncio.TimerHandle | None = None
         self._count = self._bytes = 0
-        self._refused = False
+        self._refused = self._target_too_long = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -61,8 +65,19 @@ class BoundedHttp(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._count = self._bytes = 0
-        self._refused = False
+        self._refused = self._target_too_long = False
         self._arm(self.header_timeout, self._head_expired)
+
+    def on_url(self, url: bytes) -> None:
+        if self._target_too_long:
+            return
+        if len(self.url) + len(url) > self.max_target_bytes:
+            # RFC 9112 §3: a target longer than the server parses MUST be answered 414. It is
+            # not kept: the request goes on as "/" only to be answered so.
+            self._target_too_long = True
+            self.url = b"/"
+            return
+        super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._count += 1
@@ -74,6 +89,11 @@ class BoundedHttp(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._disarm()
+        if self._target_too_long:
+            self.scope.setdefault("extensions", {})[TARGET_REFUSED] = {
+                "detail": f"a request target longer than {self.max_target_bytes} bytes"
+            }
+            self.keep_alive = False
         if self._refused:
             self.scope.setdefault("extensions", {})[REFUSED] = {
                 "detail": f"more than {self.max_header_count} header fields or "
@@ -128,7 +148,12 @@ class BoundedHttp(HttpToolsProtocol):
 
     def send_400_response(self, msg: str) -> None:
         """A request that is not HTTP/1.1 (a bad request line, chunking, Content-Length with
-        Transfer-Encoding) answered as every error is: a problem, not uvicorn's text."""
+        Transfer-Encoding) answered as every error is: a problem, not uvicorn's text. A target
+        too long for the parser itself is still a 414."""
+        if self._target_too_long:
+            detail = f"The request target is longer than {self.max_target_bytes} bytes."
+            self._answer(b"414 URI Too Long", "uri-too-long", detail)
+            return
         self._answer(b"400 Bad Request", "malformed-http", f"{msg.rstrip('.')}: see RFC 9112.")
 
     def _answer(self, status: bytes, slug: str, detail: str) -> None:

@@ -20,7 +20,7 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lrokit.server.http.connections import REFUSED
+from lrokit.server.http.connections import REFUSED, TARGET_REFUSED
 from lrokit.server.http.problems import instance_of, problem_response
 
 ROUTING = "connexion_routing"
@@ -140,6 +140,9 @@ class StrictRequest:
     def _refusal(self, scope: Scope) -> tuple[str, str, dict[str, str]] | None:
         """The problem to answer instead of the application, if any: its slug, detail and
         header fields."""
+        too_long = scope.get("extensions", {}).get(TARGET_REFUSED)
+        if too_long is not None:  # the connection kept none of the target past its limit
+            return "uri-too-long", f"The request has {too_long['detail']}.", {"Connection": "close"}
         too_many = scope.get("extensions", {}).get(REFUSED)
         if too_many is not None:  # the connection kept none of the fields past its limits
             detail = f"The request has {too_many['detail']}."
