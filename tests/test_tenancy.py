@@ -206,7 +206,7 @@ async def test_jobs_of_a_tenanted_server_stay_hidden_when_it_restarts_open(
         (f"{ALICE}\n", ":1: expected 'TOKEN PRINCIPAL', found 1 fields"),
         (f"{ALICE} alice extra\n", ":1: expected 'TOKEN PRINCIPAL', found 3 fields"),
         ("short alice\n", ":1: a token needs 16 characters or more"),
-        ("bad\"token\"012345678 alice\n", ":1: a token may hold only"),
+        ('bad"token"012345678 alice\n', ":1: a token may hold only"),
         (f"{ALICE} alice\n{ALICE} bob\n", ":2: the token of line 1 is given again"),
     ],
 )

@@ -26,7 +26,7 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 
-from lrokit.server.http.auth import Authentication, open_to_anyone, secured_operations
+from lrokit.server.http.auth import Authentication, requiring_credentials, secured_operations
 from lrokit.server.http.context import RequestScope
 from lrokit.server.http.fastpath import FastPath, compile_routes
 from lrokit.server.http.handlers import ReportsAPI
@@ -136,7 +136,8 @@ def create_app(
         log.warning(
             "no --tokens: anyone who reaches this server can list, read and cancel every report"
         )
-        contract = open_to_anyone(contract)
+    else:
+        contract = requiring_credentials(contract)
     store = store if store is not None else make_store(settings, clock)
     pool = WorkerPool(store, settings, clock)
     api = ReportsAPI(store, settings, pool.notify, clock)

@@ -158,17 +158,22 @@ def secured_operations(contract: Mapping[str, Any]) -> list[tuple[re.Pattern[str
     return table
 
 
-def open_to_anyone(contract: dict[str, Any]) -> dict[str, Any]:
-    """The contract as a server without tokens serves it: every secured requirement gains the
-    empty alternative ``{}`` (OpenAPI 3.0.3 §4.7.30), which says honestly that no credential
-    is needed there."""
+def requiring_credentials(contract: dict[str, Any]) -> dict[str, Any]:
+    """The contract as a server with tokens serves it: the empty alternative ``{}`` (OpenAPI
+    3.0.3 §4.7.30, "no credential needed"), which the canonical contract offers for a server
+    run open, is dropped from every security requirement, so the document says what the
+    server enforces."""
+
+    def strict(requirements: list[Any]) -> list[Any]:
+        return [requirement for requirement in requirements if requirement]
+
     served = {**contract, "paths": dict(contract["paths"])}
-    if contract.get("security"):
-        served["security"] = [*contract["security"], {}]
+    if "security" in contract:
+        served["security"] = strict(contract["security"])
     for template, item in contract["paths"].items():
         served["paths"][template] = {
             method: (
-                {**operation, "security": [*operation["security"], {}]}
+                {**operation, "security": strict(operation["security"])}
                 if isinstance(operation, Mapping) and operation.get("security")
                 else operation
             )
