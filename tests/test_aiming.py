@@ -154,12 +154,36 @@ def test_a_check_file_names_the_target_its_headers_and_operations(tmp_path: Path
     checkfile = load_checkfile(path, {"LROKIT_TEST_TOKEN": "t0k"})
     assert checkfile.url == URL
     assert checkfile.headers == {"Authorization": "Bearer t0k", "X-Tenant": "acme"}
+    assert checkfile.other_headers == {}
     assert [(s.method, s.path) for s in checkfile.setup] == [("GET", "/reports/nonexistent")]
     yearly, regional = checkfile.operations
     assert (yearly.name, yearly.profile.body) == ("yearly", load_profile("canonical").body)
     assert regional.profile.body is not None
     assert regional.profile.body.value["reportType"] == "sales-by-region"
     assert regional.profile.states == load_profile("canonical").states
+
+
+def test_a_check_file_names_another_principal_as_other_header_does(tmp_path: Path) -> None:
+    """``other_headers`` is read as ``headers`` is (from the environment, no secret written
+    out), and the command line's --other-header wins over it, field by field."""
+    path = tmp_path / "lrokit.toml"
+    path.write_text(
+        '[headers]\nAuthorization = "Bearer ${LROKIT_A}"\n'
+        '[other_headers]\nAuthorization = "Bearer ${LROKIT_B}"\nX-Tenant = "beta"\n'
+        '[[operations]]\nname = "x"\nprofile = "canonical"\n'
+    )
+    environ = {"LROKIT_A": "a", "LROKIT_B": "b"}
+    assert load_checkfile(path, environ).other_headers == {
+        "Authorization": "Bearer b",
+        "X-Tenant": "beta",
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in environ.items():
+            patch.setenv(name, value)
+        options = parse(
+            {"check-file": str(path), "other-header": ("X-Tenant: gamma",)}, target_url=None
+        )
+    assert options.other_headers == {"Authorization": "Bearer b", "X-Tenant": "gamma"}
 
 
 def test_pyproject_holds_a_check_file_under_tool_lrokit(tmp_path: Path) -> None:
@@ -182,6 +206,7 @@ def test_pyproject_holds_a_check_file_under_tool_lrokit(tmp_path: Path) -> None:
     [
         ('[headers]\nAuthorization = "Bearer abc"\n', {}, "header Authorization is written out"),
         ('[headers]\nX-Api-Token = "abc"\n', {}, "header X-Api-Token is written out"),
+        ('[other_headers]\nX-Key = "b"\n', {}, "header X-Key is written out"),
         ('[headers]\nX-Key = "${NOPE_LROKIT}"\n', {}, "needs the environment variable NOPE_LROKIT"),
         ('[headers]\nX-Tenant = "${LROKIT_TENANT}"\n', {"LROKIT_TENANT": "a\nb"},
          "has a line break in its value"),

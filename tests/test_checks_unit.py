@@ -14,10 +14,10 @@ import httpx
 import orjson
 import pytest
 
-from lrokit.checks import NotApplicable, NotJudged, NotObserved, Violation, load_all
+from lrokit.checks import NotApplicable, NotJudged, NotObserved, NotRun, Violation, load_all
 from lrokit.model.exchange import Exchange
 from lrokit.model.profile import load_profile
-from lrokit.model.recording import Recording, Trace
+from lrokit.model.recording import Recording, Tenancy, Trace
 from lrokit.runner.scenarios import Scenarios, advised_wait
 from lrokit.runner.target import Target, TargetConfig
 
@@ -985,3 +985,147 @@ def test_a_main_job_that_failed_says_how_it_ended() -> None:
     failed = doc("ERROR", error={"title": "Cannot run process without echo value"})
     with pytest.raises(NotObserved, match=r"it ended ERROR: .*without echo value"):
         violations("RESULT-1", followed(poll(failed), final="ERROR"))
+
+
+# -- TENANCY: another principal, and none ----------------------------------------------------
+
+RESULT = f"{MONITOR}/download"
+NOT_FOUND = title(404)
+
+
+def other_principal(**seen: Any) -> Recording:
+    """A run given a second principal, B: the run's job r1, read and done, whose result the
+    run downloaded; B's own job b1, read; B refused everything with 404, as for an id nobody
+    created; no credentials, 401 with a challenge. ``seen`` replaces any of it."""
+    challenge = ("www-authenticate", 'Bearer realm="h"')
+    own = accepted(("location", "/reports/b1"))
+    job = Trace(
+        accepted(("location", "/reports/r1")),
+        monitor=MONITOR,
+        polls=[poll(doc("PENDING")), poll(doc("DONE"))],
+        final_state="DONE",
+    )
+    listing = {"items": [doc("DONE")], "links": {"self": {"href": "/reports"}}}
+    tenancy = Tenancy(
+        ("authorization",),
+        job=job,
+        own=own,
+        own_read=poll({"id": "b1", "status": "PENDING"}),
+        reads=[problem(404, NOT_FOUND), problem(404, NOT_FOUND)],
+        unknown=problem(404, NOT_FOUND, url=f"{BASE}/reports/nobody"),
+        result=exchange("GET", RESULT, 200, body={"rows": [[1]]}),
+        other_result=problem(404, NOT_FOUND, url=RESULT),
+        cancel=exchange("DELETE", MONITOR, 404, ("content-type", PROBLEM), body=NOT_FOUND),
+        cancelled=Trace(job.submission, monitor=MONITOR, polls=[poll(doc("PENDING"))]),
+        listing=exchange("GET", SUBMIT, 200, body=listing),
+        other_listing=exchange("GET", SUBMIT, 200, body={"items": [], "links": {}}),
+        anonymous_submit=problem(401, title(401), challenge, url=SUBMIT),
+        anonymous_read=problem(401, title(401), challenge),
+    )
+    return Recording(tenancy=dataclasses.replace(tenancy, **seen))
+
+
+TENANCY = [f"TENANCY-{n}" for n in range(1, 7)]
+
+
+@pytest.mark.parametrize("rule_id", TENANCY)
+def test_tenancy_kept_passes(rule_id: str) -> None:
+    assert violations(rule_id, other_principal()) == []
+
+
+@pytest.mark.parametrize("rule_id", TENANCY)
+def test_tenancy_without_a_second_principal_is_not_run(rule_id: str) -> None:
+    with pytest.raises(NotRun, match="give --other-header"):
+        violations(rule_id, followed(poll(doc("DONE")), final="DONE"))
+
+
+def test_tenancy_served_to_another_principal() -> None:
+    read = poll(doc("DONE"))
+    assert received("TENANCY-1", other_principal(reads=[problem(404, NOT_FOUND), read])) == [
+        "status 200: another principal read the job"
+    ]
+    result = exchange("GET", RESULT, 200, body={"rows": [[1]]})
+    assert received("TENANCY-2", other_principal(other_result=result)) == [
+        "status 200, 14 bytes: another principal got the result"
+    ]
+    leaked = exchange("GET", SUBMIT, 200, body={"items": [doc("DONE")]})
+    assert received("TENANCY-4", other_principal(other_listing=leaked)) == [
+        "id r1: the run's job, in another's listing"
+    ]
+
+
+def test_a_redirect_to_the_result_is_the_result_handed_out() -> None:
+    """The redirect the job's own principal gets to its result (a signed URL elsewhere) is the
+    result, whoever gets it; one the owner does not get is neither a refusal nor the result."""
+    redirect = exchange("GET", RESULT, 302, ("location", "https://store.example/r1?sig=x"))
+    rec = other_principal(result=redirect, other_result=redirect)
+    assert received("TENANCY-2", rec) == ["status 302, 0 bytes: another principal got the result"]
+    with pytest.raises(NotObserved, match="got status 302: not refused"):
+        violations("TENANCY-2", other_principal(other_result=redirect))
+
+
+def test_a_redirect_of_the_monitor_is_no_read_and_no_refusal() -> None:
+    elsewhere = exchange("GET", MONITOR, 302, ("location", "/login"))
+    with pytest.raises(
+        NotObserved, match=r"no read by the other principal was refused or served \(status 302\)"
+    ):
+        violations("TENANCY-1", other_principal(reads=[elsewhere]))
+
+
+def test_another_principal_whose_credentials_do_not_work_proves_nothing() -> None:
+    """A B refused everything because its token is wrong is not a tenancy kept."""
+    refused = problem(401, title(401), url=SUBMIT)
+    for rule_id in ("TENANCY-1", "TENANCY-2", "TENANCY-3", "TENANCY-4", "TENANCY-5"):
+        with pytest.raises(NotObserved, match="credentials were not shown to work"):
+            violations(rule_id, other_principal(own=refused, own_read=None))
+
+
+def test_a_cancel_by_another_principal() -> None:
+    accepted_cancel = exchange("DELETE", MONITOR, 200, body=doc("CANCELLED"))
+    after = Trace(accepted(), monitor=MONITOR, polls=[poll(doc("CANCELLED"))])
+    assert received("TENANCY-3", other_principal(cancel=accepted_cancel, cancelled=after)) == [
+        "status 200: another principal's cancel, accepted",
+        "CANCELLED after another principal's cancel",
+    ]
+    # refused, yet the job ended cancelled all the same
+    assert received("TENANCY-3", other_principal(cancelled=after)) == [
+        "CANCELLED after another principal's cancel"
+    ]
+    # refused, and the job first read over: it may have ended before the cancel came
+    done = Trace(accepted(), monitor=MONITOR, polls=[poll(doc("DONE"))], final_state="DONE")
+    with pytest.raises(NotObserved, match="DONE at its first read"):
+        violations("TENANCY-3", other_principal(cancelled=done))
+
+
+def test_a_listing_the_run_cannot_read_itself_proves_nothing() -> None:
+    missing = problem(404, NOT_FOUND, url=SUBMIT)
+    with pytest.raises(NotApplicable, match="no listing of jobs is there"):
+        violations("TENANCY-4", other_principal(listing=missing))
+    elsewhere = exchange("GET", SUBMIT, 200, body={"items": [{"id": "r0"}]})
+    with pytest.raises(NotObserved, match="does not show its job"):
+        violations("TENANCY-4", other_principal(listing=elsewhere))
+
+
+def test_another_principals_job_answered_otherwise_than_an_unknown_id() -> None:
+    forbidden = problem(403, {**title(403), "type": "/problems/forbidden"})
+    assert received("TENANCY-5", other_principal(reads=[forbidden])) == [
+        "status 403, type '/problems/forbidden'"
+    ]
+    other_type = problem(404, {**NOT_FOUND, "type": "/problems/not-yours"})
+    assert received("TENANCY-5", other_principal(reads=[other_type])) == [
+        "status 404, type '/problems/not-yours'"
+    ]
+
+
+def test_a_request_without_credentials() -> None:
+    served = accepted(("location", "/reports/x"))
+    bare = problem(401, title(401))
+    hidden = problem(404, NOT_FOUND)
+    rec = other_principal(anonymous_submit=served, anonymous_read=bare)
+    assert received("TENANCY-6", rec) == [
+        "status 202: served without credentials",
+        "401 without WWW-Authenticate",
+    ]
+    assert received("TENANCY-6", other_principal(anonymous_read=hidden)) == ["status 404"]
+    with pytest.raises(NotApplicable, match="no credentials to leave out"):
+        violations("TENANCY-6", other_principal(credentials=()))

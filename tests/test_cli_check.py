@@ -15,7 +15,7 @@ from lrokit.rules import RUNTIME_RULES
 from tests.conftest import TEST_ROWS
 from tests.fauxservers.server import FauxServer
 from tests.live import LiveServer, ThreadServer
-from tests.test_conformance_fauxservers import canonical_rules
+from tests.test_conformance_fauxservers import ALICE, BOB, TOKENS, canonical_rules
 
 pytestmark = pytest.mark.e2e
 
@@ -132,3 +132,29 @@ def test_rules_lists_every_rule(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "--markdown"]) == 0
     text = capsys.readouterr().out
     assert text == (Path(__file__).resolve().parents[1] / "docs" / "rules.md").read_text()
+
+
+def test_tenancy_is_judged_given_another_principal_and_not_run_without(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """-H names the run's principal, --other-header another: a server that lets anyone read a
+    job fails TENANCY-1 (exit 1); without --other-header the same server passes (exit 0),
+    the TENANCY rules not run."""
+    report = tmp_path / "report.json"
+    own = ["-H", f"Authorization: {ALICE['Authorization']}"]
+    other = ["--other-header", f"Authorization: {BOB['Authorization']}"]
+    with ThreadServer(FauxServer(breaks="TENANCY-1", tokens=TOKENS)) as url:
+        judged = main(["check", url, *own, *other, "--time-scale", "0", "--json", str(report)])
+        first = report.read_text()
+        alone = main(["check", url, *own, "--time-scale", "0", "--json", str(report)])
+    output = capsys.readouterr().out
+    failed = [r["id"] for r in json.loads(first)["rules"] if r["outcome"] == "FAIL"]
+    assert (judged, failed) == (1, ["TENANCY-1"]), output
+    assert "token-of-bob" not in output + first  # redacted, in the exchanges cited too
+    assert alone == 0, output
+    document = json.loads(report.read_text())
+    jsonschema.validate(json.loads(first), SCHEMA)
+    jsonschema.validate(document, SCHEMA)
+    tenancy = [r for r in document["rules"] if r["id"].startswith("TENANCY-")]
+    assert {(r["outcome"], r["reasonKind"]) for r in tenancy} == {("DISABLED", "not-run")}
+    assert "not run: give --other-header" in output

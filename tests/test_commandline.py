@@ -66,6 +66,7 @@ def test_deep_hands_every_option_of_the_run_to_the_suite() -> None:
         "profile": "arm",
         "spec": "/tmp/spec.yaml",
         "header": ("Authorization: Bearer x", "X-A: 1"),
+        "other-header": ("Authorization: Bearer y",),
         "query": ("api-version=1",),
         "max-wait": "7",
         "time-scale": "0.5",
@@ -105,6 +106,7 @@ def test_deep_hands_every_option_of_the_run_to_the_suite() -> None:
         ("timeout", "x", "--timeout: 'x' is not a number"),
         ("max-requests", "10", "--max-requests: '10' is not within [50, 100000]"),
         ("header", ("no-colon",), "--header: 'no-colon' is not NAME:VALUE"),
+        ("other-header", ("no-colon",), "--other-header: 'no-colon' is not NAME:VALUE"),
         ("only", ("NOPE-1",), "--only: 'NOPE-1' is neither a rule id nor a family"),
         ("skip", ("SPEC",), "--skip: SPEC: rules of a specification, judged by lrokit lint"),
     ],
@@ -119,6 +121,33 @@ def test_check_and_the_suite_refuse_a_value_in_the_same_words(
     args = [a for v in value for a in (flag, v)] if isinstance(value, tuple) else [flag, value]
     assert main(["check", "http://127.0.0.1:9", *args]) == 2
     assert capsys.readouterr().err == f"lrokit: error: {raised.value}\n"
+
+
+@pytest.mark.parametrize(
+    ("header", "other", "message"),
+    [
+        (("Authorization: Bearer a",), ("Authorization: Bearer a",),
+         "--other-header: the run's own credentials (--header): give another principal's"),
+        (("Authorization: Bearer a", "X-Api-Key: k"), ("Authorization: Bearer b",),
+         "--other-header: gives no X-Api-Key, which --header sends as the run's credentials"),
+    ],
+)  # fmt: skip
+def test_another_principal_is_not_the_runs_own(
+    header: tuple[str, ...], other: tuple[str, ...], message: str
+) -> None:
+    """Another principal sent the run's own credentials would be served as the run's own
+    principal, and the TENANCY rules would blame the server for it."""
+    with pytest.raises(OptionError) as raised:
+        parse({"header": header, "other-header": other}, target_url=None)
+    assert str(raised.value).startswith(message)
+
+
+def test_another_principal_may_send_a_credential_of_the_runs_not_at_all() -> None:
+    given = {"header": ("Authorization: Bearer a", "X-Api-Key: k"),
+             "other-header": ("Authorization: Bearer b", "X-Api-Key:")}  # fmt: skip
+    options = parse(given, target_url="http://t.test")
+    assert options.other_headers == {"Authorization": "Bearer b", "X-Api-Key": ""}
+    assert options.target_config().other().fields == {"Authorization": "Bearer b"}
 
 
 @pytest.mark.e2e

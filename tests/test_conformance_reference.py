@@ -21,7 +21,7 @@ from lrokit.server.jobs.postgres import PostgresJobStore
 from lrokit.server.jobs.store import JobStore
 from lrokit.server.settings import Settings
 from tests.helpers import postgres_schema
-from tests.test_conformance_fauxservers import canonical_rules
+from tests.test_conformance_fauxservers import canonical_rules, tenancy_rules
 
 pytestmark = pytest.mark.anyio
 
@@ -51,19 +51,31 @@ def job_store(request: pytest.FixtureRequest) -> Iterator[JobStore | None]:
         yield PostgresJobStore(url, schema=schema)
 
 
-TOKEN = "conformance-0123456789"
+ALICE = "alice-token-0123456789"
+BOB = "bob-token-0123456789ab"
 
 
-@pytest.mark.parametrize("tokens", [None, {TOKEN: "tester"}], ids=["open", "tokens"])
+@pytest.mark.parametrize("tenanted", [False, True], ids=["open", "tokens"])
 async def test_reference_server_conforms(
-    settings: Settings, job_store: JobStore | None, tokens: dict[str, str] | None
+    settings: Settings, job_store: JobStore | None, tenanted: bool
 ) -> None:
+    """Open, it passes every canonical rule; with tokens and a second principal given, every
+    TENANCY rule too (each principal's jobs are its own)."""
+    tokens = {ALICE: "alice", BOB: "bob"} if tenanted else None
     app = create_app(dataclasses.replace(settings, pace=1.0, tokens=tokens), store=job_store)
-    headers = {"Authorization": f"Bearer {TOKEN}"} if tokens else {}
+    headers = {"Authorization": f"Bearer {ALICE}"} if tenanted else {}
+    others = {"Authorization": f"Bearer {BOB}"} if tenanted else {}
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=with_date(manager.app))
+        config = TargetConfig(
+            "http://testserver",
+            time_scale=0.05,
+            max_wait=30,
+            headers=headers,
+            other_headers=others,
+        )
         report = await run(
-            TargetConfig("http://testserver", time_scale=0.05, max_wait=30, headers=headers),
+            config,
             load_profile("canonical"),
             contract=load_contract(str(contract_path())),
             transport=transport,
@@ -81,7 +93,8 @@ async def test_reference_server_conforms(
     ]
     assert running == [], listed
     passed = {v.rule.id for v in report.verdicts if v.outcome is Outcome.PASS}
-    assert passed == set(canonical_rules()), [
+    expected = {*canonical_rules(), *(tenancy_rules() if tenanted else ())}
+    assert passed == expected, [
         (v.rule.id, v.outcome, v.reason, v.violations)
         for v in report.verdicts
         if v.outcome is not Outcome.PASS

@@ -28,7 +28,7 @@ from tests.dialects.aip151 import AipServer
 from tests.dialects.arm import ArmServer
 from tests.fauxservers.server import FauxServer
 from tests.live import LiveServer, ThreadServer
-from tests.test_conformance_fauxservers import canonical_rules
+from tests.test_conformance_fauxservers import ALICE, BOB, TOKENS, canonical_rules, tenancy_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = ROOT / "conformance"
@@ -144,6 +144,31 @@ def test_a_broken_server_fails_exactly_its_rule(tmp_path: Path) -> None:
     assert "RETRY-3 (MUST, contract)" in run.output
     assert "received: DONE with Retry-After: 1" in run.output
     assert "expected: no Retry-After" in run.output
+
+
+@pytest.mark.e2e
+def test_given_another_principal_the_suite_judges_tenancy(tmp_path: Path) -> None:
+    """--other-header reaches the suite's recorded run: a server whose jobs anyone may cancel
+    fails that rule's test alone, and every other TENANCY rule's test passes."""
+    tenancy = {f"test_rule[{rule_id}]" for rule_id in tenancy_rules()}
+    with ThreadServer(FauxServer(breaks="TENANCY-3", tokens=TOKENS)) as url:
+        run = run_suite(
+            tmp_path,
+            "--target-url",
+            url,
+            f"--header=Authorization: {ALICE['Authorization']}",
+            f"--other-header=Authorization: {BOB['Authorization']}",
+            "--time-scale",
+            "0.05",
+            "--schema-examples",
+            "0",
+            "--lifecycle-examples",
+            "0",
+        )
+    assert run.returncode == 1, run.output
+    assert run.named("failed") == {"test_rule[TENANCY-3]"}, run.output
+    assert run.named("passed") == CANONICAL_TESTS | tenancy - {"test_rule[TENANCY-3]"}
+    assert "accepted" in run.output
 
 
 @pytest.mark.e2e

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from lrokit.runner.target import BudgetExhausted, Target, TargetConfig
+from lrokit.runner.target import OWN, BudgetExhausted, Target, TargetConfig
 
 pytestmark = pytest.mark.anyio
 
@@ -51,6 +51,39 @@ async def test_secrets_are_redacted_in_what_is_recorded() -> None:
     assert sent["x-tenant"] == "[redacted]"  # every header the user passed counts as secret
     assert "k3y" not in exchange.url
     assert "api-version=2024-01-01" in exchange.url
+
+
+async def test_another_principal_and_none_send_their_own_credentials() -> None:
+    """The fields ``other_headers`` names carry credentials: another principal's request has
+    its values instead of the run's (none where it gives one empty), a request without
+    credentials has none of them; every other field is the run's, and every one redacted."""
+    sent: list[httpx.Headers] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers)
+        return httpx.Response(200)
+
+    config = TargetConfig(
+        "http://t.test",
+        headers={"Authorization": "Bearer a", "X-Api-Key": "ka", "X-Tenant": "acme"},
+        other_headers={"Authorization": "Bearer b", "X-Api-Key": "", "X-Session": "sb"},
+    )
+    target = Target(config, httpx.MockTransport(handle))
+    recorded = [
+        await target.request("poll", "GET", "http://t.test/reports/1", principal=principal)
+        for principal in (OWN, config.other(), config.anonymous())
+    ]
+    await target.aclose()
+    names = ("authorization", "x-api-key", "x-session", "x-tenant")
+    assert [tuple(headers.get(name) for name in names) for headers in sent] == [
+        ("Bearer a", "ka", None, "acme"),
+        ("Bearer b", None, "sb", "acme"),
+        (None, None, None, "acme"),
+    ]
+    for exchange in recorded:
+        assert {value for name, value in exchange.request_headers if name in names} == {
+            "[redacted]"
+        }
 
 
 async def test_the_request_budget_and_the_origin_are_enforced() -> None:

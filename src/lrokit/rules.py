@@ -64,6 +64,7 @@ FAMILIES: Mapping[str, str] = {
     "PROBLEM": "Problem details",
     "IDEMPOTENCY": "Idempotency",
     "HTTP": "HTTP hygiene",
+    "TENANCY": "Tenancy",
     "SPEC": "Specification",
 }
 LINT_FAMILY = "SPEC"  # judged on the OpenAPI document by ``lrokit lint``
@@ -554,6 +555,66 @@ _RULES = (
         citation="RFC 9110 §8.3",
         quote='The "Content-Type" header field indicates the media type of the associated '
         "representation",
+    ),
+    # -- tenancy (with a second principal: --other-header) -----------------------------------
+    Rule(
+        id="TENANCY-1",
+        level=M,
+        basis=CONTRACT,
+        text="Another principal MUST NOT read a job's status monitor: its GET is refused with a "
+        "4xx, never answered with the job.",
+        citation="OWASP API Security Top 10 2023 API1; openapi.yaml",
+        quote="Every API endpoint that receives an ID of an object, and performs any action on "
+        "the object, should implement object-level authorization checks.",
+    ),
+    Rule(
+        id="TENANCY-2",
+        level=M,
+        basis=CONTRACT,
+        text="Another principal MUST NOT download a done job's result: its GET of the result is "
+        "refused with a 4xx.",
+        citation="OWASP API Security Top 10 2023 API1; openapi.yaml",
+        quote="Unauthorized access to other users' objects can result in data disclosure to "
+        "unauthorized parties",
+    ),
+    Rule(
+        id="TENANCY-3",
+        level=M,
+        basis=CONTRACT,
+        text="Another principal MUST NOT cancel a job: its cancel is refused with a 4xx and the "
+        "job goes on, not cancelled.",
+        citation="OWASP API Security Top 10 2023 API1; openapi.yaml",
+        quote="The checks should validate that the logged-in user has permissions to perform "
+        "the requested action on the requested object.",
+    ),
+    Rule(
+        id="TENANCY-4",
+        level=M,
+        basis=CONTRACT,
+        text="A listing of jobs MUST NOT show another principal a job that is not its own.",
+        citation="OWASP API Security Top 10 2023 API1; openapi.yaml listReports",
+        quote="Using another API endpoint, the attacker can get the list of all hosted shop names.",
+    ),
+    Rule(
+        id="TENANCY-5",
+        level=S,
+        basis=CONTRACT,
+        text="Another principal's read of a job's monitor SHOULD get the answer an id nobody "
+        "created gets (the same status, and the same problem type), so that the job's existence "
+        "is not disclosed.",
+        citation="RFC 9110 §15.5.4, §15.5.5; openapi.yaml",
+        quote='An origin server that wishes to "hide" the current existence of a forbidden '
+        "target resource MAY instead respond with a status code of 404 (Not Found).",
+    ),
+    Rule(
+        id="TENANCY-6",
+        level=M,
+        basis=RFC,
+        text="A request without credentials (a submission, a read of a job's monitor) MUST be "
+        "answered 401 with a WWW-Authenticate challenge, never served.",
+        citation="RFC 9110 §15.5.2, §11.6.1; RFC 6750 §3",
+        quote="The server generating a 401 response MUST send a WWW-Authenticate header field "
+        "containing at least one challenge applicable to the target resource.",
     ),
     # -- specification (lrokit lint) -------------------------------------------------------
     Rule(

@@ -8,9 +8,10 @@ steps Hypothesis draws, not by luck. :class:`Quick` (jobs done at their first re
 done, or still running, when the machine gets to it.
 
 :class:`Contradicts` wraps the reference server for the schema layer: the FauxServer speaks
-only the core of the contract (no ``GET /reports``, no ``/problems`` pages, requests not
-validated against the contract's schemas) and fails that layer conformant, so the schema
-layer's baseline is the reference server itself, with one kind of answer broken.
+only the core of the contract (``GET /reports`` without its query parameters, no
+``/problems`` pages, requests not validated against the contract's schemas) and fails that
+layer conformant, so the schema layer's baseline is the reference server itself, with one
+kind of answer broken.
 """
 
 from __future__ import annotations

@@ -2,6 +2,11 @@
 
 Jobs advance one step per monitor read: PENDING, then PROCESSING at 50 %, then their terminal
 state, so a run needs no real time. The failing body (year 1999) ends in ERROR.
+
+Given ``tokens`` (bearer token -> principal), every request needs ``Authorization: Bearer
+TOKEN`` (401 with a challenge without one), a job belongs to the principal that submitted it,
+and for any other it does not exist: 404 as for an unknown id, and not listed. Without, the
+server is open to anyone and every job is everyone's.
 """
 
 from __future__ import annotations
@@ -10,11 +15,13 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import Mapping
 from email.utils import formatdate
 from typing import Any
 
 import httpx
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -23,18 +30,25 @@ PROBLEM = "application/problem+json"
 STEPS = ("PENDING", "PROCESSING")
 T0 = "2026-01-01T00:00:0{}Z"
 PAGE = "<!DOCTYPE html>\n<html><body><table><tr><td>1</td></tr></table></body></html>\n"
+#: Where a request's principal is kept in its ASGI scope (None: the server has no tokens).
+PRINCIPAL = "faux.principal"
+#: What another principal may do to a job when its TENANCY rule is broken.
+OPEN_TO_ALL = {"read": "TENANCY-1", "download": "TENANCY-2", "cancel": "TENANCY-3"}
 
 
 class FauxServer:
-    """``FauxServer(breaks=None)`` is conformant; ``breaks="ID"`` breaks rule ID only."""
+    """``FauxServer(breaks=None)`` is conformant; ``breaks="ID"`` breaks rule ID only. With
+    ``tokens`` (bearer token -> principal) it has principals, and can break TENANCY rules."""
 
-    def __init__(self, breaks: str | None = None) -> None:
+    def __init__(self, breaks: str | None = None, tokens: Mapping[str, str] | None = None) -> None:
         self.breaks = breaks
+        self.tokens = tokens
         self.jobs: dict[str, dict[str, Any]] = {}
-        self.keys: dict[str, tuple[str, bytes]] = {}
-        self.bodies: dict[bytes, str] = {}
+        self.keys: dict[tuple[str | None, str], tuple[str, bytes]] = {}
+        self.bodies: dict[tuple[str | None, bytes], str] = {}
         routes = [
             Route("/reports", self.submit, methods=["POST"]),
+            Route("/reports", self.listing, methods=["GET"]),
             Route("/reports/{id}", self.monitor, methods=["GET", "DELETE"]),
             Route("/reports/{id}/download", self.download, methods=["GET"]),
         ]
@@ -45,7 +59,17 @@ class FauxServer:
             await self.app(scope, receive, send)
             return
         path, method = scope["path"], scope["method"]
-        allowed = {"/reports": "POST"}.get(path) or (
+        if self.tokens is not None:
+            principal = self.tokens.get(bearer(scope))
+            if principal is None:
+                challenge = {"WWW-Authenticate": 'Bearer realm="faux"'}
+                response = self.problem(401, "Unauthorized", path, challenge)
+                if self.is_("TENANCY-6"):
+                    del response.headers["www-authenticate"]
+                await self.dated(response)(scope, receive, send)
+                return
+            scope = {**scope, PRINCIPAL: principal}
+        allowed = {"/reports": "GET, HEAD, POST"}.get(path) or (
             "GET, HEAD" if path.endswith("/download") else "GET, HEAD, DELETE"
         )
         if method not in allowed.replace(" ", "").split(","):
@@ -66,6 +90,21 @@ class FauxServer:
 
     def is_(self, rule: str) -> bool:
         return self.breaks == rule
+
+    def job_for(self, request: Request, action: str) -> dict[str, Any] | None:
+        """The job the path names, if the caller may ``action`` it (``read``, ``download``,
+        ``cancel``): another principal's job is no job."""
+        job = self.jobs.get(request.path_params["id"])
+        if job is None or job.get("owner") == request.scope.get(PRINCIPAL):
+            return job
+        return job if self.is_(OPEN_TO_ALL[action]) else None
+
+    def not_found(self, request: Request, status: int = 404) -> Response:
+        """The answer for a job the caller cannot see, as for an unknown id (breaking
+        TENANCY-5: 403 for another principal's job, which tells that it exists)."""
+        if self.is_("TENANCY-5") and request.path_params["id"] in self.jobs:
+            return self.problem(403, "Forbidden", request.url.path)
+        return self.problem(status, "Not found", request.url.path)
 
     def dated(self, response: Response) -> Response:
         if not self.is_("HTTP-5"):
@@ -208,9 +247,10 @@ class FauxServer:
             return self.problem(400, "Request violates the contract", "/reports")
         if self.is_("HTTP-4") and "x-lrokit" in prefer:
             return self.problem(400, "Unknown preference", "/reports")
+        owner = request.scope.get(PRINCIPAL)
         key = request.headers.get("idempotency-key")
-        if key is not None and key in self.keys:
-            job_id, first_raw = self.keys[key]
+        if key is not None and (owner, key) in self.keys:
+            job_id, first_raw = self.keys[owner, key]
             if first_raw != raw and not self.is_("IDEMPOTENCY-2"):
                 return self.problem(422, "Idempotency key reused", "/reports")
             if self.is_("IDEMPOTENCY-1"):
@@ -218,11 +258,12 @@ class FauxServer:
             return self.accepted(self.jobs[job_id], prefer)
         if self.is_("IDEMPOTENCY-3") and key is not None:
             await asyncio.sleep(0.01)  # a check-then-insert race
-        if self.is_("LOCATION-5") and key is None and not prefer and raw in self.bodies:
-            return self.accepted(self.jobs[self.bodies[raw]], prefer)
+        if self.is_("LOCATION-5") and key is None and not prefer and (owner, raw) in self.bodies:
+            return self.accepted(self.jobs[self.bodies[owner, raw]], prefer)
         year = body.get("parameters", {}).get("year")
         job = {
             "id": uuid.uuid4().hex,
+            "owner": owner,
             "state": "PENDING",
             "progress": 0,
             "reads": 0,
@@ -231,9 +272,9 @@ class FauxServer:
             "outcome": "ERROR" if year == "1999" else "DONE",
         }
         self.jobs[job["id"]] = job
-        self.bodies.setdefault(raw, job["id"])
+        self.bodies.setdefault((owner, raw), job["id"])
         if key is not None:
-            self.keys[key] = (job["id"], raw)
+            self.keys[owner, key] = (job["id"], raw)
         return self.accepted(job, prefer)
 
     def accepted(self, job: dict[str, Any], prefer: str) -> Response:
@@ -255,12 +296,22 @@ class FauxServer:
             response.headers["content-length"] = "0"
         return response
 
+    async def listing(self, request: Request) -> Response:
+        """The caller's jobs, newest first (breaking TENANCY-4: everyone's)."""
+        principal = request.scope.get(PRINCIPAL)
+        everyone = self.is_("TENANCY-4")
+        jobs = [j for j in self.jobs.values() if everyone or j.get("owner") == principal]
+        body = {
+            "items": [self.document(job) for job in reversed(jobs)],
+            "links": {"self": {"href": "/reports"}},
+        }
+        headers = {"Cache-Control": "no-store"}
+        return Response(json.dumps(body), 200, headers=headers, media_type="application/json")
+
     async def monitor(self, request: Request) -> Response:
-        job = self.jobs.get(request.path_params["id"])
+        job = self.job_for(request, "cancel" if request.method == "DELETE" else "read")
         if job is None:
-            return self.problem(
-                400 if self.is_("PROBLEM-4") else 404, "Not found", request.url.path
-            )
+            return self.not_found(request, 400 if self.is_("PROBLEM-4") else 404)
         accept = request.headers.get("accept", "*/*")
         if "json" not in accept and "*/*" not in accept and not self.is_("PROBLEM-8"):
             return self.problem(406, "Not acceptable", request.url.path)
@@ -299,9 +350,9 @@ class FauxServer:
         return self.status_response(job)
 
     async def download(self, request: Request) -> Response:
-        job = self.jobs.get(request.path_params["id"])
+        job = self.job_for(request, "download")
         if job is None:
-            return self.problem(404, "Not found", request.url.path)
+            return self.not_found(request)
         if job["state"] != "DONE":
             if self.is_("RESULT-3"):
                 return Response("{}", 200, media_type="application/json")
@@ -313,6 +364,12 @@ class FauxServer:
         if self.is_("HTTP-7"):  # a web page labelled as the JSON asked for
             return Response(PAGE, 200, media_type="application/json")
         return Response(json.dumps({"rows": [[1]]}), 200, media_type="application/json")
+
+
+def bearer(scope: Any) -> str:
+    """The token of the request's ``Authorization: Bearer TOKEN`` (RFC 6750 §2.1), or ""."""
+    scheme, _, token = Headers(scope=scope).get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 class WireASGITransport(httpx.ASGITransport):

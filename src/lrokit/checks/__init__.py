@@ -10,6 +10,9 @@ one of two reasons, never passes:
   from seeing it (the submission was refused, the monitor could not be followed or read, the
   job ended before the state the rule needs). A MUST rule is then *not demonstrated* and fails
   the run (UNOBSERVED); a SHOULD rule SKIPs, saying so.
+* :class:`NotRun`: the rule needs what the run was not given (another principal's
+  credentials, ``--other-header``): the user did not ask for it, so it is DISABLED, saying
+  what to give; neither a pass nor a failure.
 
 ``feature`` names the profile feature a rule needs; without it the rule is DISABLED.
 """
@@ -35,6 +38,11 @@ class NotApplicable(NotJudged):
 
 class NotObserved(NotJudged):
     """The rule applies, but what the server did kept the tester from observing it."""
+
+
+class NotRun(NotJudged):
+    """The rule needs what the run was not given (a second principal); the message says what
+    to give."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,7 @@ def load_all() -> dict[str, Check]:
         problem,
         result,
         retry,
+        tenancy,
     )
 
     return CHECKS

@@ -1,5 +1,6 @@
 """Recorded HTTP exchanges: what the tester sent and what the server answered, verbatim; the
-origin of a URL and the request fields whose values are never shown."""
+origin of a URL and the request fields whose values are never shown, or that carry
+credentials."""
 
 from __future__ import annotations
 
@@ -14,6 +15,16 @@ import orjson
 
 #: Request fields whose values reports never show.
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+#: Words that mark a field's name as one that carries credentials, besides those above.
+_SECRET_WORDS = ("key", "token", "secret", "password", "auth", "signature")
+
+
+def carries_credentials(name: str) -> bool:
+    """Whether a request field named ``name`` carries credentials, as far as its name says:
+    one of :data:`SECRET_HEADERS`, or a name with key, token, secret, password, auth or
+    signature in it (``X-Api-Token``)."""
+    lowered = name.lower()
+    return lowered in SECRET_HEADERS or any(word in lowered for word in _SECRET_WORDS)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 A profile says how to submit, which status and header start a job, the monitor's state
 field, vocabulary, terminal states and transitions, where results and errors live, how to
-cancel, and which optional features the server has (a disabled feature reports DISABLED).
+cancel, where jobs are listed, and which optional features the server has (a disabled
+feature reports DISABLED).
 """
 
 from __future__ import annotations
@@ -93,6 +94,10 @@ class Profile:
     retry_after_max: int
     retry_after_min: int
     estimate_field: str | None = None  # seconds the server expects the job still to take
+    # A GET that lists the caller's jobs, and where in its body the list is (None: the body
+    # is the list): what TENANCY-4 reads as two principals. None: the dialect lists no jobs.
+    listing_path: str | None = None
+    listing_items: str | None = None
     # The type URI an error document must carry, by what it answers ("unknown-id",
     # "result-not-ready"), where the dialect fixes one (OGC's exception types).
     error_types: Mapping[str, str] = field(default_factory=dict)
@@ -446,6 +451,8 @@ def _from_data(data: Mapping[str, Any]) -> Profile:
         retry_after_max=int(data.get("retry_after", {}).get("max", 600)),
         retry_after_min=int(data.get("retry_after", {}).get("min", 0)),
         estimate_field=mon.get("estimate_field"),
+        listing_path=data.get("listing", {}).get("path"),
+        listing_items=data.get("listing", {}).get("items"),
         initiation_max=float(data.get("timing", {}).get("initiation_max", 2.0)),
         polls_max=int(data.get("timing", {}).get("polls_max", 30)),
         features=features,

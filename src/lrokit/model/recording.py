@@ -35,6 +35,28 @@ class Trace:
 
 
 @dataclass
+class Tenancy:
+    """What a run saw of its own principal's jobs as another principal (B, ``--other-header``)
+    and without credentials. Each request has one purpose; the jobs are the run's own principal
+    (A)'s, submitted for this alone, and A follows them to their end."""
+
+    credentials: tuple[str, ...]  # the fields A sends that carry credentials (B's names)
+    job: Trace | None = None  # A's job that B reads, and whose result B asks for
+    own: Exchange | None = None  # B's submission of a job of its own
+    own_read: Exchange | None = None  # B's read of its own job's monitor: B's credentials work
+    reads: list[Exchange] = field(default_factory=list)  # B's reads of A's monitor
+    unknown: Exchange | None = None  # B's read of a monitor whose id nobody created
+    result: Exchange | None = None  # A's download of its job's result
+    other_result: Exchange | None = None  # B's GET of that result
+    cancel: Exchange | None = None  # B's cancel of A's other job
+    cancelled: Trace | None = None  # that job, followed by A after B's cancel
+    listing: Exchange | None = None  # A's listing of jobs
+    other_listing: Exchange | None = None  # B's listing of jobs
+    anonymous_submit: Exchange | None = None  # a submission without credentials
+    anonymous_read: Exchange | None = None  # a read of A's monitor without credentials
+
+
+@dataclass
 class Recording:
     """Everything a run saw, by purpose."""
 
@@ -59,6 +81,7 @@ class Recording:
     notes: list[str] = field(default_factory=list)  # what the tester could not do, and why
     exchanges: list[Exchange] = field(default_factory=list)  # everything, in order
     time_scale: float = 1.0  # how the run scaled Retry-After waits (1: honoured as advised)
+    tenancy: Tenancy | None = None  # None: no second principal was given (--other-header)
     # Problems of a monitor body against the status schema, when a contract is known.
     validate: Callable[[Exchange], list[tuple[str, str]]] | None = None
 

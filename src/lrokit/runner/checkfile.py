@@ -1,11 +1,12 @@
 """The check file: ``lrokit.toml``, or ``[tool.lrokit]`` in ``pyproject.toml``, naming the base
-URL, the headers every request carries (from environment variables), the setup requests, and
-the operations to check, each with its own profile. ``lrokit check`` with no URL reads it, as
-the pytest plugin and the suite do with ``--check-file``; ``lrokit init --spec`` writes one.
+URL, the headers every request carries (from environment variables), another principal's
+(``other_headers``, as ``--other-header`` gives them: the TENANCY rules), the setup requests,
+and the operations to check, each with its own profile. ``lrokit check`` with no URL reads it,
+as the pytest plugin and the suite do with ``--check-file``; ``lrokit init --spec`` writes one.
 
 Secrets MUST NOT be written in the file: a header that carries one (Authorization, Cookie, an
 API key) takes its value from the environment, ``Bearer ${API_TOKEN}``; a literal value there
-is refused.
+is refused, in either table.
 """
 
 from __future__ import annotations
@@ -26,14 +27,12 @@ from jsonschema.exceptions import best_match
 
 from lrokit.commandline import header
 from lrokit.model.bodies import BodyError, body_from
-from lrokit.model.exchange import SECRET_HEADERS
+from lrokit.model.exchange import carries_credentials
 from lrokit.model.profile import Profile, ProfileError, load_profile_data
 from lrokit.runner.overrides import SetupStep
 
 NAMES = ("lrokit.toml", "pyproject.toml")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-#: Header names that carry credentials besides the ones every report redacts.
-_SECRET_WORDS = ("key", "token", "secret", "password", "auth", "signature")
 
 
 class CheckFileError(ValueError):
@@ -54,6 +53,7 @@ class CheckFile:
     url: str | None
     spec: str | None  # a path (made absolute) or a URL
     headers: Mapping[str, str]
+    other_headers: Mapping[str, str]  # another principal's credentials (--other-header)
     setup: tuple[SetupStep, ...]
     operations: tuple[Operation, ...]
 
@@ -100,18 +100,21 @@ def load_checkfile(path: Path, environ: Mapping[str, str] | None = None) -> Chec
         path=path,
         url=document.get("url"),
         spec=spec,
-        headers={k: _expanded(path, k, v, env) for k, v in document.get("headers", {}).items()},
+        headers=_fields(path, document.get("headers", {}), env),
+        other_headers=_fields(path, document.get("other_headers", {}), env),
         setup=tuple(_step(path, i, s) for i, s in enumerate(document.get("setup", []))),
         operations=tuple(_operation(path, op) for op in document["operations"]),
     )
 
 
+def _fields(path: Path, table: Mapping[str, str], env: Mapping[str, str]) -> dict[str, str]:
+    return {name: _expanded(path, name, value, env) for name, value in table.items()}
+
+
 def _expanded(path: Path, name: str, value: str, env: Mapping[str, str]) -> str:
     """A header's value with each ``${NAME}`` read from the environment; a secret written
     out is refused, as is a variable that is not set."""
-    lowered = name.lower()
-    secret = lowered in SECRET_HEADERS or any(word in lowered for word in _SECRET_WORDS)
-    if secret and not _VARIABLE.search(value):
+    if carries_credentials(name) and not _VARIABLE.search(value):
         raise CheckFileError(
             f"check file {path}: header {name} is written out; a secret is never kept in the "
             f'file: write {name} = "${{VARIABLE}}" and set VARIABLE in the environment'

@@ -71,6 +71,11 @@ SUITE_OPTIONS: tuple[SuiteOption, ...] = (
                 "[default: the profile's].", "PATH_OR_URL"),
     SuiteOption("header", "Send this header with every request, e.g. auth; redacted in "
                 "reports (repeatable).", "'NAME: VALUE'", multiple=True, short="-H"),
+    SuiteOption("other-header", "Another principal's credentials, by the names --header "
+                "gives the run's, e.g. 'Authorization: Bearer B': the TENANCY rules then ask "
+                "for the run's jobs as that principal, and without those fields; an empty "
+                "value sends the field not at all; redacted in reports (repeatable; without "
+                "it the TENANCY rules are not run).", "'NAME: VALUE'", multiple=True),
     SuiteOption("query", "Add this query parameter to every request, e.g. "
                 "api-version=2024-01-01, after the query a URL has (a name it has keeps its "
                 "value; repeatable).", "NAME=VALUE", multiple=True),
@@ -134,6 +139,7 @@ class SuiteOptions:
     spec: str | None  # path or URL of the contract; None when the profile names none
     contract: Contract | None = None  # read when there is a target
     headers: dict[str, str] = field(default_factory=dict)
+    other_headers: dict[str, str] = field(default_factory=dict)  # another principal's
     query: dict[str, str] = field(default_factory=dict)
     max_wait: float = 60.0
     time_scale: float = 1.0
@@ -166,6 +172,7 @@ class SuiteOptions:
         return TargetConfig(
             self.target_url,
             headers=dict(self.headers),
+            other_headers=dict(self.other_headers),
             query=dict(self.query),
             timeout=self.timeout,
             max_requests=self.max_requests,
@@ -200,15 +207,42 @@ def _count(name: str, raw: str, low: int = 0, high: int | None = None) -> int:
     return value
 
 
-def _headers(values: Iterable[str]) -> dict[str, str]:
+def _headers(values: Iterable[str], option: str = "--header") -> dict[str, str]:
     headers: dict[str, str] = {}
     for value in values:
         try:
             name, content = header(value)
         except ValueError as exc:
-            raise OptionError("--header", str(exc)) from None
+            raise OptionError(option, str(exc)) from None
         headers[name] = content
     return headers
+
+
+def _other_principal(headers: Mapping[str, str], other: Mapping[str, str]) -> dict[str, str]:
+    """``other`` (``--other-header``), which MUST name another principal than ``headers``
+    (``--header``): its requests carry its own credentials, so every field of the run's that
+    carries credentials MUST be given anew (or empty, to send none), and they MUST NOT all be
+    the run's own values; else the TENANCY rules would blame the server for serving the run's
+    own principal."""
+    from lrokit.model.exchange import carries_credentials
+
+    if not other:
+        return {}
+    given = {name.lower(): value for name, value in other.items()}
+    kept = [name for name in headers if carries_credentials(name) and name.lower() not in given]
+    if kept:
+        raise OptionError(
+            "--other-header",
+            f"gives no {', '.join(kept)}, which --header sends as the run's credentials: the "
+            f"other principal's requests would carry them too; give its own, or '{kept[0]}:' "
+            "to send none",
+        )
+    own = {name.lower(): value for name, value in headers.items()}
+    if all(own.get(name) == value for name, value in given.items()):
+        raise OptionError(
+            "--other-header", "the run's own credentials (--header): give another principal's"
+        )
+    return dict(other)
 
 
 def _query(values: Iterable[str]) -> dict[str, str]:
@@ -262,9 +296,9 @@ OVERRIDES = ("submit", "data", "form", "no-body", "failing-data", "monitor-templ
 
 def parse(raw: Mapping[str, Any], *, target_url: str | None, strict: bool = False) -> SuiteOptions:
     """Every option of a run from its text as typed (``raw`` by option name; absent or None:
-    the default). A check file gives the target URL when none is given, its headers (the
-    command line's win), its setup requests (before the command line's) and its operations.
-    The contract is read only when there is a target to test."""
+    the default). A check file gives the target URL when none is given, its headers and
+    another principal's (the command line's win), its setup requests (before the command
+    line's) and its operations. The contract is read only when there is a target to test."""
     from lrokit.model.contract import ContractError, load_contract
     from lrokit.model.profile import ProfileError, load_profile
     from lrokit.runner.checkfile import CheckFileError, Operation, load_checkfile
@@ -325,12 +359,18 @@ def parse(raw: Mapping[str, Any], *, target_url: str | None, strict: bool = Fals
             raise OptionError("--spec", str(exc)) from None
         # every layer reads results where the spec says
         operations = [replace(op, profile=contract.fitted(op.profile)) for op in operations]
+    headers = {**(checkfile.headers if checkfile else {}), **_headers(get("header"))}
+    other = {
+        **(checkfile.other_headers if checkfile else {}),
+        **_headers(get("other-header"), "--other-header"),
+    }
     return SuiteOptions(
         target_url=target_url,
         profile=operations[0].profile,
         spec=spec,
         contract=contract,
-        headers={**(checkfile.headers if checkfile else {}), **_headers(get("header"))},
+        headers=headers,
+        other_headers=_other_principal(headers, other),
         query=_query(get("query")),
         max_wait=_number("max-wait", get("max-wait"), 0, 86400, open_low=True),
         # A scale that never waits longer than the server asked (0 does not wait at all).

@@ -52,11 +52,13 @@ class SetupStep:
 
 def overridden(profile: Profile, raw: Mapping[str, Any], base: Path | None = None) -> Profile:
     """``profile`` with the command line's overrides (``raw`` by option name, as typed;
-    absent or None: not given); ``@FILE`` paths are relative to ``base`` (default: the working
-    directory). A body given anew drops the profile's other bodies, which were for its own."""
+        absent or None: not given); ``@FILE`` paths are relative to ``base`` (default: the working
+        directory). A body given anew drops the profile's other bodies, which were for its own; an
+    operation given anew drops its listing of jobs too."""
     changes: dict[str, Any] = {}
     if raw.get("submit"):
         changes["submit_method"], changes["submit_path"] = _operation("--submit", raw["submit"])
+        changes["listing_path"] = None  # the profile's listing lists its own operation's jobs
     body = _body(raw, base)
     if raw.get("no-body"):
         if body is not None or raw.get("failing-data"):

@@ -5,15 +5,18 @@ The scenarios run concurrently and each is bounded: polls honour Retry-After (sc
 Each job has one purpose: the main job is submitted plainly and followed; every probe (an
 unknown preference, an unacceptable Accept, a malformed or invalid body, a wrong media type,
 an unknown id) goes on requests of its own, so a server that mishandles one cannot hide the
-lifecycle. Bodies and body probes go only where the operation takes a body. At the end, every
-job the run started and did not see finish is cancelled (or, where the profile cannot cancel,
-left to expire), and the report says so.
+lifecycle. Bodies and body probes go only where the operation takes a body. Given another
+principal (``--other-header``), the tenancy scenario (:mod:`lrokit.runner.tenancy`) asks for
+jobs of the run's own as that principal, and without credentials. At the end, every job the
+run started and did not see finish is cancelled, as the principal that started it (or, where
+the profile cannot cancel, left to expire), and the report says so.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Mapping
 from functools import cached_property
 from urllib.parse import urldefrag, urlsplit
 
@@ -33,7 +36,8 @@ from lrokit.model.requests import (
     unsupported_media_type,
 )
 from lrokit.rules import RULES
-from lrokit.runner.target import BudgetExhausted, Target
+from lrokit.runner.target import OWN, BudgetExhausted, Principal, Target
+from lrokit.runner.tenancy import observe
 
 #: Polls of one job at most, whatever the budget of time.
 MAX_POLLS = 200
@@ -88,6 +92,8 @@ class Scenarios:
             jobs.append(self._idempotency())
         if "prefer" in features:
             jobs.append(self._prefer())
+        if self.target.config.other_headers:
+            jobs.append(observe(self))
         for outcome in await asyncio.gather(*jobs, return_exceptions=True):
             if isinstance(outcome, BudgetExhausted):
                 self.rec.notes.append(f"stopped early: {outcome}")
@@ -114,7 +120,13 @@ class Scenarios:
         declared = takes_body(self.contract, self.profile.submit_method, self.profile.submit_path)
         return declared is not False
 
-    async def submit(self, label: str, body: Body | None, **headers: str) -> Exchange:
+    async def submit(
+        self,
+        label: str,
+        body: Body | None,
+        headers: Mapping[str, str] | None = None,
+        principal: Principal = OWN,
+    ) -> Exchange:
         content, typed = None, {}
         if self.takes_body and body is not None:
             content, media_type = body.encode()
@@ -124,7 +136,8 @@ class Scenarios:
             self.profile.submit_method,
             self.submit_url,
             content=content,
-            headers={**typed, **self.profile.submit_headers, **headers},
+            headers={**typed, **self.profile.submit_headers, **(headers or {})},
+            principal=principal,
         )
 
     def monitor_of(self, submission: Exchange) -> tuple[str | None, str | None]:
@@ -197,6 +210,22 @@ class Scenarios:
             trace.after_terminal.append(await self.target.request("re-poll", "GET", trace.monitor))
         return trace
 
+    def result_of(self, trace: Trace) -> str | None:
+        """Where the result of a job followed to success is: the link or header of its last
+        read, else where the dialect says results are; None when nothing says."""
+        final = trace.after_terminal[-1] if trace.after_terminal else trace.polls[-1]
+        link = self.profile.result_reference(final.json())
+        if self.profile.result_header is not None:
+            link = final.header(self.profile.result_header)
+        if isinstance(link, str):
+            return self.target.url(link, base=final.url)
+        return self.profile.result_url(trace.monitor or "", self.submit_url)
+
+    @property
+    def result_accept(self) -> dict[str, str]:
+        """The Accept of a request for a result: the media types the profile allows."""
+        return {"Accept": ", ".join(self.profile.result_media_types)}
+
     def _newest(self, poll: Exchange, monitor: str) -> str:
         """The monitor to read next: the pointer a running 202 carries again, if it carries
         one the tester may follow (OData 4.01 §11.6: the values may change), else the same."""
@@ -225,18 +254,11 @@ class Scenarios:
         self.rec.head = await self.target.head("head", trace.monitor)
         self.rec.head_get = await self.target.request("head-get", "GET", trace.monitor)
         if trace.final_state == self.profile.success:
-            final = trace.after_terminal[-1] if trace.after_terminal else trace.polls[-1]
-            link = self.profile.result_reference(final.json())
-            if self.profile.result_header is not None:
-                link = final.header(self.profile.result_header)
-            url = (
-                self.target.url(link, base=final.url)
-                if isinstance(link, str)
-                else self.profile.result_url(trace.monitor, self.submit_url)
-            )
+            url = self.result_of(trace)
             if url is not None and self.target.same_origin(url):
-                accept = {"Accept": ", ".join(self.profile.result_media_types)}
-                self.rec.result = await self.target.request("result", "GET", url, headers=accept)
+                self.rec.result = await self.target.request(
+                    "result", "GET", url, headers=self.result_accept
+                )
             elif url is not None:
                 self.rec.notes.append(f"result link {url} is on another origin")
         if (
@@ -257,7 +279,7 @@ class Scenarios:
     async def _prefer(self) -> None:
         """HTTP-4's probe, a job of its own: an unknown preference beside respond-async."""
         self.rec.prefer_probe = await self.submit(
-            "prefer-probe", self.profile.body, Prefer=f"respond-async, {UNKNOWN_PREFERENCE}"
+            "prefer-probe", self.profile.body, {"Prefer": f"respond-async, {UNKNOWN_PREFERENCE}"}
         )
 
     async def _failing(self) -> None:
@@ -341,16 +363,16 @@ class Scenarios:
         key = f'"lrokit-{uuid.uuid4()}"'
         for _ in range(2):
             self.rec.idempotent.append(
-                await self.submit("idempotent", self.profile.body, **{"Idempotency-Key": key})
+                await self.submit("idempotent", self.profile.body, {"Idempotency-Key": key})
             )
         self.rec.idempotent_other = await self.submit(
-            "idempotent-other", self.profile.other_body, **{"Idempotency-Key": key}
+            "idempotent-other", self.profile.other_body, {"Idempotency-Key": key}
         )
         shared = f'"lrokit-{uuid.uuid4()}"'
         self.rec.concurrent = list(
             await asyncio.gather(
                 *(
-                    self.submit("concurrent", self.profile.body, **{"Idempotency-Key": shared})
+                    self.submit("concurrent", self.profile.body, {"Idempotency-Key": shared})
                     for _ in range(CONCURRENT)
                 )
             )
@@ -360,24 +382,34 @@ class Scenarios:
         """Cancel every job the run started and did not see end (where the profile cannot
         cancel, they are left to finish or expire); the notes say which. Nothing here is
         judged: these are the tester's own requests."""
-        traces = [t for t in (self.rec.main, self.rec.failing, self.rec.cancelled) if t]
+        tenancy = self.rec.tenancy
+        followed = [self.rec.main, self.rec.failing, self.rec.cancelled]
+        if tenancy is not None:
+            followed += [tenancy.job, tenancy.cancelled]
+        traces = [t for t in followed if t]
         ended = {t.monitor for t in traces if t.final_state is not None}
-        started = [
+        ours = [
             *(t.submission for t in traces),
             *(e for e in (self.rec.plain, self.rec.prefer_probe, self.rec.idempotent_other) if e),
             *self.rec.idempotent,
             *self.rec.concurrent,
         ]
-        monitors: dict[str, str] = {}  # monitor -> what the run submitted the job for
-        for submission in started:
+        started = [(submission, OWN) for submission in ours]
+        if tenancy is not None:  # each job is cancelled as whoever started it
+            config = self.target.config
+            others = ((tenancy.own, config.other()), (tenancy.anonymous_submit, config.anonymous()))
+            started += [(submission, who) for submission, who in others if submission is not None]
+        # monitor -> what the run submitted the job for, and as whom
+        monitors: dict[str, tuple[str, Principal]] = {}
+        for submission, principal in started:
             if self.profile.body_state(submission.json()) in self.profile.terminal:
                 continue  # over as soon as it was accepted
             monitor, _ = self.monitor_of(submission)
             if monitor is not None and monitor not in ended:
-                monitors.setdefault(monitor, submission.label)
+                monitors.setdefault(monitor, (submission.label, principal))
         if not monitors:
             return
-        jobs = ", ".join(sorted(set(monitors.values())))
+        jobs = ", ".join(sorted({label for label, _ in monitors.values()}))
         method = self.profile.cancel_method
         if method is None or "cancel" not in self.profile.features:
             self.rec.notes.append(
@@ -386,9 +418,11 @@ class Scenarios:
             )
             return
         try:
-            for monitor in monitors:
+            for monitor, (_, principal) in monitors.items():
                 url = self.profile.cancel_url(monitor)
-                self.rec.cleaned.append(await self.target.request("clean-up", method, url))
+                self.rec.cleaned.append(
+                    await self.target.request("clean-up", method, url, principal=principal)
+                )
         except BudgetExhausted:
             self.rec.notes.append("clean-up: stopped by the request budget")
         self.rec.notes.append(

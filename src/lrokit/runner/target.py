@@ -29,12 +29,27 @@ class BudgetExhausted(Exception):
     """The run sent as many requests as it may."""
 
 
+@dataclass(frozen=True)
+class Principal:
+    """Whom a request speaks for: the configured header fields, without the ``without``
+    names (lower-case), with ``fields`` laid over them. The default is the run's own."""
+
+    fields: Mapping[str, str] = field(default_factory=dict)
+    without: frozenset[str] = frozenset()
+
+
+OWN = Principal()
+
+
 @dataclass
 class TargetConfig:
     """Where the server is and how far the tester may go with it."""
 
     base_url: str
     headers: Mapping[str, str] = field(default_factory=dict)  # e.g. auth; redacted in reports
+    # Another principal's credentials (--other-header): their names are the fields that carry
+    # credentials; redacted in reports. Empty: the run has one principal.
+    other_headers: Mapping[str, str] = field(default_factory=dict)
     query: Mapping[str, str] = field(default_factory=dict)  # added to each URL's own query
     timeout: float = 10.0  # seconds per request, connect to last byte
     max_body: int = 1024 * 1024  # bytes read of any response body
@@ -42,6 +57,21 @@ class TargetConfig:
     max_wait: float = 60.0  # seconds a job may take to reach a terminal state
     time_scale: float = 1.0  # multiplies every Retry-After wait (tests use << 1)
     allow_cross_origin: bool = False
+
+    @property
+    def credentials(self) -> frozenset[str]:
+        """The names of the fields that carry credentials: those ``other_headers`` gives."""
+        return frozenset(name.lower() for name in self.other_headers)
+
+    def other(self) -> Principal:
+        """The other principal: its credentials instead of the run's (a field it gives empty
+        is not sent at all)."""
+        given = {name: value for name, value in self.other_headers.items() if value}
+        return Principal(given, self.credentials)
+
+    def anonymous(self) -> Principal:
+        """No principal: the configured fields without those that carry credentials."""
+        return Principal(without=self.credentials)
 
 
 @cache
@@ -77,7 +107,7 @@ class Target:
             headers=dict(config.headers),
         )
         self._started = time.monotonic()
-        self._secret = SECRET_HEADERS | {name.lower() for name in config.headers}
+        self._secret = SECRET_HEADERS | {n.lower() for n in config.headers} | config.credentials
         self._in_process = transport is not None  # tests' ASGI and mock transports: no socket
 
     async def aclose(self) -> None:
@@ -108,9 +138,10 @@ class Target:
         headers: Mapping[str, str] | None = None,
         content: bytes | None = None,
         json: object = None,
+        principal: Principal = OWN,
     ) -> Exchange:
-        """Send one request within the limits and record the exchange."""
-        request, recorded_url, sent = self._prepare(method, url, headers, content, json)
+        """Send one request within the limits, as ``principal``, and record the exchange."""
+        request, recorded_url, sent = self._prepare(method, url, headers, content, json, principal)
         started = self.elapsed
         try:
             try:
@@ -137,9 +168,10 @@ class Target:
         headers: Mapping[str, str] | None = None,
         content: bytes | None = None,
         json: object = None,
+        principal: Principal = OWN,
     ) -> tuple[httpx.Request, str, tuple[tuple[str, str], ...]]:
-        """The request to send, within the budget and the origin, with the URL and fields it
-        is recorded with (secrets redacted)."""
+        """The request to send, within the budget and the origin, as ``principal``, with the
+        URL and fields it is recorded with (secrets redacted)."""
         if len(self.exchanges) >= self.config.max_requests:
             raise BudgetExhausted(f"the run's budget of {self.config.max_requests} requests")
         if not self.same_origin(url) and not self.config.allow_cross_origin:
@@ -147,6 +179,9 @@ class Target:
         request = self._client.build_request(
             method, _with_query(url, self.config.query), headers=headers, content=content, json=json
         )
+        for name in principal.without:
+            request.headers.pop(name, None)
+        request.headers.update(principal.fields)
         sent = tuple(
             (k.lower(), "[redacted]" if k.lower() in self._secret else v)
             for k, v in request.headers.multi_items()

@@ -1,10 +1,11 @@
 """Verdicts: each rule's outcome for one run, and the exit code they add up to.
 
 A verdict is earned: PASS means the rule was observed and held. A rule with nothing to judge
-says why, in one of four kinds (:class:`Unjudged`). Exit 0 means every MUST rule the profile
+says why, in one of five kinds (:class:`Unjudged`). Exit 0 means every MUST rule the profile
 enables and the user selected was observed and held; a MUST rule the server kept the tester
 from observing is UNOBSERVED and fails the run as *not demonstrated* (exit 1), as a SHOULD
-rule does under ``--strict``; rules the user deselected or the profile disabled do not.
+rule does under ``--strict``; rules the user deselected, the profile disabled, or the run was
+not given what they need (the TENANCY rules without ``--other-header``) do not.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import enum
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
-from lrokit.checks import NotApplicable, NotObserved, Violation, load_all
+from lrokit.checks import NotApplicable, NotObserved, NotRun, Violation, load_all
 from lrokit.model.profile import Profile
 from lrokit.model.recording import Recording
 from lrokit.rules import RUNTIME_RULES, Level, Rule
@@ -46,6 +47,7 @@ class Unjudged(enum.StrEnum):
     DESELECTED = "deselected"  # --only/--skip
     NOT_APPLICABLE = "not-applicable"  # what the rule is about does not arise here
     NOT_OBSERVED = "not-observed"  # what the server did kept the tester from seeing it
+    NOT_RUN = "not-run"  # the run was not given what the rule needs (--other-header)
 
     @property
     def words(self) -> str:
@@ -110,6 +112,9 @@ def judge(
         except NotApplicable as exc:
             verdicts.append(_unjudged(rule, Unjudged.NOT_APPLICABLE, str(exc)))
             continue
+        except NotRun as exc:
+            verdicts.append(_unjudged(rule, Unjudged.NOT_RUN, str(exc)))
+            continue
         except NotObserved as exc:
             outcome = Outcome.UNOBSERVED if binding else Outcome.SKIP
             verdicts.append(Verdict(rule, outcome, [], str(exc), Unjudged.NOT_OBSERVED))
@@ -125,7 +130,10 @@ def judge(
 
 
 def _unjudged(rule: Rule, kind: Unjudged, reason: str) -> Verdict:
-    outcome = Outcome.DISABLED if kind is Unjudged.DISABLED else Outcome.SKIP
+    """A rule without a verdict: DISABLED when the profile or the run leaves it out (a rule
+    not run for want of a second principal reads like a feature the server lacks: nobody asked
+    for it), else SKIP."""
+    outcome = Outcome.DISABLED if kind in (Unjudged.DISABLED, Unjudged.NOT_RUN) else Outcome.SKIP
     return Verdict(rule, outcome, reason=reason, unjudged=kind)
 
 
