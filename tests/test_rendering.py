@@ -18,7 +18,7 @@ from lrokit.rules import RULES
 from lrokit.runner.reporters import print_console, to_json, to_junit
 from lrokit.runner.run import Report, run
 from lrokit.runner.target import TargetConfig
-from lrokit.runner.verdicts import Outcome, Verdict
+from lrokit.runner.verdicts import Outcome, Unjudged, Verdict
 from tests.fauxservers.server import FauxServer
 
 BREACH = Violation("text/html", "application/problem+json", "GET /reports/x -> 404")
@@ -66,6 +66,16 @@ def test_passing_rules_of_a_family_share_one_row() -> None:
     lines = [line for line in _console_text(report).splitlines() if "PASS" in line]
     assert len([line for line in lines if "│" in line]) == 2  # one row per family
     assert "ACCEPT-1, ACCEPT-2, ACCEPT-3" in _console_text(report)
+
+
+def test_rules_not_run_for_one_reason_share_one_row() -> None:
+    reason = "give --other-header 'NAME: VALUE', another principal's credentials"
+    rules = [r for r in RULES.values() if r.family == "TENANCY"]
+    verdicts = [Verdict(r, Outcome.DISABLED, [], reason, Unjudged.NOT_RUN) for r in rules]
+    text = _console_text(Report("http://x", "canonical", verdicts), width=400)
+    rows = [line for line in text.splitlines() if "DISABLED" in line and "│" in line]
+    assert len(rows) == 1, rows
+    assert f"{', '.join(r.id for r in rules)} not run: {reason}" in rows[0]
 
 
 def test_a_breach_repeated_on_several_exchanges_is_shown_once_with_a_count() -> None:

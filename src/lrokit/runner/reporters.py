@@ -98,8 +98,9 @@ def _deselected(verdict: Verdict) -> bool:
 def print_console(report: Report, console: Console) -> None:
     """What could not be checked first (the tester's notes, then the rules not demonstrated,
     which fail the run), then the table, then a summary line. Every rule that is not a PASS
-    has its row; the passing rules of a family share one. A target that never answered is
-    one line, not a row of errors per rule."""
+    has its row; the passing rules of a family share one, and so do those not run for one
+    reason (TENANCY without a second principal). A target that never answered is one line,
+    not a row of errors per rule."""
     if report.unreachable is not None:
         console.print(Text("ERROR: ", STYLES[Outcome.ERROR]).append(report.unreachable))
         return
@@ -131,8 +132,15 @@ def print_console(report: Report, console: Console) -> None:
             table.add_row(
                 family, "", Text("PASS", STYLES[Outcome.PASS]), Text(", ".join(passed), "dim"), ""
             )
+        not_run: dict[str, list[str]] = {}
         for verdict in members:
-            if verdict.outcome is Outcome.PASS:
+            if verdict.unjudged is Unjudged.NOT_RUN:
+                not_run.setdefault(verdict.reason, []).append(verdict.rule.id)
+        for reason, rule_ids in not_run.items():
+            why = Text(f"{', '.join(rule_ids)} {Unjudged.NOT_RUN.words}: {reason}", "dim")
+            table.add_row(family, "", Text("DISABLED", STYLES[Outcome.DISABLED]), why, "")
+        for verdict in members:
+            if verdict.outcome is Outcome.PASS or verdict.unjudged is Unjudged.NOT_RUN:
                 continue
             table.add_row(
                 verdict.rule.id,
