@@ -142,6 +142,13 @@ _LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
     help="Requests answered at once; one more is answered 503 server-busy with Retry-After.",
 )
 @option(
+    "--max-prefer-wait",
+    default=DEFAULTS.max_prefer_wait,
+    type=click.IntRange(0, 3600),
+    help="Seconds a status read with 'Prefer: wait=N' may be held until the report changes "
+    "(0: never held). Each held read counts against --max-in-flight.",
+)
+@option(
     "--tokens",
     "tokens_file",
     default=None,
@@ -179,6 +186,7 @@ def serve(
     body_timeout: float,
     keep_alive_timeout: int,
     max_in_flight: int,
+    max_prefer_wait: int,
     tokens_file: Path | None,
     ui: bool,
     log_level: str,
@@ -219,6 +227,7 @@ def serve(
             body_timeout=body_timeout,
             keep_alive_timeout=keep_alive_timeout,
             max_in_flight=max_in_flight,
+            max_prefer_wait=max_prefer_wait,
             tokens=tokens,
             ui=ui,
         )
@@ -303,7 +312,7 @@ worker = click.Command(
         not in {
             *("host", "port", "max_body_bytes", "retry_after_max", "fast_path"),
             *("header_timeout", "body_timeout", "keep_alive_timeout", "max_in_flight"),
-            *("tokens_file", "ui"),
+            *("max_prefer_wait", "tokens_file", "ui"),
         }
     ],
 )

@@ -36,6 +36,7 @@ class Settings:
     body_timeout: float = 30.0  # seconds a request's body may take once its head is in
     keep_alive_timeout: int = 5  # seconds an idle kept-alive connection stays open
     max_in_flight: int = 512  # requests answered at once; 503 server-busy beyond
+    max_prefer_wait: int = 30  # seconds a monitor read with Prefer: wait may be held; 0: never
     # Bearer token -> principal: each principal sees only its own reports. None: open to anyone.
     tokens: Mapping[str, str] | None = field(default=None, hash=False)
 
@@ -56,8 +57,8 @@ class Settings:
             raise ValueError("store must be a postgresql:// URL (leave it out for SQLite)")
         if min(self.header_timeout, self.body_timeout, self.keep_alive_timeout) <= 0:
             raise ValueError("need header_timeout, body_timeout and keep_alive_timeout > 0")
-        if self.max_in_flight < 1:
-            raise ValueError("need max_in_flight >= 1")
+        if self.max_in_flight < 1 or self.max_prefer_wait < 0:
+            raise ValueError("need max_in_flight >= 1 and max_prefer_wait >= 0")
         if self.tokens is not None and not self.tokens:
             raise ValueError("tokens: give at least one, or None for a server open to anyone")
         if self.dataset_rows < 1:

@@ -6,6 +6,8 @@ handlers translate between HTTP and the job store and never do report work thems
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import logging
 import math
@@ -42,6 +44,8 @@ CSV = "text/csv"
 #: Status documents change with every poll: no cache may store them (RFC 9111 §5.2.2.5).
 NO_STORE = "no-store"
 DOWNLOAD_TYPES = [JSON, CSV]
+#: Seconds between reads of a held report (``Prefer: wait``) when no change wakes it earlier.
+HOLD_RECHECK = 1.0
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -222,13 +226,45 @@ class ReportsAPI:
         return job
 
     async def get_report(self, report_id: str) -> Response:
-        """The status monitor."""
+        """The status monitor; with ``Prefer: wait=N`` a read of a report that is not terminal
+        is held until its state changes, N seconds at most (see :meth:`_held`)."""
         job = await self._find(report_id)
         if job is None:
             return self._not_found(report_id)
         if self._expired(job):
             return self._gone(job)
-        return self.status_response(job)
+        extra = {"Vary": "Prefer"}
+        wait = _wait_preference()
+        if wait is not None and not job.state.terminal:
+            allowed = min(wait, self.settings.max_prefer_wait)
+            if allowed > 0:
+                job = await self._held(job, allowed)
+                extra["Preference-Applied"] = f"wait={allowed}"
+        return self.status_response(job, 200, **extra)
+
+    async def _held(self, job: Job, seconds: int) -> Job:
+        """The job once its state differs from ``job``'s, or as it is after ``seconds``
+        (RFC 7240 §4.3: the client's bound on the time it waits for an answer).
+
+        The store wakes the wait at each change of state it writes or is told of; the job is
+        read again at least every :data:`HOLD_RECHECK` seconds besides, for the changes no
+        notification reaches (another process writing the same SQLite file)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        for _ in range(math.ceil(seconds / HOLD_RECHECK) + 1):  # bounded: one per recheck
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(remaining, HOLD_RECHECK)):
+                    await self.store.next_change(job.id)
+            fresh = await self.store.get(job.id)
+            if fresh is None:  # jobs are never deleted; keep the last read
+                break
+            if fresh.state is not job.state:
+                return fresh
+            job = fresh
+        return job
 
     async def cancel_report(self, report_id: str) -> Response:
         """Cancel: at once when PENDING, at the worker's next heartbeat when PROCESSING."""
@@ -334,6 +370,15 @@ class ReportsAPI:
             f"No report has id {report_id!r}.",
             _instance(),
         )
+
+
+def _wait_preference() -> int | None:
+    """The seconds of the request's ``Prefer: wait`` (RFC 7240 §4.3: ``wait = 1*DIGIT``);
+    None without one or with a value that is not digits (a hint, never an error)."""
+    value = parse_prefer(_headers().getlist("prefer")).get("wait")
+    if value is None or not (value.isascii() and value.isdigit()) or len(value) > 9:
+        return None
+    return int(value)
 
 
 def _preferred(offered: Sequence[str], default: str) -> str:

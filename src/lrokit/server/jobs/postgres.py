@@ -18,6 +18,7 @@ import psycopg
 from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
+from lrokit.server.jobs.changes import StateChanges
 from lrokit.server.jobs.job import Job, JobState, NewJob
 from lrokit.server.jobs.rows import COLUMNS, job_from_row
 from lrokit.server.jobs.store import (
@@ -104,6 +105,10 @@ class PostgresJobStore:
                 await conn.commit()
 
         self._channel = sql.Identifier(f"lrokit_jobs_{schema or 'public'}")
+        # Changes of state, by job id, to every process (Prefer: wait readers are woken).
+        self._changes_channel = f"lrokit_changes_{schema or 'public'}"
+        self._changes = StateChanges()
+        self._watching: asyncio.Task[None] | None = None
         # Each pooled connection is checked before use: after a restart a stale one costs a
         # reconnect, not a client's 500; a call waits ``wait`` seconds at most for one.
         self._pool = AsyncConnectionPool(
@@ -130,9 +135,41 @@ class PostgresJobStore:
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 await conn.execute(script)  # our own DDL
                 await conn.execute("INSERT INTO lrokit_schema (version) VALUES (%s)", (number,))
+        self._watching = asyncio.create_task(self._watch(), name="lrokit-changes")
 
     async def close(self) -> None:
+        if self._watching is not None:
+            self._watching.cancel()
+            await asyncio.gather(self._watching, return_exceptions=True)
+            self._watching = None
         await self._pool.close()
+
+    async def next_change(self, job_id: str) -> None:
+        await self._changes.next(job_id)
+
+    async def _announce(self, conn: AsyncConnection[Any], job_ids: Sequence[str]) -> None:
+        """Tell every process's readers, once the transaction commits, that these jobs
+        changed state (NOTIFY is delivered on commit, and not at all on rollback)."""
+        if job_ids:
+            await conn.execute(
+                "SELECT pg_notify(%s, id) FROM unnest(%s::text[]) AS id",
+                (self._changes_channel, list(job_ids)),
+            )
+
+    async def _watch(self) -> None:
+        """LISTEN for the changes any process announces and wake this process's readers;
+        reconnect after a failure (readers re-read now and then meanwhile), until cancelled."""
+        while True:
+            try:
+                conn = await AsyncConnection.connect(self.url, autocommit=True)
+                async with conn:
+                    await conn.execute(
+                        sql.SQL("LISTEN {}").format(sql.Identifier(self._changes_channel))
+                    )
+                    async for notice in conn.notifies():
+                        self._changes.changed(notice.payload)
+            except psycopg.Error:
+                await asyncio.sleep(1.0)
 
     async def create(self, new: NewJob) -> tuple[Job, bool]:
         now = self.clock()
@@ -256,7 +293,9 @@ class PostgresJobStore:
             else:
                 return job, CancelOutcome.FINISHED
             updated = await cur.fetchone()
+            await self._announce(conn, [job_id])
         assert updated is not None
+        self._changes.changed(job_id)
         return job_from_row(updated), outcome
 
     async def claim(
@@ -297,26 +336,32 @@ class PostgresJobStore:
                     (now,),
                 )
             ).fetchone()
-            if candidate is None:
-                return None, [r[0] for r in lost]
-            row = await (
-                await conn.execute(
-                    "UPDATE jobs SET state = 'PROCESSING', worker_id = %s,"
-                    " lease_expires_at = %s, attempts = attempts + 1, retry_delay = %s,"
-                    " started_at = COALESCE(started_at, %s), updated_at = %s"
-                    f" WHERE seq = %s RETURNING {COLUMNS}",
-                    (
-                        worker_id,
-                        now + lease_seconds,
-                        backoff(candidate[1] + 1),
-                        now,
-                        now,
-                        candidate[0],
-                    ),
-                )
-            ).fetchone()
-        assert row is not None
-        return Claim(job_from_row(row), worker_id), [r[0] for r in lost]
+            ended = [r[0] for r in lost]
+            claim: Claim | None = None
+            if candidate is not None:
+                row = await (
+                    await conn.execute(
+                        "UPDATE jobs SET state = 'PROCESSING', worker_id = %s,"
+                        " lease_expires_at = %s, attempts = attempts + 1, retry_delay = %s,"
+                        " started_at = COALESCE(started_at, %s), updated_at = %s"
+                        f" WHERE seq = %s RETURNING {COLUMNS}",
+                        (
+                            worker_id,
+                            now + lease_seconds,
+                            backoff(candidate[1] + 1),
+                            now,
+                            now,
+                            candidate[0],
+                        ),
+                    )
+                ).fetchone()
+                assert row is not None
+                claim = Claim(job_from_row(row), worker_id)
+            changed = [*ended, *([claim.job.id] if claim is not None else [])]
+            await self._announce(conn, changed)
+        for job_id in changed:
+            self._changes.changed(job_id)
+        return claim, ended
 
     async def heartbeat(
         self,
@@ -415,4 +460,9 @@ class PostgresJobStore:
                     ),
                 )
             ).fetchone()
-        return JobState(row[0]) if row is not None else None
+            if row is not None:
+                await self._announce(conn, [claim.job.id])
+        if row is None:
+            return None
+        self._changes.changed(claim.job.id)
+        return JobState(row[0])

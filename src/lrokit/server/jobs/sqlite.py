@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import orjson
 
+from lrokit.server.jobs.changes import StateChanges
 from lrokit.server.jobs.job import Job, JobState, NewJob
 from lrokit.server.jobs.rows import COLUMNS, job_from_row
 from lrokit.server.jobs.store import (
@@ -138,6 +139,8 @@ class SQLiteJobStore:
         self._queue: deque[_Write[Any]] = deque()  # writes for the writer thread to commit
         self._queue_lock = threading.Lock()
         self._draining = False  # a drain of the queue is scheduled on the writer thread
+        # Changes of state this process writes; another process's writes are not seen here.
+        self._changes = StateChanges()
 
     async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` as one atomic write; return its value once it is durably committed.
@@ -373,7 +376,10 @@ class SQLiteJobStore:
                 return job, CancelOutcome.FINISHED
             return job_from_row(conn.execute(sql, params).fetchone()), outcome
 
-        return await self._write(run)
+        outcome = await self._write(run)
+        if outcome is not None and outcome[1] in (CancelOutcome.CANCELLED, CancelOutcome.REQUESTED):
+            self._changes.changed(job_id)
+        return outcome
 
     async def claim(
         self,
@@ -424,7 +430,10 @@ class SQLiteJobStore:
             ).fetchone()
             return Claim(job_from_row(row), worker_id), [r[0] for r in lost]
 
-        return await self._write(run)
+        claim, ended = await self._write(run)
+        for changed in [*ended, *([claim.job.id] if claim is not None else [])]:
+            self._changes.changed(changed)
+        return claim, ended
 
     async def heartbeat(
         self,
@@ -520,4 +529,10 @@ class SQLiteJobStore:
             ).fetchone()
             return JobState(row[0]) if row is not None else None
 
-        return await self._write(run)
+        written = await self._write(run)
+        if written is not None:
+            self._changes.changed(claim.job.id)
+        return written
+
+    async def next_change(self, job_id: str) -> None:
+        await self._changes.next(job_id)
