@@ -99,6 +99,42 @@ async def test_seed_request_ends_done_and_downloads(settings: Settings) -> None:
 
 
 @pytest.mark.anyio
+async def test_via_wait_reads_are_held_and_follow_each_other_at_once(settings: Settings) -> None:
+    """Prefer: wait: the server holds each read until the status changes, so after the
+    submission's Retry-After the client reads again at once, and needs few reads."""
+    time = VirtualTime(real_scale=0.05)
+    paced = dataclasses.replace(settings, workers=1, pace=1.0)
+    preferred: list[str | None] = []
+    async with serve_in_process(paced) as http:
+
+        async def record(request: httpx.Request) -> None:
+            if request.method == "GET":
+                preferred.append(request.headers.get("prefer"))
+
+        http.event_hooks["request"].append(record)
+        client = AsyncClient(http=http, policy=time.policy(hold=5), sleep=time.asleep)
+        result = await client.run("/reports", SEED_REQUEST, via="wait")
+    assert result.state == "DONE"
+    assert preferred == ["wait=5"] * result.polls
+    assert result.polls <= 3
+    assert time.sleeps[0] >= 1  # the 202's Retry-After, honoured
+    assert time.sleeps[1:] == [0.0] * (len(time.sleeps) - 1)
+
+
+@pytest.mark.anyio
+async def test_via_wait_polls_by_retry_after_where_the_server_does_not_hold(
+    settings: Settings,
+) -> None:
+    time = VirtualTime(real_scale=0.05)
+    unheld = dataclasses.replace(settings, workers=1, pace=1.0, max_prefer_wait=0)
+    async with serve_in_process(unheld) as http:
+        client = AsyncClient(http=http, policy=time.policy(hold=5), sleep=time.asleep)
+        result = await client.run("/reports", SEED_REQUEST, via="wait")
+    assert result.state == "DONE"
+    assert all(wait >= 1 for wait in time.sleeps)  # never sooner than asked
+
+
+@pytest.mark.anyio
 async def test_no_data_report_raises_operation_failed_with_the_problem(
     settings: Settings,
 ) -> None:
@@ -345,6 +381,17 @@ def test_submit_waits_and_prints_the_result_link(live: LiveServer, tmp_path: Pat
     assert link.startswith(f"{live.url}/reports/")
     assert link.endswith("/download")
     assert json.loads(out.read_text())["reportType"] == "yearly-sales"
+
+
+@pytest.mark.e2e
+def test_submit_via_wait_holds_its_reads(live: LiveServer) -> None:
+    args = [f"{live.url}/reports", "--data", json.dumps(SEED_REQUEST), "--wait", "--via", "wait"]
+    result = CliRunner().invoke(submit, [*args, "--json", "-"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["status"] == "DONE"
+    refused = CliRunner().invoke(submit, [f"{live.url}/reports", "-d", "{}", "--via", "wait"])
+    assert refused.exit_code == 2
+    assert "--via needs --wait" in refused.output
 
 
 @pytest.mark.e2e

@@ -10,6 +10,11 @@ jitter. A total deadline bounds the wait (:class:`OperationTimeout`, carrying th
 and so does a number of polls. A failed operation raises :class:`OperationFailed` with the
 RFC 9457 problem from the status document's ``error`` member or from a problem+json answer.
 
+``via="wait"`` asks the monitor to hold each read until the status changes (``Prefer:
+wait=N``, RFC 7240 §4.3, N at most :attr:`Policy.hold` and the time left): after an answer
+that says it was held (``Preference-Applied: wait``) the next read goes at once, since the
+server already waited; a server that does not hold is polled as above, by its Retry-After.
+
 The two clients share everything but their I/O: the decisions live in plain functions here.
 The canonical contract's states and field names are the default :class:`Dialect`.
 """
@@ -24,13 +29,17 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urljoin
 
 import httpx
 
 from lrokit.model.headers import http_date, retry_after_delay
 
+#: How a wait learns of changes: by polling, or by reads the server holds (``Prefer: wait``).
+Via = Literal["poll", "wait"]
+#: Seconds a held read may take beyond the hold it asked for, before the client gives up on it.
+HOLD_GRACE = 10.0
 #: Answers to a poll that mean "not now, try again later" (RFC 9110 §15.5.20, RFC 6585 §4).
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 PROBLEM_JSON = "application/problem+json"
@@ -230,6 +239,7 @@ class Policy:
 
     deadline: float = 300.0
     max_polls: int = 1000
+    hold: int = 20  # seconds each read asks the server to hold it, with via="wait"
     backoff: Backoff = field(default_factory=Backoff)
     clock: Callable[[], float] = time.monotonic
     wall: Callable[[], datetime] = field(default=lambda: _utcnow())
@@ -319,6 +329,20 @@ def _accepted(response: httpx.Response, dialect: Dialect, wall: datetime) -> Ope
     return Operation(monitor, status, dialect, advised=_advised(response, wall))
 
 
+def _was_held(response: httpx.Response) -> bool:
+    """Whether the server says it applied a ``wait`` preference (RFC 7240 §3)."""
+    applied = response.headers.get("preference-applied", "")
+    return any(p.split("=", 1)[0].strip().lower() == "wait" for p in applied.split(","))
+
+
+def _held_read(seconds: int) -> dict[str, Any]:
+    """The arguments of a monitor read that asks to be held ``seconds`` (none when 0): the
+    preference, and a read timeout that outlasts the hold."""
+    if seconds < 1:
+        return {}
+    return {"headers": {"Prefer": f"wait={seconds}"}, "timeout": seconds + HOLD_GRACE}
+
+
 def _advised(response: httpx.Response, wall: datetime) -> float | None:
     """Seconds the server asks to wait (RFC 9110 §10.2.3): delay-seconds, or an HTTP-date
     measured from the response's ``Date`` (else ``wall``); a date in the past is 0. An absent
@@ -338,6 +362,7 @@ class _Waiting:
     operation: Operation
     policy: Policy
     on_progress: ProgressCallback | None
+    via: Via = "poll"
     started: float = 0.0
     unadvised: int = 0
 
@@ -350,6 +375,14 @@ class _Waiting:
             return self.operation.advised
         self.unadvised = 1
         return self.policy.backoff.delay(0, self.policy.rng)
+
+    def hold(self) -> int:
+        """Seconds the next read asks the server to hold it: 0 when polling, else the
+        policy's hold within the time left."""
+        if self.via != "wait":
+            return 0
+        left = self.policy.deadline - (self.policy.clock() - self.started)
+        return max(0, int(min(self.policy.hold, left)))
 
     def observe(self, response: httpx.Response) -> float | None:
         """Take a poll's answer; return seconds until the next poll, or None when terminal.
@@ -374,7 +407,7 @@ class _Waiting:
             error = None if raw is None else Problem.from_json(raw)
             kind = OperationCancelled if op.state in op.dialect.cancelled else OperationFailed
             raise kind(error, status, op.monitor)
-        delay = self._delay(response)
+        delay = 0.0 if self.via == "wait" and _was_held(response) else self._delay(response)
         self.operation = replace(op, advised=delay)
         return delay
 
@@ -450,14 +483,16 @@ class Client:
         *,
         on_progress: ProgressCallback | None = None,
         stop: threading.Event | None = None,
+        via: Via = "poll",
     ) -> Result:
         """Poll until terminal (see the module docstring); ``on_progress`` gets each status."""
-        waiting = _Waiting(operation, self.policy, on_progress)
+        waiting = _Waiting(operation, self.policy, on_progress, via)
         delay: float | None = waiting.first_delay()
         while delay is not None:
             waiting.check_budget(delay)
             self._pause(delay, stop)
-            delay = waiting.observe(self.http.get(operation.monitor))
+            read = _held_read(waiting.hold())
+            delay = waiting.observe(self.http.get(operation.monitor, **read))
         op = waiting.operation
         return Result(op.monitor, op.status, op.dialect, op.polls, http=self.http)
 
@@ -470,10 +505,11 @@ class Client:
         headers: Mapping[str, str] | None = None,
         on_progress: ProgressCallback | None = None,
         stop: threading.Event | None = None,
+        via: Via = "poll",
     ) -> Result:
         """Submit and wait."""
         operation = self.submit(url, body, idempotency_key=idempotency_key, headers=headers)
-        return self.wait(operation, on_progress=on_progress, stop=stop)
+        return self.wait(operation, on_progress=on_progress, stop=stop, via=via)
 
     def cancel(self, operation: Operation) -> Operation:
         """DELETE the cancel link (else the monitor); the answer's status document."""
@@ -558,14 +594,16 @@ class AsyncClient:
         *,
         on_progress: ProgressCallback | None = None,
         stop: asyncio.Event | None = None,
+        via: Via = "poll",
     ) -> AsyncResult:
         """Poll until terminal (see the module docstring); ``on_progress`` gets each status."""
-        waiting = _Waiting(operation, self.policy, on_progress)
+        waiting = _Waiting(operation, self.policy, on_progress, via)
         delay: float | None = waiting.first_delay()
         while delay is not None:
             waiting.check_budget(delay)
             await self._pause(delay, stop)
-            delay = waiting.observe(await self.http.get(operation.monitor))
+            read = _held_read(waiting.hold())
+            delay = waiting.observe(await self.http.get(operation.monitor, **read))
         op = waiting.operation
         return AsyncResult(op.monitor, op.status, op.dialect, op.polls, http=self.http)
 
@@ -578,10 +616,11 @@ class AsyncClient:
         headers: Mapping[str, str] | None = None,
         on_progress: ProgressCallback | None = None,
         stop: asyncio.Event | None = None,
+        via: Via = "poll",
     ) -> AsyncResult:
         """Submit and wait."""
         operation = await self.submit(url, body, idempotency_key=idempotency_key, headers=headers)
-        return await self.wait(operation, on_progress=on_progress, stop=stop)
+        return await self.wait(operation, on_progress=on_progress, stop=stop, via=via)
 
     async def cancel(self, operation: Operation) -> Operation:
         """DELETE the cancel link (else the monitor); the answer's status document."""

@@ -23,6 +23,7 @@ from lrokit.client import (
     Operation,
     OperationFailed,
     Policy,
+    Via,
 )
 from lrokit.commandline import Lines, Output, header, json_argument, option, output_option
 
@@ -95,6 +96,13 @@ def _print_failure(failure: OperationFailed, console: Console) -> None:
 @option("--idempotency-key", help="Send this Idempotency-Key (quoted for you).")
 @option("--wait/--no-wait", default=False, help="Poll the monitor to a terminal state.")
 @option(
+    "--via",
+    type=click.Choice(["poll", "wait"]),
+    default="poll",
+    help="With --wait: 'poll' by Retry-After, or 'wait': ask the monitor to hold each read "
+    "until the status changes (Prefer: wait); a server that does not hold is polled.",
+)
+@option(
     "--deadline",
     type=click.FloatRange(min=0, min_open=True),
     default=300.0,
@@ -121,6 +129,7 @@ def submit(
     header: tuple[str, ...],
     idempotency_key: str | None,
     wait: bool,
+    via: Via,
     deadline: float,
     timeout: float,
     json_output: Output | None,
@@ -128,12 +137,15 @@ def submit(
 ) -> None:
     """Submit a long-running operation to URL and, with --wait, follow it to its end.
 
-    Polls honour Retry-After (RFC 9110 §10.2.3); prints the result link, or the RFC 9457
-    problem of a failed operation.
+    Polls honour Retry-After (RFC 9110 §10.2.3), or with --via wait are held by the server
+    until the status changes; prints the result link, or the RFC 9457 problem of a failed
+    operation.
     """
     body, headers = _body(data), _headers(header)
     if output is not None and not wait:
         raise click.UsageError("--output needs --wait")
+    if via != "poll" and not wait:
+        raise click.UsageError("--via needs --wait")
     console = Console(stderr=True)
     try:
         with Client(policy=Policy(deadline=deadline), timeout=min(timeout, deadline)) as client:
@@ -155,7 +167,7 @@ def submit(
                 def show(op: Operation, task: TaskID = task) -> None:
                     bar.update(task, completed=op.progress or 0, description=str(op.state))
 
-                result = client.wait(operation, on_progress=show)
+                result = client.wait(operation, on_progress=show, via=via)
             if output is not None:
                 output.write_bytes(result.download().content)
                 console.print(f"saved {result.result_url} to {output}", highlight=False)
