@@ -1034,9 +1034,15 @@ def test_tenancy_kept_passes(rule_id: str) -> None:
 
 
 @pytest.mark.parametrize("rule_id", TENANCY)
-def test_tenancy_without_a_second_principal_is_not_run(rule_id: str) -> None:
+@pytest.mark.parametrize("lacking", [{}, {"listing_path": None, "cancel_method": None}])
+def test_tenancy_without_a_second_principal_is_not_run(
+    rule_id: str, lacking: dict[str, None]
+) -> None:
+    """Not asked about tenancy, a rule is not run, also where the profile lacks what it would
+    look at (a listing, a cancel): the run was not asked, before anything else."""
+    profile = dataclasses.replace(PROFILE, **lacking)
     with pytest.raises(NotRun, match="give --other-header"):
-        violations(rule_id, followed(poll(doc("DONE")), final="DONE"))
+        list(CHECKS[rule_id].run(followed(poll(doc("DONE")), final="DONE"), profile))
 
 
 def test_tenancy_served_to_another_principal() -> None:

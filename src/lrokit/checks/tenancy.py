@@ -129,6 +129,7 @@ def cancel_kept_from_others(rec: Recording, profile: Profile) -> Iterator[Violat
     job's own principal then reads it going on, not cancelled (nor gone, where a cancel may
     remove a job). A job first read finished may have finished before the cancel came: then
     the refusal proves nothing, and nothing is judged."""
+    _tenancy(rec)  # not asked about tenancy: not run, whatever the profile lacks
     if not profile.cancel_method:
         raise NotApplicable(f"profile {profile.name} names no way to cancel")
     seen = _other(rec, profile)
@@ -186,6 +187,7 @@ def listing_kept_from_others(rec: Recording, profile: Profile) -> Iterator[Viola
     """A listing of jobs MUST NOT show another principal a job that is not its own; it shows
     the job's own principal the job (else the listing proves nothing: the job may be on a
     later page). A listing refused to the other principal shows it nothing."""
+    _tenancy(rec)  # not asked about tenancy: not run, whatever the profile lacks
     if profile.listing_path is None:
         raise NotApplicable(f"profile {profile.name} names no listing of jobs (listing.path)")
     if profile.id_field is None:
