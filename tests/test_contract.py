@@ -74,7 +74,7 @@ def test_202_declares_monitor_headers_and_links(contract: dict[str, Any]) -> Non
 def test_negotiation_table_comes_from_the_contract() -> None:
     produces = produced_media_types(load_contract())
     assert produces["downloadReport"] == ["application/json", "text/csv"]
-    assert produces["getReport"] == ["application/json"]
+    assert produces["getReport"] == ["application/json", "text/event-stream"]
 
 
 def test_problem_types_documented_in_the_contract_exist(contract: dict[str, Any]) -> None:

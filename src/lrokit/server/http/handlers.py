@@ -12,14 +12,14 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
 import mimeparse
 import orjson
 from starlette.datastructures import Headers
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from lrokit.server.http.auth import PRINCIPAL
 from lrokit.server.http.context import request_scope
@@ -46,6 +46,10 @@ NO_STORE = "no-store"
 DOWNLOAD_TYPES = [JSON, CSV]
 #: Seconds between reads of a held report (``Prefer: wait``) when no change wakes it earlier.
 HOLD_RECHECK = 1.0
+EVENT_STREAM = "text/event-stream"
+#: Seconds a status stream may go without an event before it sends a comment.
+STREAM_HEARTBEAT = 15.0
+MAX_STREAM_EVENTS = 100_000
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -123,9 +127,10 @@ class ReportsAPI:
             return low
         return max(low, min(high, math.ceil(job.expected_finish_at - self.clock())))
 
-    def status_document(self, job: Job) -> dict[str, Any]:
-        """The contract's ``ReportStatus`` for ``job``."""
-        href = f"{_root()}/reports/{job.id}"
+    def status_document(self, job: Job, root: str | None = None) -> dict[str, Any]:
+        """The contract's ``ReportStatus`` for ``job``; its links under ``root`` (default:
+        the current request's root path)."""
+        href = f"{_root() if root is None else root}/reports/{job.id}"
         doc: dict[str, Any] = {
             "id": job.id,
             "status": str(job.state),
@@ -233,6 +238,8 @@ class ReportsAPI:
             return self._not_found(report_id)
         if self._expired(job):
             return self._gone(job)
+        if _preferred([JSON, EVENT_STREAM], JSON) == EVENT_STREAM:
+            return self._stream(job)
         extra = {"Vary": "Prefer"}
         wait = _wait_preference()
         if wait is not None and not job.state.terminal:
@@ -241,6 +248,43 @@ class ReportsAPI:
                 job = await self._held(job, allowed)
                 extra["Preference-Applied"] = f"wait={allowed}"
         return self.status_response(job, 200, **extra)
+
+    def _stream(self, job: Job) -> Response:
+        """The status as Server-Sent Events (HTML Living Standard §9.2): the status document
+        at once and after each change of state or progress, until the terminal one.
+
+        An event's ``id`` names its snapshot (:func:`_snapshot`): a client that reconnects
+        with ``Last-Event-ID`` is not sent the snapshot it already has. A comment goes out
+        after :data:`STREAM_HEARTBEAT` seconds without an event, so proxies keep the
+        connection; the job is read again then, for the changes no notification reaches."""
+        last = _headers().get("last-event-id")
+        root = _root()  # the events are written after the request's context is gone
+
+        async def events() -> AsyncIterator[bytes]:
+            current, sent = job, last
+            for _ in range(MAX_STREAM_EVENTS):  # bounded; a day of heartbeats is 5,760
+                snapshot = _snapshot(current)
+                if snapshot != sent:
+                    data = orjson.dumps(self.status_document(current, root)).decode()
+                    yield f"id: {snapshot}\nevent: status\ndata: {data}\n\n".encode()
+                    sent = snapshot
+                if current.state.terminal:
+                    return
+                try:
+                    async with asyncio.timeout(STREAM_HEARTBEAT):
+                        await self.store.next_change(current.id, progress=True)
+                except TimeoutError:
+                    yield b": keep-alive\n\n"
+                fresh = await self.store.get(current.id)
+                if fresh is None:  # jobs are never deleted
+                    return
+                current = fresh
+
+        return StreamingResponse(
+            events(),
+            media_type=EVENT_STREAM,
+            headers={"Cache-Control": NO_STORE, "Vary": "Accept"},
+        )
 
     async def _held(self, job: Job, seconds: int) -> Job:
         """The job once its state differs from ``job``'s, or as it is after ``seconds``
@@ -370,6 +414,12 @@ class ReportsAPI:
             f"No report has id {report_id!r}.",
             _instance(),
         )
+
+
+def _snapshot(job: Job) -> str:
+    """What a status event carries, as its ``id``: the state, the progress, and whether a
+    cancel was asked for (the rest of the document follows from them or never changes)."""
+    return f"{job.state}.{job.progress}{'.cancel' if job.cancel_requested else ''}"
 
 
 def _wait_preference() -> int | None:

@@ -1,10 +1,11 @@
-"""Waiting for a job's next change of state, in one process.
+"""Waiting for a job's next change, in one process.
 
-A store announces each change of state it writes (a claim, an outcome, a cancel) with
-:meth:`StateChanges.changed`, and a reader that holds a request open (``Prefer: wait``)
-awaits :meth:`StateChanges.next`. A store shared by several processes relays the changes the
-others write (PostgreSQL: LISTEN/NOTIFY); one that cannot (SQLite written by a separate
-``lrokit worker``) leaves the reader to read again now and then, as it must anyway.
+A store announces each change it writes with :meth:`JobChanges.changed`: a change of state
+(a claim, an outcome, a cancel) or of progress alone (a worker's heartbeat). A reader that
+holds a request open awaits :meth:`JobChanges.next`: a held read (``Prefer: wait``) only for
+the state, a status stream for progress too. A store shared by several processes relays the
+changes the others write (PostgreSQL: LISTEN/NOTIFY); one that cannot (SQLite written by a
+separate ``lrokit worker``) leaves the reader to read again now and then, as it must anyway.
 """
 
 from __future__ import annotations
@@ -13,28 +14,33 @@ import asyncio
 import contextlib
 
 
-class StateChanges:
-    """Who waits for which job's next change of state."""
+class JobChanges:
+    """Who waits for which job's next change, and of what kind."""
 
     def __init__(self) -> None:
-        self._waiting: dict[str, list[asyncio.Future[None]]] = {}
+        self._state: dict[str, list[asyncio.Future[None]]] = {}  # woken by a change of state
+        self._any: dict[str, list[asyncio.Future[None]]] = {}  # woken by progress too
 
-    def changed(self, job_id: str) -> None:
-        """Wake every reader waiting on ``job_id``; called on the event loop."""
-        for future in self._waiting.pop(job_id, []):
+    def changed(self, job_id: str, *, progress_only: bool = False) -> None:
+        """Wake the readers of ``job_id`` that this change concerns; called on the loop."""
+        woken = self._any.pop(job_id, [])
+        if not progress_only:
+            woken += self._state.pop(job_id, [])
+        for future in woken:
             if not future.done():
                 future.set_result(None)
 
-    async def next(self, job_id: str) -> None:
-        """Return once ``job_id`` changes state; the caller bounds the wait
-        (``asyncio.timeout``)."""
+    async def next(self, job_id: str, *, progress: bool = False) -> None:
+        """Return once ``job_id`` changes state (with ``progress``, or progress); the caller
+        bounds the wait (``asyncio.timeout``)."""
+        table = self._any if progress else self._state
         future = asyncio.get_running_loop().create_future()
-        waiting = self._waiting.setdefault(job_id, [])
+        waiting = table.setdefault(job_id, [])
         waiting.append(future)
         try:
             await future
         finally:
             with contextlib.suppress(ValueError):
                 waiting.remove(future)
-            if not waiting and self._waiting.get(job_id) is waiting:
-                del self._waiting[job_id]
+            if not waiting and table.get(job_id) is waiting:
+                del table[job_id]

@@ -18,7 +18,7 @@ import psycopg
 from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
-from lrokit.server.jobs.changes import StateChanges
+from lrokit.server.jobs.changes import JobChanges
 from lrokit.server.jobs.job import Job, JobState, NewJob
 from lrokit.server.jobs.rows import COLUMNS, job_from_row
 from lrokit.server.jobs.store import (
@@ -30,6 +30,8 @@ from lrokit.server.jobs.store import (
 )
 from lrokit.server.problems import worker_lost
 
+#: The kinds of change a NOTIFY on the changes channel announces, as its payload's prefix.
+STATE, PROGRESS = "state:", "progress:"
 #: An arbitrary, fixed advisory lock key ("lrok") that serialises migrations.
 _MIGRATION_LOCK = 0x6C726F6B
 
@@ -107,7 +109,7 @@ class PostgresJobStore:
         self._channel = sql.Identifier(f"lrokit_jobs_{schema or 'public'}")
         # Changes of state, by job id, to every process (Prefer: wait readers are woken).
         self._changes_channel = f"lrokit_changes_{schema or 'public'}"
-        self._changes = StateChanges()
+        self._changes = JobChanges()
         self._watching: asyncio.Task[None] | None = None
         # Each pooled connection is checked before use: after a restart a stale one costs a
         # reconnect, not a client's 500; a call waits ``wait`` seconds at most for one.
@@ -144,16 +146,20 @@ class PostgresJobStore:
             self._watching = None
         await self._pool.close()
 
-    async def next_change(self, job_id: str) -> None:
-        await self._changes.next(job_id)
+    async def next_change(self, job_id: str, *, progress: bool = False) -> None:
+        await self._changes.next(job_id, progress=progress)
 
-    async def _announce(self, conn: AsyncConnection[Any], job_ids: Sequence[str]) -> None:
+    async def _announce(
+        self, conn: AsyncConnection[Any], job_ids: Sequence[str], *, progress_only: bool = False
+    ) -> None:
         """Tell every process's readers, once the transaction commits, that these jobs
-        changed state (NOTIFY is delivered on commit, and not at all on rollback)."""
+        changed state, or only progress (NOTIFY is delivered on commit, and not at all on
+        rollback). The payload is the kind, a colon, and the job id."""
         if job_ids:
+            kind = PROGRESS if progress_only else STATE
             await conn.execute(
-                "SELECT pg_notify(%s, id) FROM unnest(%s::text[]) AS id",
-                (self._changes_channel, list(job_ids)),
+                "SELECT pg_notify(%s, %s || id) FROM unnest(%s::text[]) AS id",
+                (self._changes_channel, kind, list(job_ids)),
             )
 
     async def _watch(self) -> None:
@@ -167,7 +173,8 @@ class PostgresJobStore:
                         sql.SQL("LISTEN {}").format(sql.Identifier(self._changes_channel))
                     )
                     async for notice in conn.notifies():
-                        self._changes.changed(notice.payload)
+                        kind, _, job_id = notice.payload.partition(":")
+                        self._changes.changed(job_id, progress_only=f"{kind}:" == PROGRESS)
             except psycopg.Error:
                 await asyncio.sleep(1.0)
 
@@ -388,7 +395,12 @@ class PostgresJobStore:
                     ),
                 )
             ).fetchone()
-        return bool(row[0]) if row is not None else None
+            if row is not None:
+                await self._announce(conn, [claim.job.id], progress_only=True)
+        if row is None:
+            return None
+        self._changes.changed(claim.job.id, progress_only=True)
+        return bool(row[0])
 
     async def listen(self, wake: Callable[[], None]) -> None:
         """LISTEN on a connection of its own; reconnect after a failure (workers poll

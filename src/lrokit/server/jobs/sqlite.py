@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from lrokit.server.jobs.changes import StateChanges
+from lrokit.server.jobs.changes import JobChanges
 from lrokit.server.jobs.job import Job, JobState, NewJob
 from lrokit.server.jobs.rows import COLUMNS, job_from_row
 from lrokit.server.jobs.store import (
@@ -140,7 +140,7 @@ class SQLiteJobStore:
         self._queue_lock = threading.Lock()
         self._draining = False  # a drain of the queue is scheduled on the writer thread
         # Changes of state this process writes; another process's writes are not seen here.
-        self._changes = StateChanges()
+        self._changes = JobChanges()
 
     async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` as one atomic write; return its value once it is durably committed.
@@ -461,7 +461,10 @@ class SQLiteJobStore:
             ).fetchone()
             return bool(row[0]) if row is not None else None
 
-        return await self._write(run)
+        cancel = await self._write(run)
+        if cancel is not None:
+            self._changes.changed(claim.job.id, progress_only=True)
+        return cancel
 
     async def listen(self, wake: Callable[[], None]) -> None:
         return  # one process: the API wakes its own workers; others poll the file
@@ -534,5 +537,5 @@ class SQLiteJobStore:
             self._changes.changed(claim.job.id)
         return written
 
-    async def next_change(self, job_id: str) -> None:
-        await self._changes.next(job_id)
+    async def next_change(self, job_id: str, *, progress: bool = False) -> None:
+        await self._changes.next(job_id, progress=progress)

@@ -145,10 +145,11 @@ class JobStore(Protocol):
         """
         ...
 
-    async def next_change(self, job_id: str) -> None:
-        """Return once the job may have changed state (a claim, an outcome, a cancel); the
-        caller bounds the wait. Changes another process writes reach a store that can relay
-        them (PostgreSQL); a caller that must not miss one reads again now and then."""
+    async def next_change(self, job_id: str, *, progress: bool = False) -> None:
+        """Return once the job may have changed state (a claim, an outcome, a cancel), or
+        with ``progress`` its progress too (a heartbeat); the caller bounds the wait. Changes
+        another process writes reach a store that can relay them (PostgreSQL); a caller that
+        must not miss one reads again now and then."""
 
     async def listen(self, wake: Callable[[], None]) -> None:
         """Call ``wake`` whenever any process submits a job, until cancelled. A store that
