@@ -212,6 +212,47 @@ async def test_a_stop_event_ends_the_wait(settings: Settings) -> None:
             await asyncio.wait_for(waiting, 5)
 
 
+@pytest.mark.anyio
+async def test_via_stream_reads_every_change_from_one_request(settings: Settings) -> None:
+    time = VirtualTime(real_scale=0.05)
+    paced = dataclasses.replace(settings, workers=1, pace=1.0, progress_interval=0.2)
+    seen: list[Operation] = []
+    monitor_reads: list[str] = []
+    async with serve_in_process(paced) as http:
+
+        async def record(request: httpx.Request) -> None:
+            if request.method == "GET":
+                monitor_reads.append(request.headers.get("accept", ""))
+
+        http.event_hooks["request"].append(record)
+        client = AsyncClient(http=http, policy=time.policy(), sleep=time.asleep)
+        result = await client.run("/reports", SEED_REQUEST, on_progress=seen.append, via="stream")
+    assert result.state == "DONE"
+    assert monitor_reads == ["text/event-stream"]  # one request, held open
+    assert len(time.sleeps) == 1  # the 202's Retry-After, honoured before connecting
+    progress = [op.progress or 0 for op in seen]
+    assert progress == sorted(progress)
+    assert len(set(progress)) >= 3
+
+
+@pytest.mark.anyio
+async def test_via_stream_is_bounded_by_the_deadline_and_ended_by_stop(
+    settings: Settings,
+) -> None:
+    async with serve_in_process(dataclasses.replace(settings, workers=0)) as http:
+        client = AsyncClient(http=http, policy=Policy(deadline=1.5))
+        operation = await client.submit("/reports", SEED_REQUEST)
+        with pytest.raises(OperationTimeout):
+            await asyncio.wait_for(client.wait(operation, via="stream"), 10)
+        stop = asyncio.Event()
+        client = AsyncClient(http=http, policy=Policy(deadline=30))
+        waiting = asyncio.create_task(client.wait(operation, stop=stop, via="stream"))
+        await asyncio.sleep(1.2)  # past the 202's Retry-After: the stream is open
+        stop.set()
+        with pytest.raises(WaitCancelled):
+            await asyncio.wait_for(waiting, 5)
+
+
 # ---- sync, against scripted servers with a virtual clock --------------------------------------
 
 
@@ -261,6 +302,21 @@ def test_polls_are_spaced_by_retry_after_and_counted() -> None:
     assert polls[1] - polls[0] == 3
     assert polls[2] - polls[1] == 5
     assert result.result_url == "http://127.0.0.1/api/jobs/1/result"
+
+
+def test_via_stream_polls_a_server_without_a_stream() -> None:
+    """A monitor that answers JSON to Accept: text/event-stream: that answer is a poll's, and
+    polling goes on by Retry-After."""
+    time = VirtualTime()
+    answers = [
+        (200, {"Retry-After": "3"}, status("PROCESSING", 10)),
+        (200, {}, status("DONE", 100)),
+    ]
+    client, polls = scripted(answers, time)
+    result = client.wait(client.submit("submit", {"a": 1}), via="stream")
+    assert result.state == "DONE"
+    assert result.polls == 2
+    assert polls[1] - polls[0] == 3
 
 
 def test_retry_after_as_an_http_date_is_measured_from_the_date_header() -> None:
@@ -384,14 +440,24 @@ def test_submit_waits_and_prints_the_result_link(live: LiveServer, tmp_path: Pat
 
 
 @pytest.mark.e2e
-def test_submit_via_wait_holds_its_reads(live: LiveServer) -> None:
-    args = [f"{live.url}/reports", "--data", json.dumps(SEED_REQUEST), "--wait", "--via", "wait"]
+@pytest.mark.parametrize("via", ["wait", "stream"])
+def test_submit_via_a_channel_follows_the_report(live: LiveServer, via: str) -> None:
+    args = [f"{live.url}/reports", "--data", json.dumps(SEED_REQUEST), "--wait", "--via", via]
     result = CliRunner().invoke(submit, [*args, "--json", "-"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["status"] == "DONE"
     refused = CliRunner().invoke(submit, [f"{live.url}/reports", "-d", "{}", "--via", "wait"])
     assert refused.exit_code == 2
     assert "--via needs --wait" in refused.output
+
+
+@pytest.mark.e2e
+def test_the_sync_client_follows_a_stream(live: LiveServer) -> None:
+    seen: list[Operation] = []
+    with Client(live.url) as client:
+        result = client.run("/reports", SEED_REQUEST, on_progress=seen.append, via="stream")
+    assert result.state == "DONE"
+    assert seen[-1].state == "DONE"
 
 
 @pytest.mark.e2e

@@ -14,6 +14,9 @@ RFC 9457 problem from the status document's ``error`` member or from a problem+j
 wait=N``, RFC 7240 §4.3, N at most :attr:`Policy.hold` and the time left): after an answer
 that says it was held (``Preference-Applied: wait``) the next read goes at once, since the
 server already waited; a server that does not hold is polled as above, by its Retry-After.
+``via="stream"`` reads the monitor's Server-Sent Events instead (``Accept: text/event-stream``),
+one status document per event; a server without a stream, or a stream that ends before the
+operation does, is polled.
 
 The two clients share everything but their I/O: the decisions live in plain functions here.
 The canonical contract's states and field names are the default :class:`Dialect`.
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 import threading
 import time
@@ -33,11 +37,17 @@ from typing import Any, Literal
 from urllib.parse import urljoin
 
 import httpx
+from httpx_sse import aconnect_sse, connect_sse
 
 from lrokit.model.headers import http_date, retry_after_delay
 
-#: How a wait learns of changes: by polling, or by reads the server holds (``Prefer: wait``).
-Via = Literal["poll", "wait"]
+#: How a wait learns of changes: by polling, by reads the server holds (``Prefer: wait``), or
+#: from the monitor's stream of Server-Sent Events.
+Via = Literal["poll", "wait", "stream"]
+EVENT_STREAM = "text/event-stream"
+#: Seconds a status stream may stay silent (a server's keep-alive comments count) before the
+#: client gives it up and polls.
+STREAM_SILENCE = 60.0
 #: Seconds a held read may take beyond the hold it asked for, before the client gives up on it.
 HOLD_GRACE = 10.0
 #: Answers to a poll that mean "not now, try again later" (RFC 9110 §15.5.20, RFC 6585 §4).
@@ -329,6 +339,30 @@ def _accepted(response: httpx.Response, dialect: Dialect, wall: datetime) -> Ope
     return Operation(monitor, status, dialect, advised=_advised(response, wall))
 
 
+def _event_status(event: Any) -> Mapping[str, Any]:
+    """The status document a ``status`` event carries as its data."""
+    try:
+        status = json.loads(event.data)
+    except ValueError as exc:
+        raise LroError(f"a status event's data is not JSON: {event.data[:80]!r}") from exc
+    if not isinstance(status, dict):
+        raise LroError("a status event's data is not a JSON object")
+    return status
+
+
+def _close_when(
+    response: httpx.Response, done: threading.Event, stop: threading.Event | None, left: float
+) -> None:
+    """On a watchdog thread: close ``response`` after ``left`` seconds or once ``stop`` is
+    set, unless ``done`` comes first. Checks ten times a second (bounded by ``left``)."""
+    for _ in range(max(1, int(left / 0.1) + 1)):
+        if done.wait(0.1):
+            return
+        if stop is not None and stop.is_set():
+            break
+    response.close()
+
+
 def _was_held(response: httpx.Response) -> bool:
     """Whether the server says it applied a ``wait`` preference (RFC 7240 §3)."""
     applied = response.headers.get("preference-applied", "")
@@ -396,20 +430,42 @@ class _Waiting:
                 title=response.reason_phrase, status=response.status_code
             )
             raise OperationFailed(problem, op.status, op.monitor)
-        status = _json(response)
+        if self.take(_json(response)):
+            return None
+        delay = 0.0 if self.via == "wait" and _was_held(response) else self._delay(response)
+        self.operation = replace(self.operation, advised=delay)
+        return delay
+
+    def take(self, status: Mapping[str, Any]) -> bool:
+        """Take a status document (a poll's, or a streamed event's); whether the operation
+        succeeded. Raises OperationFailed / OperationCancelled when it ended otherwise."""
+        op = self.operation
         self.operation = op = Operation(op.monitor, status, op.dialect, op.polls + 1)
         if self.on_progress is not None:
             self.on_progress(op)
         if op.state in op.dialect.succeeded:
-            return None
+            return True
         if op.state in op.dialect.failed | op.dialect.cancelled:
             raw = status.get(op.dialect.error_field)
             error = None if raw is None else Problem.from_json(raw)
             kind = OperationCancelled if op.state in op.dialect.cancelled else OperationFailed
             raise kind(error, status, op.monitor)
-        delay = 0.0 if self.via == "wait" and _was_held(response) else self._delay(response)
-        self.operation = replace(op, advised=delay)
-        return delay
+        return False
+
+    def streamed(self, response: httpx.Response) -> float | None:
+        """After the answer to a stream request: None when it is an event stream (to be read
+        event by event), else seconds until the next poll. A server without a stream answers
+        406 (polling goes on at once) or the plain status, taken as a poll's answer."""
+        if response.headers.get("content-type", "").startswith(EVENT_STREAM):
+            return None
+        if response.status_code == 406:
+            return 0.0
+        response.read()
+        return self.observe(response)
+
+    def left(self) -> float:
+        """Seconds until the deadline."""
+        return self.policy.deadline - (self.policy.clock() - self.started)
 
     def _delay(self, response: httpx.Response) -> float:
         advised = _advised(response, self.policy.wall())
@@ -487,7 +543,12 @@ class Client:
     ) -> Result:
         """Poll until terminal (see the module docstring); ``on_progress`` gets each status."""
         waiting = _Waiting(operation, self.policy, on_progress, via)
-        delay: float | None = waiting.first_delay()
+        first = waiting.first_delay()
+        delay: float | None = first
+        if via == "stream":
+            waiting.check_budget(first)
+            self._pause(first, stop)
+            delay = self._stream(waiting, stop)
         while delay is not None:
             waiting.check_budget(delay)
             self._pause(delay, stop)
@@ -495,6 +556,38 @@ class Client:
             delay = waiting.observe(self.http.get(operation.monitor, **read))
         op = waiting.operation
         return Result(op.monitor, op.status, op.dialect, op.polls, http=self.http)
+
+    def _stream(self, waiting: _Waiting, stop: threading.Event | None) -> float | None:
+        """Read the monitor's status stream: None once the operation succeeded, else the
+        seconds until polling takes over. A watchdog thread closes the stream at the deadline
+        or when ``stop`` is set, since a server's keep-alive comments yield no event to look
+        at the time between."""
+        with connect_sse(
+            self.http, "GET", waiting.operation.monitor, timeout=STREAM_SILENCE
+        ) as source:
+            delay = waiting.streamed(source.response)
+            if delay is not None:
+                return delay
+            done = threading.Event()
+            watchdog = threading.Thread(
+                target=_close_when,
+                args=(source.response, done, stop, waiting.left()),
+                daemon=True,
+            )
+            watchdog.start()
+            try:
+                for event in source.iter_sse():
+                    if event.event == "status" and waiting.take(_event_status(event)):
+                        return None
+            except (httpx.HTTPError, httpx.StreamError):
+                pass  # closed by the watchdog, or cut: decided below
+            finally:
+                done.set()
+                watchdog.join()
+        if stop is not None and stop.is_set():
+            raise WaitCancelled("the wait was stopped")
+        waiting.check_budget(0.0)
+        return waiting.policy.backoff.delay(0, waiting.policy.rng)  # ended early: poll
 
     def run(
         self,
@@ -598,7 +691,12 @@ class AsyncClient:
     ) -> AsyncResult:
         """Poll until terminal (see the module docstring); ``on_progress`` gets each status."""
         waiting = _Waiting(operation, self.policy, on_progress, via)
-        delay: float | None = waiting.first_delay()
+        first = waiting.first_delay()
+        delay: float | None = first
+        if via == "stream":
+            waiting.check_budget(first)
+            await self._pause(first, stop)
+            delay = await self._stream(waiting, stop)
         while delay is not None:
             waiting.check_budget(delay)
             await self._pause(delay, stop)
@@ -606,6 +704,48 @@ class AsyncClient:
             delay = waiting.observe(await self.http.get(operation.monitor, **read))
         op = waiting.operation
         return AsyncResult(op.monitor, op.status, op.dialect, op.polls, http=self.http)
+
+    async def _stream(self, waiting: _Waiting, stop: asyncio.Event | None) -> float | None:
+        """Read the monitor's status stream: None once the operation succeeded, else the
+        seconds until polling takes over; bounded by the deadline, ended by ``stop``."""
+
+        async def read() -> float | None:
+            async with aconnect_sse(
+                self.http, "GET", waiting.operation.monitor, timeout=STREAM_SILENCE
+            ) as source:
+                delay = waiting.streamed(source.response)
+                if delay is not None:
+                    return delay
+                async for event in source.aiter_sse():
+                    if event.event == "status" and waiting.take(_event_status(event)):
+                        return None
+            return waiting.policy.backoff.delay(0, waiting.policy.rng)  # ended early: poll
+
+        reading = asyncio.ensure_future(read())
+        stopping = asyncio.ensure_future(stop.wait()) if stop is not None else None
+        try:
+            async with asyncio.timeout(max(waiting.left(), 0.0)):
+                await asyncio.wait(
+                    {reading, *([stopping] if stopping else [])},
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+        except TimeoutError:
+            pass
+        finally:
+            for task in (reading, stopping):
+                if task is not None and not task.done():
+                    task.cancel()
+            await asyncio.gather(reading, *([stopping] if stopping else []), return_exceptions=True)
+        if stop is not None and stop.is_set():
+            raise WaitCancelled("the wait was stopped")
+        if reading.cancelled():
+            waiting.check_budget(0.0)  # the deadline passed: OperationTimeout
+            return 0.0
+        try:
+            return reading.result()
+        except (httpx.HTTPError, httpx.StreamError):
+            waiting.check_budget(0.0)
+            return waiting.policy.backoff.delay(0, waiting.policy.rng)  # cut: poll
 
     async def run(
         self,

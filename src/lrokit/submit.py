@@ -97,10 +97,11 @@ def _print_failure(failure: OperationFailed, console: Console) -> None:
 @option("--wait/--no-wait", default=False, help="Poll the monitor to a terminal state.")
 @option(
     "--via",
-    type=click.Choice(["poll", "wait"]),
+    type=click.Choice(["poll", "wait", "stream"]),
     default="poll",
-    help="With --wait: 'poll' by Retry-After, or 'wait': ask the monitor to hold each read "
-    "until the status changes (Prefer: wait); a server that does not hold is polled.",
+    help="With --wait: 'poll' by Retry-After; 'wait': ask the monitor to hold each read until "
+    "the status changes (Prefer: wait); 'stream': read its Server-Sent Events. A server "
+    "without the channel is polled.",
 )
 @option(
     "--deadline",
@@ -137,9 +138,9 @@ def submit(
 ) -> None:
     """Submit a long-running operation to URL and, with --wait, follow it to its end.
 
-    Polls honour Retry-After (RFC 9110 §10.2.3), or with --via wait are held by the server
-    until the status changes; prints the result link, or the RFC 9457 problem of a failed
-    operation.
+    Polls honour Retry-After (RFC 9110 §10.2.3); with --via wait the server holds each
+    until the status changes, with --via stream it sends each change as an event. Prints the
+    result link, or the RFC 9457 problem of a failed operation.
     """
     body, headers = _body(data), _headers(header)
     if output is not None and not wait:
