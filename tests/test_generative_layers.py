@@ -13,15 +13,21 @@ replays exactly.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from email.utils import formatdate
 from functools import partial
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from lrokit.cli import main
 from lrokit.server.http.app import create_app
@@ -245,3 +251,115 @@ def test_deep_fails_when_only_a_generative_layer_does(
     }
     assert outcomes == {"test_lifecycle": "failure", "test_schema": "skipped"}, output
     assert "RETRY-3: a terminal monitor read carries Retry-After: 1" in output
+
+
+# -- never calling the internet ------------------------------------------------------------
+
+CALLBACK_SPEC = {
+    "openapi": "3.0.3",
+    "info": {"title": "jobs with callbacks", "version": "1"},
+    "paths": {
+        "/jobs": {
+            "post": {
+                "operationId": "submit",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["replyTo", "callbackUrl"],
+                                "properties": {
+                                    "replyTo": {"type": "string", "format": "uri"},
+                                    "callbackUrl": {"type": "string", "format": "uri"},
+                                    "subscriber": {
+                                        "type": "object",
+                                        "properties": {
+                                            "successUri": {"type": "string", "format": "uri"}
+                                        },
+                                    },
+                                    "name": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "callbacks": {
+                    "done": {"{$request.body#/replyTo}": {"post": {"responses": {"200": {}}}}}
+                },
+                "responses": {
+                    "202": {"description": "accepted"},
+                    "400": {
+                        "description": "refused",
+                        "content": {"application/problem+json": {"schema": {"type": "object"}}},
+                    },
+                },
+            }
+        }
+    },
+}
+
+
+def _absolute_uri(value: object) -> bool:
+    parts = urlsplit(value) if isinstance(value, str) else None
+    return parts is not None and bool(parts.scheme and parts.netloc)
+
+
+class CallbackRecorder:
+    """A job API that records each body it is sent (and calls nobody back); it refuses what
+    CALLBACK_SPEC does not allow, so that the schema layer goes on past negative cases."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, object]] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        body: object = None
+        with contextlib.suppress(ValueError):
+            body = json.loads(await Request(scope, receive).body())
+        if isinstance(body, dict):
+            self.bodies.append(body)
+        subscriber = body.get("subscriber", {}) if isinstance(body, dict) else None
+        valid = (
+            isinstance(body, dict)
+            and _absolute_uri(body.get("replyTo"))
+            and _absolute_uri(body.get("callbackUrl"))
+            and isinstance(body.get("name", ""), str)
+            and isinstance(subscriber, dict)
+            and all(_absolute_uri(v) for k, v in subscriber.items() if k == "successUri")
+        )
+        dated = {"Date": formatdate(usegmt=True)}
+        if scope["method"] == "POST" and scope["path"] == "/jobs" and valid:
+            await Response(status_code=202, headers=dated)(scope, receive, send)
+            return
+        status, fields = (
+            (400, dated) if scope["method"] == "POST" else (405, {**dated, "Allow": "POST"})
+        )
+        problem = json.dumps({"type": "about:blank", "title": "Refused", "status": status})
+        refusal = Response(problem, status, fields, media_type="application/problem+json")
+        await refusal(scope, receive, send)
+
+
+def test_the_schema_layer_never_sends_a_callback_url_with_a_real_host(tmp_path: Path) -> None:
+    """RFC 6761 §6.4: a callback member of a generated request names a host under .invalid,
+    whether the contract's callbacks name it (replyTo) or its name says so."""
+    spec = tmp_path / "callbacks.json"
+    spec.write_text(json.dumps(CALLBACK_SPEC))
+    recorder = CallbackRecorder()
+    with ThreadServer(recorder) as url:
+        suite(url, tmp_path, "test_schema", "--spec", str(spec), "--profile", "canonical")
+    objects = [body for body in recorder.bodies if isinstance(body, dict)]
+    assert objects, recorder.bodies
+    sent = [
+        value
+        for body in objects
+        for value in (
+            body.get("replyTo"),
+            body.get("callbackUrl"),
+            *(body["subscriber"].values() if isinstance(body.get("subscriber"), dict) else ()),
+        )
+        if isinstance(value, str)
+    ]
+    assert sent, objects
+    assert all(value.startswith("http://lrokit-callback.invalid/") for value in sent), sent

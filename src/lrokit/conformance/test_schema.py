@@ -9,7 +9,9 @@ does not apply to it), and a schema-valid submission may be refused with 422 (a 
 whose start follows its end; an Idempotency-Key reused with another body).
 
 The layer submits jobs on the target with every generated valid POST; keep
-``--schema-examples`` small (20 by default, 0 disables it).
+``--schema-examples`` small (20 by default, 0 disables it). A member the target may call back
+(a callback URL, an OGC subscriber) is pointed under ``.invalid`` before a request goes out
+(:mod:`lrokit.model.callbacks`): generated data never makes a target call the internet.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from schemathesis.specs.openapi.checks import use_after_free
 from schemathesis.transport.requests import ManagedCookiesSession
 
 from lrokit.checks import adapters
+from lrokit.model.callbacks import callback_targets, defang
 
 from .test_rules import ShouldWarning
 
@@ -100,6 +103,10 @@ schema = schemathesis.pytest.from_fixture("lrokit_schema")
 def test_schema(
     case: Case[Any], lrokit_options: SuiteOptions, lrokit_session: ManagedCookiesSession
 ) -> None:
+    body_members, query_members = callback_targets(case.operation.definition.raw)
+    case.body = defang(case.body, body_members)
+    if case.query:
+        case.query = defang(case.query, {f"/{name}" for name in query_members})
     case.call_and_validate(
         session=lrokit_session,
         params=dict(lrokit_options.query) or None,
