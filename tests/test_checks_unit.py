@@ -17,7 +17,7 @@ import pytest
 from lrokit.checks import NotApplicable, NotJudged, NotObserved, NotRun, Violation, load_all
 from lrokit.model.exchange import Exchange
 from lrokit.model.profile import load_profile
-from lrokit.model.recording import Recording, Tenancy, Trace
+from lrokit.model.recording import Hold, Recording, Tenancy, Trace, Waits
 from lrokit.runner.scenarios import Scenarios, advised_wait
 from lrokit.runner.target import Target, TargetConfig
 
@@ -1135,3 +1135,174 @@ def test_a_request_without_credentials() -> None:
     assert received("TENANCY-6", other_principal(anonymous_read=hidden)) == ["status 404"]
     with pytest.raises(NotApplicable, match="no credentials to leave out"):
         violations("TENANCY-6", other_principal(credentials=()))
+
+
+# -- WAIT: held reads (Prefer: wait) -----------------------------------------------------------
+
+
+def held(
+    state: str,
+    at: float,
+    seconds: float,
+    *,
+    asked: int = 2,
+    applied: str | None = "asked",
+    beside: tuple[Exchange, ...] = (),
+) -> Hold:
+    """A read asking to be held ``asked`` seconds, answered ``state`` after ``seconds``, saying
+    it applied ``wait=applied`` (the seconds asked, unless given; None: it says nothing)."""
+    said = str(asked) if applied == "asked" else applied
+    fields = [("vary", "Prefer"), *([("preference-applied", f"wait={said}")] if said else [])]
+    return Hold(timed(poll(doc(state), *fields), at, seconds), asked, list(beside))
+
+
+def plain(state: str, at: float, seconds: float = 0.01) -> Exchange:
+    return timed(poll(doc(state), ("vary", "Prefer")), at, seconds)
+
+
+#: The job once over, read at once asking to be held.
+ENDED = held("DONE", 3.0, 0.01, applied=None)
+
+
+def waited(*holds: Hold, before: str = "PENDING", ended: Hold | None = ENDED) -> Recording:
+    """A run's held reads of a job of their own: a plain read (``before``), ``holds``, the job
+    followed plainly to its end (DONE), and ``ended``."""
+    submission = accepted(("location", "/reports/r1"))
+    job = Trace(submission, monitor=MONITOR, polls=[plain("DONE", 2.9)], final_state="DONE")
+    return Recording(waits=Waits(submission, plain(before, 0.0), list(holds), job, ended))
+
+
+#: Held while PENDING, answered early on the change to PROCESSING; then held briefly until DONE.
+KEPT = (held("PROCESSING", 0.01, 0.3), held("DONE", 0.4, 0.5, asked=1))
+WAIT = [f"WAIT-{n}" for n in range(1, 5)]
+
+
+@pytest.mark.parametrize("rule_id", WAIT)
+def test_held_reads_kept_pass(rule_id: str) -> None:
+    assert violations(rule_id, waited(*KEPT)) == []
+
+
+def test_a_hold_longer_than_asked() -> None:
+    overran = held("PROCESSING", 0.4, 2.5, asked=1)
+    assert violations("WAIT-1", waited(KEPT[0], overran)) == [
+        Violation(
+            "status 200 after 2.5 s",
+            "an answer within 1 s (and 1.0 s for the network)",
+            "GET http://h/reports/r1 -> 200",
+        )
+    ]
+    unanswered = Hold(timed(exchange("GET", MONITOR, None, error="timed out"), 0.4, 10.0), 1)
+    assert received("WAIT-1", waited(KEPT[0], unanswered)) == [
+        "no response (timed out) after 10.0 s"
+    ]
+
+
+def test_a_slow_network_widens_the_bound() -> None:
+    """The slowest plain read of the monitor is the network's time, when beyond 1 s."""
+    slow = dataclasses.replace(KEPT[0], beside=[plain("PENDING", 0.2, 2.0)])
+    assert violations("WAIT-1", waited(slow, held("PROCESSING", 2.4, 2.9, asked=1))) == []
+
+
+def test_a_change_answered_late() -> None:
+    """A plain read beside the hold found the job over; the hold went on to its end."""
+    beside = (plain("PROCESSING", 0.25), plain("DONE", 0.5))
+    late = held("DONE", 0.0, 2.0, beside=beside)
+    assert violations("WAIT-2", waited(late)) == [
+        Violation(
+            "held 2.0 s; a plain read found the job DONE 0.5 s in",
+            "an answer within 1.0 s of the change",
+            "GET http://h/reports/r1 -> 200",
+        )
+    ]
+    # a state other than the one a plain read beside it found first is a change too
+    moved = held("DONE", 0.0, 2.0, beside=(plain("PENDING", 0.5), plain("PROCESSING", 0.6)))
+    assert received("WAIT-2", waited(moved)) == [
+        "held 2.0 s; a plain read found the job PROCESSING 0.6 s in"
+    ]
+    # answered within the slack of the change: kept
+    prompt = held("DONE", 0.0, 1.5, beside=beside)
+    assert violations("WAIT-2", waited(prompt)) == []
+
+
+def test_no_change_seen_during_a_hold_judges_nothing() -> None:
+    """The first plain read beside a hold may come before the held read reached the server:
+    its state, other than the read before, is no change during the hold; nor is a new state
+    answered when the time was up."""
+    beside = (plain("PROCESSING", 0.5), plain("PROCESSING", 1.0), plain("PROCESSING", 1.5))
+    course = held("PROCESSING", 0.0, 2.0, beside=beside)
+    with pytest.raises(NotObserved, match="not seen to change while a read was held"):
+        violations("WAIT-2", waited(course))
+    assert violations("WAIT-1", waited(course)) == []
+
+
+def test_a_server_ignoring_the_preference() -> None:
+    """Answered at once, unchanged, without Preference-Applied: RFC 7240 allows it, a profile
+    with held reads does not."""
+    ignored = held("PENDING", 0.0, 0.01, applied=None)
+    assert violations("WAIT-3", waited(ignored)) == [
+        Violation(
+            "no Preference-Applied wait (PENDING after 0.0 s)",
+            "Preference-Applied: wait=M, 1 ≤ M ≤ 2",
+            "GET http://h/reports/r1 -> 200",
+        )
+    ]
+    assert violations("WAIT-1", waited(ignored)) == []
+    with pytest.raises(NotObserved, match="not seen to change"):
+        violations("WAIT-2", waited(ignored))
+
+
+@pytest.mark.parametrize("said", ["3", "0", "soon", "-1"])
+def test_preference_applied_that_is_not_the_seconds_allowed(said: str) -> None:
+    assert received("WAIT-3", waited(held("PROCESSING", 0.0, 0.3, applied=said))) == [
+        f"Preference-Applied: wait={said}"
+    ]
+
+
+def test_a_server_that_allowed_less_than_asked() -> None:
+    """Its cap: held 1 s of the 2 asked, and said so; answered at its time up, unchanged."""
+    capped = held("PENDING", 0.0, 1.0, applied="1")
+    for rule_id in ("WAIT-1", "WAIT-3"):
+        assert violations(rule_id, waited(capped)) == [], rule_id
+
+
+def test_a_job_over_before_the_held_read_came_is_not_judged() -> None:
+    """Without Preference-Applied and terminal: the job may have ended before the read
+    arrived, and then there was nothing to hold."""
+    over = held("DONE", 0.0, 0.01, applied=None)
+    with pytest.raises(NotObserved, match="no held read found the job not yet over"):
+        violations("WAIT-3", waited(over))
+
+
+def test_a_job_over_held_all_the_same() -> None:
+    slow = held("DONE", 3.0, 2.0, applied=None)
+    assert violations("WAIT-4", waited(*KEPT, ended=slow)) == [
+        Violation(
+            "status 200 after 2.0 s, the job DONE",
+            "an answer at once (within 1.0 s)",
+            "GET http://h/reports/r1 -> 200",
+        )
+    ]
+
+
+def test_held_reads_with_nothing_to_judge() -> None:
+    with pytest.raises(NotObserved, match="no job was submitted for the held reads"):
+        violations("WAIT-1", Recording())
+    for rule_id in ("WAIT-1", "WAIT-2", "WAIT-3"):
+        with pytest.raises(NotObserved, match="the job was DONE at the read before them"):
+            violations(rule_id, waited(before="DONE"))
+    rec = waited(*KEPT, ended=None)
+    assert rec.waits is not None
+    rec.waits.job = Trace(rec.waits.submission, monitor=MONITOR, timed_out=True)
+    with pytest.raises(NotObserved, match="was not seen to end"):
+        violations("WAIT-4", rec)
+
+
+def test_vary_on_every_read_of_a_monitor_that_varies_with_prefer() -> None:
+    """Once a read of a monitor says it applied a preference, every read of it is a response
+    that varies with Prefer, whether or not its request carried Prefer (RFC 7240 §2)."""
+    rec = waited(*KEPT)
+    submission = accepted(("location", "/reports/r1"), ("vary", "Prefer"))
+    rec.main = Trace(submission, monitor=MONITOR, polls=[poll(doc("DONE"))], final_state="DONE")
+    assert received("HTTP-3", rec) == ["Vary: (none)"]  # the main job's read
+    rec.main.polls = [poll(doc("DONE"), ("vary", "Accept, Prefer"))]
+    assert violations("HTTP-3", rec) == []

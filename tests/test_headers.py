@@ -3,7 +3,8 @@
 RFC 9110 §10.2.3 ``Retry-After = HTTP-date / delay-seconds``, ``delay-seconds = 1*DIGIT``;
 §5.6.7 a sender MUST generate HTTP-dates as IMF-fixdate (the obsolete RFC 850 and asctime
 forms are for recipients only, so a tester judging a server refuses them). RFC 3986 §4.1
-``URI-reference = URI / relative-ref``.
+``URI-reference = URI / relative-ref``. RFC 7240 §2, §3: a preference is ``token [ BWS "=" BWS
+word ]``; ``wait`` takes delta-seconds (§4.3).
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ from email.utils import formatdate
 
 import pytest
 
-from lrokit.model.headers import http_date, is_uri_reference, retry_after_delay
+from lrokit.model.headers import (
+    delta_seconds,
+    http_date,
+    is_uri_reference,
+    preferences,
+    retry_after_delay,
+)
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 IN_A_MINUTE = "Thu, 01 Jan 2026 12:01:00 GMT"
@@ -188,3 +195,31 @@ def test_uri_reference_valid(value: str) -> None:
 )
 def test_uri_reference_invalid(value: str) -> None:
     assert not is_uri_reference(value)
+
+
+# -- Prefer and Preference-Applied (RFC 7240 §2, §3) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lines", "found"),
+    [
+        (["wait=2"], {"wait": "2"}),
+        (["respond-async, wait = 10"], {"respond-async": "", "wait": "10"}),  # BWS around "="
+        (['WAIT="3"'], {"wait": "3"}),  # names are case-insensitive; a word may be quoted
+        (["wait=3", "wait=9"], {"wait": "3"}),  # the first instance counts
+        (['return=minimal; foo="a,b", wait=1'], {"return": "minimal", "wait": "1"}),
+        (["wait=", "=3, a b, ,"], {}),  # not token [= word]: skipped, not an error
+        ([], {}),
+    ],
+)
+def test_preferences(lines: list[str], found: dict[str, str]) -> None:
+    assert preferences(lines) == found
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("2", 2), ("0", 0), ("007", 7), (" 2", None), ("2.5", None), ("-1", None), ("²", None),
+     ("", None), (None, None)],
+)  # fmt: skip
+def test_delta_seconds(value: str | None, seconds: int | None) -> None:
+    assert delta_seconds(value) == seconds

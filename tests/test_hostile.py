@@ -42,6 +42,8 @@ PROFILE = load_profile("canonical")
 MIB = 1024 * 1024
 #: Whatever the server does, a run that takes longer than this has hung.
 HANG = 30.0
+#: The jobs a run follows: the main, the failing, the cancelled one and the held reads' one.
+JOBS = 4
 
 
 @dataclass
@@ -113,9 +115,10 @@ async def test_a_job_pending_forever() -> None:
     assert len(run_.polls()) <= len(per_job) * (3.0 / 0.05 + 5), len(run_.polls())
     assert not any("stopped early" in n for n in run_.report.notes), run_.summary()  # budget
     (note,) = run_.report.notes  # the jobs it left running, cancelled
-    assert note.startswith("clean-up: cancelled 6 of the jobs the run started"), note
+    assert note.startswith("clean-up: cancelled 7 of the jobs the run started"), note
     assert (
-        "(concurrent, idempotent, prefer-probe, submit, submit-failing, submit-for-unknown)" in note
+        "(concurrent, idempotent, prefer-probe, submit, submit-failing, submit-for-unknown, "
+        "submit-for-wait)" in note
     )
 
 
@@ -129,7 +132,7 @@ async def test_a_monitor_redirecting_to_itself() -> None:
     assert run_.outcome("MONITOR-1") is Outcome.FAIL, run_.summary()
     assert set(run_.received("MONITOR-1")) == {"status 302"}
     assert {p.status for p in run_.polls()} == {302}
-    assert len(run_.polls()) == 3 * 3  # three jobs, three unusable answers each
+    assert len(run_.polls()) == JOBS * 3  # three unusable answers each
     assert any("3 unusable monitor answers" in note for note in run_.report.notes)
 
 
@@ -139,7 +142,7 @@ async def test_a_monitor_answering_garbage() -> None:
     assert run_.outcome("MONITOR-2") is Outcome.FAIL, run_.summary()
     assert set(run_.received("MONITOR-2")) == {"not a JSON object"}
     assert run_.outcome("MONITOR-1") is Outcome.PASS  # a 200 is a 200
-    assert len(run_.polls()) == 3 * 3
+    assert len(run_.polls()) == JOBS * 3
 
 
 async def test_a_retry_after_of_a_day() -> None:
@@ -206,10 +209,10 @@ async def test_a_monitor_dripping_its_body() -> None:
     app = SlowDrip()
     with ThreadServer(app) as url:
         run_ = await conformance(base_url=url, request_timeout=1.0)
-    # three jobs in parallel, each: three polls of 1 s, then for the main job one more GET
+    # the jobs in parallel, each: three polls of 1 s, then for the main job one more GET
     assert run_.seconds < 10.0, run_.summary()
     assert_timed_out(run_)
-    assert len(run_.polls()) == 3 * 3
+    assert len(run_.polls()) == JOBS * 3
     # bytes did flow (a drip, not a hang): 4 every 0.25 s for about a second per answer
     assert app.dripped >= len(run_.polls()) * 4, app.dripped
 
@@ -219,4 +222,4 @@ async def test_a_monitor_that_never_answers() -> None:
         run_ = await conformance(base_url=url, request_timeout=1.0)
     assert run_.seconds < 10.0, run_.summary()
     assert_timed_out(run_)
-    assert len(run_.polls()) == 3 * 3
+    assert len(run_.polls()) == JOBS * 3

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import httpx
 import pytest
 
@@ -132,6 +135,23 @@ async def test_a_request_without_a_response_is_recorded_with_its_secrets_redacte
     assert "k3y" not in exchange.url
     assert "s1gnature" not in exchange.url
     assert exchange.url.startswith("http://t.test/reports/1?")
+
+
+async def test_a_held_request_has_its_hold_on_top_of_the_timeout() -> None:
+    """A read asking the server to hold it (Prefer: wait) is not cut short by the run's
+    timeout: it has the seconds of its hold besides, and no more."""
+
+    async def slow(scope: object, receive: object, send: Any) -> None:
+        await asyncio.sleep(0.3)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    target = Target(TargetConfig("http://t.test", timeout=0.2), httpx.ASGITransport(app=slow))
+    plain = await target.request("poll", "GET", "http://t.test/reports/1")
+    held = await target.request("wait-held", "GET", "http://t.test/reports/1", held=1)
+    await target.aclose()
+    assert (plain.status, plain.error) == (None, "timed out")
+    assert held.status == 200
 
 
 # -- HEAD: read on past the header section (HTTP-2) ----------------------------------------

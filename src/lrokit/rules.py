@@ -65,6 +65,7 @@ FAMILIES: Mapping[str, str] = {
     "IDEMPOTENCY": "Idempotency",
     "HTTP": "HTTP hygiene",
     "TENANCY": "Tenancy",
+    "WAIT": "Held reads",
     "SPEC": "Specification",
 }
 LINT_FAMILY = "SPEC"  # judged on the OpenAPI document by ``lrokit lint``
@@ -615,6 +616,49 @@ _RULES = (
         citation="RFC 9110 §15.5.2, §11.6.1; RFC 6750 §3",
         quote="The server generating a 401 response MUST send a WWW-Authenticate header field "
         "containing at least one challenge applicable to the target resource.",
+    ),
+    # -- held reads (Prefer: wait on the monitor) --------------------------------------------
+    Rule(
+        id="WAIT-1",
+        level=M,
+        basis=CONTRACT,
+        text="A read of the monitor with Prefer: wait=N MUST be answered within N seconds (and "
+        "1 s, or the slowest plain read of the monitor, for the network): a hold never outlasts "
+        "what the client asked for.",
+        citation="RFC 7240 §4.3; openapi.yaml getReport",
+        quote='The "wait" preference can be used to establish an upper bound on the length of '
+        "time, in seconds, the client expects it will take the server to process the request "
+        "once it has been received.",
+    ),
+    Rule(
+        id="WAIT-2",
+        level=S,
+        basis=CONTRACT,
+        text="A held read SHOULD be answered as soon as the job's state changes (within 1 s, or "
+        "the slowest plain read, of a plain read seeing the change), not when the wait runs out.",
+        citation="openapi.yaml getReport",
+        quote="the answer comes as soon as its status changes, or when the time is up",
+    ),
+    Rule(
+        id="WAIT-3",
+        level=M,
+        basis=CONTRACT,
+        text="A read with Prefer: wait=N of a job that is not terminal MUST be held and say so: "
+        "Preference-Applied: wait=M, M the seconds allowed (at most N). RFC 7240 lets a server "
+        "ignore a preference and leaves Preference-Applied optional; the contract does not.",
+        citation="RFC 7240 §3; openapi.yaml getReport",
+        quote="The Preference-Applied response header MAY be included within a response message "
+        "as an indication as to which Prefer tokens were honored by the server and applied to "
+        "the processing of a request.",
+    ),
+    Rule(
+        id="WAIT-4",
+        level=S,
+        basis=CONTRACT,
+        text="A read with Prefer: wait of a job that is already terminal SHOULD be answered at "
+        "once (within 1 s, or the slowest plain read): there is nothing left to wait for.",
+        citation="openapi.yaml getReport",
+        quote="A terminal report is answered at once.",
     ),
     # -- specification (lrokit lint) -------------------------------------------------------
     Rule(

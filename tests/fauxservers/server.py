@@ -1,7 +1,10 @@
 """A minimal, correct implementation of the canonical contract, with one rule broken on demand.
 
 Jobs advance one step per monitor read: PENDING, then PROCESSING at 50 %, then their terminal
-state, so a run needs no real time. The failing body (year 1999) ends in ERROR.
+state, so a run needs no real time. The failing body (year 1999) ends in ERROR. A read with
+``Prefer: wait=N`` of a job not terminal is held until the job's state changes, N seconds at
+most (and ``MAX_HOLD``); time passes for a held job, which moves one step on every ``TICK``
+seconds.
 
 Given ``tokens`` (bearer token -> principal), every request needs ``Authorization: Bearer
 TOKEN`` (401 with a challenge without one), a job belongs to the principal that submitted it,
@@ -13,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
+import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -28,6 +33,11 @@ from starlette.routing import Route
 
 PROBLEM = "application/problem+json"
 STEPS = ("PENDING", "PROCESSING")
+TERMINAL = ("DONE", "ERROR", "CANCELLED")
+#: Seconds between looks at a held job; after which a held job moves one step on by itself;
+#: by which a hold outlasts what was asked when WAIT-1 is broken; that a read is held at most.
+LOOK, TICK, OVERRUN, MAX_HOLD = 0.01, 0.05, 1.5, 30
+_WAIT = re.compile(r"(?:^|[,\s])wait\s*=\s*([0-9]+)", re.IGNORECASE)
 T0 = "2026-01-01T00:00:0{}Z"
 PAGE = "<!DOCTYPE html>\n<html><body><table><tr><td>1</td></tr></table></body></html>\n"
 #: Where a request's principal is kept in its ASGI scope (None: the server has no tokens).
@@ -317,23 +327,53 @@ class FauxServer:
             return self.problem(406, "Not acceptable", request.url.path)
         if request.method == "DELETE":
             return self.cancel(job)
+        vary = {} if self.is_("HTTP-3") else {"Vary": "Prefer"}  # reads vary with Prefer: wait
         if request.method == "HEAD":
             if self.is_("HTTP-6"):  # a monitor that forgot HEAD: another status than GET's
                 response = self.problem(
                     405, "Method not allowed", request.url.path, {"Allow": "GET, DELETE"}
                 )
             else:
-                response = self.status_response(job)
+                response = self.status_response(job, **vary)
             if not self.is_("HTTP-2"):  # GET's status and fields, without its content
                 response.body = b""
             return response
         if self.is_("LOCATION-4") and not job.get("seen"):
             job["seen"] = True  # the job is "not there yet" at the first read
             return self.problem(404, "Not found", request.url.path)
+        asked = _WAIT.search(request.headers.get("prefer", ""))
+        wait = min(int(asked.group(1)), MAX_HOLD) if asked is not None else 0
+        if wait and job["state"] not in TERMINAL:
+            await self.hold(job, wait)
+            if not self.is_("WAIT-3"):
+                vary["Preference-Applied"] = f"wait={wait}"
+            return self.status_response(job, **vary)
+        if wait and self.is_("WAIT-4"):
+            await asyncio.sleep(wait)  # a job already over, held all the same
         self.advance(job)
         if job["reads"] == 2 and self.is_("MONITOR-1"):
             return self.problem(503, "Busy", request.url.path, {"Retry-After": "1"})
-        return self.status_response(job)
+        return self.status_response(job, **vary)
+
+    async def hold(self, job: dict[str, Any], seconds: int) -> None:
+        """Hold a read of a job not terminal until its state changes, ``seconds`` at most:
+        another read, a cancel or time moves it on (one step every ``TICK`` seconds held).
+        Breaking WAIT-1 the job stands still while held and the hold outlasts what was asked
+        by ``OVERRUN``; breaking WAIT-2 the hold runs to its end whatever changes."""
+        loop = asyncio.get_running_loop()
+        started, state, ticks = loop.time(), job["state"], 0
+        limit = seconds + (OVERRUN if self.is_("WAIT-1") else 0)
+        for _ in range(math.ceil(limit / LOOK)):
+            if job["state"] != state and not self.is_("WAIT-2"):
+                return
+            await asyncio.sleep(LOOK)
+            held = loop.time() - started
+            if held >= limit:
+                return
+            moving = not self.is_("WAIT-1") and job["state"] not in TERMINAL
+            if moving and held >= (ticks + 1) * TICK:
+                ticks += 1
+                self.advance(job)
 
     def cancel(self, job: dict[str, Any]) -> Response:
         if job["state"] == "CANCELLED":

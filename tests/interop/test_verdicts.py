@@ -16,6 +16,8 @@ from tests.interop.servers import PygeoapiServer, WesServer
 
 #: The TENANCY rules, not run: these servers have one principal (no --other-header).
 NOT_RUN = dict.fromkeys((f"TENANCY-{n}" for n in range(1, 7)), "DISABLED")
+#: The WAIT rules: neither dialect holds a read of a job's status (no features.wait).
+NO_HELD_READS = dict.fromkeys((f"WAIT-{n}" for n in range(1, 5)), "DISABLED")
 
 #: pygeoapi 0.21.0 under OGC API - Processes 1.0 (docs/interop.md, pygeoapi).
 PYGEOAPI_TABLE = {
@@ -42,6 +44,7 @@ PYGEOAPI_TABLE = {
     "IDEMPOTENCY-2": "DISABLED",
     "IDEMPOTENCY-3": "DISABLED",
     **NOT_RUN,
+    **NO_HELD_READS,
 }
 
 #: Rules the ga4gh-wes profile switches off, and why it does, in its comments.
@@ -71,6 +74,7 @@ WES_TABLE = {
     "CANCEL-2": "SKIP",
     **dict.fromkeys(WES_OFF, "DISABLED"),
     **NOT_RUN,
+    **NO_HELD_READS,
 }
 
 

@@ -114,6 +114,7 @@ def load_all() -> dict[str, Check]:
         result,
         retry,
         tenancy,
+        wait,
     )
 
     return CHECKS

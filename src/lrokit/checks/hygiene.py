@@ -12,7 +12,7 @@ from lrokit.checks._util import monitor_reads, plain_submissions, submissions
 from lrokit.model.exchange import Exchange
 from lrokit.model.headers import retry_after_delay
 from lrokit.model.profile import Profile
-from lrokit.model.recording import Recording
+from lrokit.model.recording import Recording, state_of
 
 _MAX_AGE = re.compile(r"(?:^|,)\s*(?:max-age|s-maxage)\s*=\s*\"?([0-9]+)", re.IGNORECASE)
 
@@ -97,20 +97,38 @@ def head_matches_get(rec: Recording, profile: Profile) -> Iterator[Violation]:
 
 @check("HTTP-3", feature="prefer")
 def vary_prefer(rec: Recording, profile: Profile) -> Iterator[Violation]:
-    """Responses that vary with Prefer MUST list Prefer (or *) in Vary."""
+    """Responses that vary with Prefer MUST list Prefer (or *) in Vary, whether or not their
+    request carried Prefer (RFC 7240 §2): every submission, once one says it applied a
+    preference, and every read of a monitor, once one does (a held read, ``features.wait``)."""
     subs = [s for s in submissions(rec) if s.status is not None]
-    applied = [s for s in subs if s.header("preference-applied") is not None]
-    if not applied:
+    varying = [
+        answers
+        for answers in (subs, _monitor_answers(rec, profile))
+        if any(a.header("preference-applied") is not None for a in answers)
+    ]
+    if not varying:
         raise NotApplicable("no response varied with Prefer (no Preference-Applied)")
-    for sub in subs:
-        vary = {v.strip().lower() for v in ",".join(sub.header_lines("vary")).split(",")}
+    for answer in (a for answers in varying for a in answers):
+        vary = {v.strip().lower() for v in ",".join(answer.header_lines("vary")).split(",")}
         if not vary & {"prefer", "*"}:
             yield Violation(
-                f"Vary: {sub.header('vary') or '(none)'}",
+                f"Vary: {answer.header('vary') or '(none)'}",
                 "Vary listing Prefer",
-                sub.describe(),
-                sub,
+                answer.describe(),
+                answer,
             )
+
+
+def _monitor_answers(rec: Recording, profile: Profile) -> list[Exchange]:
+    """Every read of a monitor that reported a state: the followed jobs' and the held reads'
+    job's, plain and held."""
+    reads = [poll for _, poll, _ in monitor_reads(rec, profile)]
+    waits = rec.waits
+    if waits is not None:
+        holds = [*waits.holds, *([waits.ended] if waits.ended is not None else [])]
+        held = [hold.read for hold in holds]
+        reads += [r for r in waits.plain() + held if state_of(profile, r) is not None]
+    return reads
 
 
 @check("HTTP-4", feature="prefer")

@@ -26,6 +26,8 @@ long-running operation's initiating response and its status operation.
   parent of a ``…/status`` monitor whose body has outputs): ``{monitor}/results``. The error
   is the ``error`` (``errors``, ``exception``, else OGC's ``message``) member; its members
   are the required string members of its schema.
+* ``features.wait``: the status operation takes a ``Prefer`` header that its description, or
+  the operation's, says asks for the read to be held (``wait=N``, RFC 7240 §4.3).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from typing import Any
 
 from lrokit.discover.notes import Note
 from lrokit.discover.specs import Spec
+from lrokit.discover.submission import parameters
 from lrokit.lint.document import Document, pointer
 from lrokit.lint.longrunning import (
     Body,
@@ -103,6 +106,8 @@ _LINKS_MEMBERS = ("download", "result", "results", "output", "outputs", "content
 _RESULT_NAMES = ("result", "results", "response", "output", "outputs")
 _RESULT_PATHS = ("results", "result", "download", "outputs", "output")
 _ERROR_NAMES = ("error", "errors", "exception", "failure", "problem")
+#: What a Prefer header's description says when it asks for a read to be held (RFC 7240 §4.3).
+_WAIT = re.compile(r"\bwait\s*=", re.IGNORECASE)
 
 
 @dataclass
@@ -182,6 +187,7 @@ class _Inference:
             )
         elif not self.arm_location:
             self.out.note("", "no status operation is described", missing=True)
+        self._wait()
         if self.lr.google:
             self._google(body)
         elif self.arm_location:
@@ -200,6 +206,37 @@ class _Inference:
         self._result_paths()
         self._errors()
         return self.out
+
+    def _wait(self) -> None:
+        """``features.wait``: the status operation takes a ``Prefer`` header that its
+        description, or the operation's, says asks for the read to be held (``wait=``)."""
+        out = self.out
+        out.features["wait"] = False
+        if self.monitor is None:
+            out.note("features.wait", "no status operation is described, so no held reads")
+            return
+        op = self.monitor.operation
+        prefer = next(
+            (
+                (param, at)
+                for param, at in parameters(self.spec, op)
+                if str(param["name"]).lower() == "prefer" and param.get("in") == "header"
+            ),
+            None,
+        )
+        if prefer is None:
+            out.note("features.wait", "the status operation declares no Prefer header")
+            return
+        said = " ".join(str(node.get("description", "")) for node in (prefer[0], op.node))
+        if _WAIT.search(said) is None:
+            out.note("features.wait", "the status operation's Prefer says nothing of wait=N")
+            return
+        out.features["wait"] = True
+        out.note(
+            "features.wait",
+            "the status operation takes Prefer: wait=N (RFC 7240 §4.3): a read may be held",
+            prefer[1],
+        )
 
     # -- initiation ----------------------------------------------------------------------
     def _initiation(self) -> None:

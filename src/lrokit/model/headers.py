@@ -18,6 +18,14 @@ _IMF_FIXDATE = re.compile(
     r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} "
     r"[0-9]{2}:[0-9]{2}:[0-9]{2} GMT"
 )
+# RFC 7240 §2, §3: a preference is token [ BWS "=" BWS word ], word = token / quoted-string;
+# members are separated by commas outside quoted strings.
+_TCHARS = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_QUOTED = r'"(?:[^"\\]|\\.)*"'
+_MEMBER = re.compile(rf"(?:[^,\"]|{_QUOTED})+")
+_PREFERENCE = re.compile(
+    rf"[ \t]*({_TCHARS})(?:[ \t]*=[ \t]*({_TCHARS}|{_QUOTED}))?[ \t]*(?:;.*)?", re.DOTALL
+)
 # RFC 3986 URI-reference, permissively: no spaces, controls, or characters outside it.
 _URI_REFERENCE = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*")
 
@@ -52,3 +60,26 @@ def is_uri_reference(value: str) -> bool:
     if not value or not _URI_REFERENCE.fullmatch(value):
         return False
     return all(re.fullmatch(r"[0-9A-Fa-f]{2}", part[:2]) for part in value.split("%")[1:])
+
+
+def delta_seconds(value: str | None) -> int | None:
+    """``value`` as delta-seconds (``1*DIGIT``, RFC 9110 §10.2.3, RFC 7240 §4.3), or None."""
+    return int(value) if value is not None and _DELAY.fullmatch(value) else None
+
+
+def preferences(lines: list[str]) -> dict[str, str]:
+    """The preferences of ``Prefer`` or ``Preference-Applied`` field lines (RFC 7240 §2, §3),
+    by lower-cased name: the first of each name, its value unquoted (``""`` when it has none).
+    Parameters after ``;`` (``Prefer``'s) are dropped; a member that is not ``token [= word]``
+    is skipped."""
+    found: dict[str, str] = {}
+    for line in lines:
+        for member in _MEMBER.findall(line):
+            match = _PREFERENCE.fullmatch(member)
+            if match is None:
+                continue
+            value = match.group(2) or ""
+            if value.startswith('"'):
+                value = re.sub(r"\\(.)", r"\1", value[1:-1])
+            found.setdefault(match.group(1).lower(), value)
+    return found

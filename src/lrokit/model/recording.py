@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lrokit.model.exchange import Exchange
+from lrokit.model.headers import delta_seconds, preferences
 from lrokit.model.profile import Profile
 
 
@@ -56,6 +57,53 @@ class Tenancy:
     anonymous_read: Exchange | None = None  # a read of A's monitor without credentials
 
 
+#: Seconds before its time was up by which a held read's answer counts as early: timers and
+#: clocks differ by milliseconds, and a hold that runs its course ends at its time, not before.
+EARLY = 0.25
+
+
+@dataclass
+class Hold:
+    """A read of the monitor asking to be held (``Prefer: wait=seconds``), and the plain reads
+    of the same monitor sent while it was, to see when the job's state changed."""
+
+    read: Exchange
+    seconds: int
+    beside: list[Exchange] = field(default_factory=list)
+
+    @property
+    def applied(self) -> str | None:
+        """The wait its answer says was applied (``Preference-Applied``, RFC 7240 §3), as sent."""
+        return preferences(self.read.header_lines("preference-applied")).get("wait")
+
+    def early(self) -> bool:
+        """Whether it was answered :data:`EARLY` before its time was up: the seconds it asked
+        for, or fewer where its answer says it allowed fewer."""
+        allowed = delta_seconds(self.applied)
+        time_up = min(self.seconds, allowed) if allowed else self.seconds
+        return self.read.status is not None and self.read.seconds <= time_up - EARLY
+
+
+@dataclass
+class Waits:
+    """What a run saw of ``Prefer: wait`` on the status monitor (the WAIT rules), on a job of
+    its own: a plain read; reads asking to be held while the job was not over, with plain reads
+    beside them, until one was answered early; one brief enough to run its course; the job
+    followed plainly to its end, and read once more asking to be held."""
+
+    submission: Exchange
+    before: Exchange | None = None  # the plain read just before the first held read
+    holds: list[Hold] = field(default_factory=list)  # in order, each asked while not over
+    job: Trace | None = None  # the job, followed plainly to its end after the held reads
+    ended: Hold | None = None  # a read asking to be held, of the job once terminal
+
+    def plain(self) -> list[Exchange]:
+        """The plain reads of the job's monitor, in order."""
+        beside = [read for hold in self.holds for read in hold.beside]
+        polls = self.job.polls + self.job.after_terminal if self.job is not None else []
+        return [*([self.before] if self.before is not None else []), *beside, *polls]
+
+
 @dataclass
 class Recording:
     """Everything a run saw, by purpose."""
@@ -82,6 +130,7 @@ class Recording:
     exchanges: list[Exchange] = field(default_factory=list)  # everything, in order
     time_scale: float = 1.0  # how the run scaled Retry-After waits (1: honoured as advised)
     tenancy: Tenancy | None = None  # None: no second principal was given (--other-header)
+    waits: Waits | None = None  # None: the profile has no held reads, or none were sent
     # Problems of a monitor body against the status schema, when a contract is known.
     validate: Callable[[Exchange], list[tuple[str, str]]] | None = None
 

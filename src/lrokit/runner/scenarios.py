@@ -5,11 +5,14 @@ The scenarios run concurrently and each is bounded: polls honour Retry-After (sc
 Each job has one purpose: the main job is submitted plainly and followed; every probe (an
 unknown preference, an unacceptable Accept, a malformed or invalid body, a wrong media type,
 an unknown id) goes on requests of its own, so a server that mishandles one cannot hide the
-lifecycle. Bodies and body probes go only where the operation takes a body. Given another
-principal (``--other-header``), the tenancy scenario (:mod:`lrokit.runner.tenancy`) asks for
-jobs of the run's own as that principal, and without credentials. At the end, every job the
-run started and did not see finish is cancelled, as the principal that started it (or, where
-the profile cannot cancel, left to expire), and the report says so.
+lifecycle. Bodies and body probes go only where the operation takes a body. Where the profile
+has held reads (``features.wait``), a job of its own is read asking the monitor to hold each
+read (``Prefer: wait``, RFC 7240 §4.3): a hold is the server's time, never scaled, and short.
+Given another principal (``--other-header``), the tenancy scenario
+(:mod:`lrokit.runner.tenancy`) asks for jobs of the run's own as that principal, and without
+credentials. At the end, every job the run started and did not see finish is cancelled, as the
+principal that started it (or, where the profile cannot cancel, left to expire), and the report
+says so.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from lrokit.model.contract import Contract
 from lrokit.model.exchange import Exchange, response_date
 from lrokit.model.headers import retry_after_delay
 from lrokit.model.profile import Profile, replace_segment
-from lrokit.model.recording import Recording, Trace, state_of
+from lrokit.model.recording import Hold, Recording, Trace, Waits, state_of
 from lrokit.model.requests import (
     invalid_body,
     parameter_segments,
@@ -50,6 +53,15 @@ AFTER_TERMINAL = 2
 #: Concurrent submissions sharing one Idempotency-Key.
 CONCURRENT = 5
 UNKNOWN_PREFERENCE = "x-lrokit-unknown-preference=1"
+#: Seconds the held reads ask for (Prefer: wait, the server's time, not scaled): those watched
+#: for a change, long enough for a job's state to change during one; one brief enough to run its
+#: course; one of a job already over. Each is delta-seconds (RFC 7240 §4.3).
+HELD_CHANGE, HELD_COURSE, HELD_ENDED = 2, 1, 2
+#: Held reads watched for a change of state, at most (one answered early ends the watch).
+HELD_MAX = 5
+#: Plain reads beside a watched held read, every so many seconds and at most so many: when one
+#: sees the state change, the held read is due.
+BESIDE_EVERY, BESIDE_MAX = 0.5, 6
 #: A body cut short in each media type that has a syntax to break, with its Content-Type:
 #: JSON that does not parse; a multipart body whose closing delimiter never comes (RFC 2046
 #: §5.1.1). A form (urlencoded) has no malformed shape to send.
@@ -84,6 +96,8 @@ class Scenarios:
         raised."""
         features = self.profile.features
         jobs = [self._main(), self._errors()]
+        if "wait" in features:  # next to the main job, so that its state changes early
+            jobs.insert(1, self._wait())
         if self.profile.failing_body is not None:
             jobs.append(self._failing())
         if "cancel" in features and self.profile.cancel_method:
@@ -282,6 +296,64 @@ class Scenarios:
             "prefer-probe", self.profile.body, {"Prefer": f"respond-async, {UNKNOWN_PREFERENCE}"}
         )
 
+    async def _wait(self) -> None:
+        """The WAIT rules' probes, a job of its own: a plain read; while the job is not over,
+        reads asking to be held ``HELD_CHANGE`` seconds, with plain reads beside each, until
+        one is answered early (``HELD_MAX`` at most, ending within the wait budget); after an
+        early answer, one asking ``HELD_COURSE``, brief enough to run its course; the job
+        followed plainly to its end, and read once more asking to be held ``HELD_ENDED``."""
+        submission = await self.submit("submit-for-wait", self.profile.body)
+        waits = self.rec.waits = Waits(submission)
+        monitor, why = self.monitor_of(submission)
+        if monitor is None:
+            self.rec.notes.append(f"held reads: not attempted: {why}")
+            return
+        last = waits.before = await self.target.request("wait-before", "GET", monitor)
+        deadline = self.target.elapsed + self.target.config.max_wait
+        early = False
+        for _ in range(HELD_MAX):
+            if not self._running(last) or self.target.elapsed + HELD_CHANGE > deadline:
+                break
+            hold = await self._held_beside(monitor)
+            waits.holds.append(hold)
+            last, early = hold.read, hold.early()
+            if early:
+                break
+        if early and self._running(last):  # no hold has run its course yet
+            waits.holds.append(await self._held(monitor, HELD_COURSE))
+        waits.job = await self.follow(submission)
+        if waits.job.final_state is not None and waits.job.monitor is not None:
+            waits.ended = await self._held(waits.job.monitor, HELD_ENDED, "wait-ended")
+
+    def _running(self, read: Exchange) -> bool:
+        """Whether a read of the monitor reports a state that is not terminal."""
+        state = state_of(self.profile, read)
+        return state is not None and state not in self.profile.terminal
+
+    async def _held(self, monitor: str, seconds: int, label: str = "wait-held") -> Hold:
+        """A read of the monitor asking to be held ``seconds`` (``Prefer: wait``)."""
+        headers = {"Prefer": f"wait={seconds}"}
+        read = await self.target.request(label, "GET", monitor, headers=headers, held=seconds)
+        return Hold(read, seconds)
+
+    async def _held_beside(self, monitor: str) -> Hold:
+        """A read asking to be held ``HELD_CHANGE`` seconds and, while it is, a plain read of
+        the same monitor every ``BESIDE_EVERY`` seconds (``BESIDE_MAX`` at most). Should a
+        plain read be refused by the budget, the held one is dropped."""
+        held = asyncio.ensure_future(self._held(monitor, HELD_CHANGE))
+        beside: list[Exchange] = []
+        try:
+            for _ in range(BESIDE_MAX):
+                done, _ = await asyncio.wait({held}, timeout=BESIDE_EVERY)
+                if done:
+                    break
+                beside.append(await self.target.request("wait-beside", "GET", monitor))
+            hold = await held
+        finally:
+            held.cancel()  # nothing to cancel once it is done
+        hold.beside = beside
+        return hold
+
     async def _failing(self) -> None:
         submission = await self.submit("submit-failing", self.profile.failing_body)
         self.rec.failing = await self.follow(submission)
@@ -383,14 +455,18 @@ class Scenarios:
         cancel, they are left to finish or expire); the notes say which. Nothing here is
         judged: these are the tester's own requests."""
         tenancy = self.rec.tenancy
+        waits = self.rec.waits
         followed = [self.rec.main, self.rec.failing, self.rec.cancelled]
         if tenancy is not None:
             followed += [tenancy.job, tenancy.cancelled]
+        if waits is not None:
+            followed.append(waits.job)
         traces = [t for t in followed if t]
         ended = {t.monitor for t in traces if t.final_state is not None}
+        probes = (self.rec.plain, self.rec.prefer_probe, self.rec.idempotent_other)
         ours = [
             *(t.submission for t in traces),
-            *(e for e in (self.rec.plain, self.rec.prefer_probe, self.rec.idempotent_other) if e),
+            *(e for e in (*probes, waits.submission if waits else None) if e),
             *self.rec.idempotent,
             *self.rec.concurrent,
         ]

@@ -139,14 +139,20 @@ class Target:
         content: bytes | None = None,
         json: object = None,
         principal: Principal = OWN,
+        held: float = 0.0,
     ) -> Exchange:
-        """Send one request within the limits, as ``principal``, and record the exchange."""
-        request, recorded_url, sent = self._prepare(method, url, headers, content, json, principal)
+        """Send one request within the limits, as ``principal``, and record the exchange. A
+        request that asks the server to hold it (``Prefer: wait``) has ``held`` seconds more
+        than the run's timeout."""
+        timeout = self.config.timeout + held
+        request, recorded_url, sent = self._prepare(
+            method, url, headers, content, json, principal, timeout
+        )
         started = self.elapsed
         try:
             try:
                 exchange = await asyncio.wait_for(
-                    self._send(label, request, recorded_url, sent, started), self.config.timeout
+                    self._send(label, request, recorded_url, sent, started), timeout
                 )
             except httpx.RemoteProtocolError:
                 # The server closed a kept-alive connection as it was reused; an idempotent
@@ -154,7 +160,7 @@ class Target:
                 if method not in ("GET", "HEAD"):
                     raise
                 exchange = await asyncio.wait_for(
-                    self._send(label, request, recorded_url, sent, started), self.config.timeout
+                    self._send(label, request, recorded_url, sent, started), timeout
                 )
         except (httpx.HTTPError, TimeoutError) as exc:
             timed_out = isinstance(exc, TimeoutError | httpx.TimeoutException)
@@ -169,15 +175,22 @@ class Target:
         content: bytes | None = None,
         json: object = None,
         principal: Principal = OWN,
+        timeout: float | None = None,
     ) -> tuple[httpx.Request, str, tuple[tuple[str, str], ...]]:
-        """The request to send, within the budget and the origin, as ``principal``, with the
-        URL and fields it is recorded with (secrets redacted)."""
+        """The request to send, within the budget and the origin, as ``principal`` and within
+        ``timeout`` (the run's, unless given), with the URL and fields it is recorded with
+        (secrets redacted)."""
         if len(self.exchanges) >= self.config.max_requests:
             raise BudgetExhausted(f"the run's budget of {self.config.max_requests} requests")
         if not self.same_origin(url) and not self.config.allow_cross_origin:
             raise ValueError(f"refusing to send a request to another origin: {url}")
         request = self._client.build_request(
-            method, _with_query(url, self.config.query), headers=headers, content=content, json=json
+            method,
+            _with_query(url, self.config.query),
+            headers=headers,
+            content=content,
+            json=json,
+            timeout=timeout or self.config.timeout,
         )
         for name in principal.without:
             request.headers.pop(name, None)
