@@ -17,8 +17,8 @@ import pytest
 from lrokit.checks import NotApplicable, NotJudged, NotObserved, NotRun, Violation, load_all
 from lrokit.model.exchange import Exchange
 from lrokit.model.profile import load_profile
-from lrokit.model.recording import Hold, Recording, Tenancy, Trace, Waits
-from lrokit.runner.scenarios import Scenarios, advised_wait
+from lrokit.model.recording import Event, Hold, Recording, Streams, Tenancy, Trace, Waits
+from lrokit.runner.scenarios import Scenarios, advised_wait, sse_events
 from lrokit.runner.target import Target, TargetConfig
 
 PROFILE = load_profile("canonical")
@@ -1306,3 +1306,125 @@ def test_vary_on_every_read_of_a_monitor_that_varies_with_prefer() -> None:
     assert received("HTTP-3", rec) == ["Vary: (none)"]  # the main job's read
     rec.main.polls = [poll(doc("DONE"), ("vary", "Accept, Prefer"))]
     assert violations("HTTP-3", rec) == []
+
+
+# -- STREAM: the status as Server-Sent Events --------------------------------------------------
+
+
+def event(state: str, progress: int, *, snapshot: str | None = "", kind: str = "status") -> Event:
+    """A status event of job r1, its id ``STATE.progress`` unless given (None: no id)."""
+    data = orjson.dumps(doc(state, progress=progress)).decode()
+    return Event(kind, data, f"{state}.{progress}" if snapshot == "" else snapshot)
+
+
+def stream_read(*, media: str = "text/event-stream", status: int = 200) -> Exchange:
+    fields = [("content-type", media), ("cache-control", "no-store")]
+    return exchange("GET", MONITOR, status, *fields, label="stream")
+
+
+#: A job streamed from PENDING to DONE.
+KEPT_STREAM = (event("PENDING", 0), event("PROCESSING", 50), event("DONE", 100))
+
+
+def streamed(
+    *events: Event,
+    read: Exchange | None = None,
+    ended: bool = True,
+    polled: str = "DONE",
+    resumed: tuple[Event, ...] | None = (),
+) -> Recording:
+    """A run's stream of a job of its own: the stream read (``events``), whether it ended, a
+    plain read finding ``polled``, and the stream resumed with ``resumed`` (None: not resumed)."""
+    submission = accepted(("location", "/reports/r1"))
+    again = stream_read() if resumed is not None else None
+    return Recording(
+        streams=Streams(
+            submission,
+            read if read is not None else stream_read(),
+            list(events),
+            ended,
+            poll(doc(polled)),
+            again,
+            list(resumed or ()),
+        )
+    )
+
+
+STREAM = [f"STREAM-{n}" for n in range(1, 4)]
+
+
+@pytest.mark.parametrize("rule_id", STREAM)
+def test_a_stream_kept_passes(rule_id: str) -> None:
+    assert violations(rule_id, streamed(*KEPT_STREAM)) == []
+
+
+def test_sse_events_are_parsed_whatever_the_media_type() -> None:
+    body = b': keep-alive\n\nid: PENDING.0\nevent: status\ndata: {"a":\ndata: 1}\n\ndata: x\n\n'
+    read = exchange("GET", MONITOR, 200, ("content-type", "text/plain"), body=body)
+    assert sse_events(read) == [
+        Event("status", '{"a":\n1}', "PENDING.0"),
+        Event("message", "x", "PENDING.0"),  # the last event id is kept (WHATWG HTML §9.2.6)
+    ]
+    assert sse_events(exchange("GET", MONITOR, None, error="timed out")) == []
+
+
+def test_a_stream_not_served_as_an_event_stream() -> None:
+    assert received("STREAM-1", streamed(*KEPT_STREAM, read=stream_read(media="text/plain"))) == [
+        "200 text/plain"
+    ]
+    assert received("STREAM-1", streamed(read=stream_read(status=406))) == ["406 text/event-stream"]
+    assert received("STREAM-1", streamed(event("PENDING", 0, kind="message"))) == [
+        "no status event"
+    ]
+    garbled = Event("status", "PENDING", "PENDING.0")
+    assert received("STREAM-1", streamed(garbled, *KEPT_STREAM)) == ["data: PENDING"]
+    unanswered = exchange("GET", MONITOR, None, error="timed out")
+    with pytest.raises(NotObserved, match="timed out"):
+        violations("STREAM-1", streamed(read=unanswered))
+
+
+def test_a_stream_out_of_order_or_not_ending() -> None:
+    back = event("PENDING", 0, snapshot="PENDING.0b")
+    assert received("STREAM-2", streamed(*KEPT_STREAM[:2], back, KEPT_STREAM[2])) == [
+        "PROCESSING then PENDING",
+        "progress 50 then 0",
+    ]
+    assert received("STREAM-2", streamed(*KEPT_STREAM[:2], polled="PROCESSING")) == [
+        "the stream's last state PROCESSING"
+    ]
+    assert received("STREAM-2", streamed(*KEPT_STREAM, ended=False, resumed=None)) == [
+        "the stream still open after DONE (0.0 s)"
+    ]
+    assert received("STREAM-2", streamed(*KEPT_STREAM, polled="ERROR")) == [
+        "streamed DONE, then a plain read found ERROR"
+    ]
+    with pytest.raises(NotObserved, match="no status event with a state"):
+        violations("STREAM-2", streamed(Event("status", "PENDING", "PENDING.0")))
+
+
+def test_a_stream_the_tester_stopped_reading_is_not_blamed_for_its_end() -> None:
+    """Still running with its job at the end of the wait budget, or cut at the body cap."""
+    running = streamed(*KEPT_STREAM[:2], ended=False, polled="PROCESSING", resumed=None)
+    with pytest.raises(NotObserved, match="PROCESSING at the end of the wait budget"):
+        violations("STREAM-2", running)
+    back = event("PENDING", 0, snapshot="PENDING.0b")
+    assert running.streams is not None
+    running.streams.events.append(back)
+    assert received("STREAM-2", running) == ["PROCESSING then PENDING", "progress 50 then 0"]
+    cut = dataclasses.replace(stream_read(), truncated=True)
+    with pytest.raises(NotObserved, match="body cap"):
+        violations("STREAM-2", streamed(*KEPT_STREAM, read=cut, ended=False))
+
+
+def test_a_stream_without_ids_or_resumed_with_a_repeat() -> None:
+    unnamed = event("DONE", 100, snapshot="PROCESSING.50")  # no id: the one before is kept
+    assert received("STREAM-3", streamed(*KEPT_STREAM[:2], unnamed)) == [
+        "an event without an id of its own (after id PROCESSING.50)"
+    ]
+    assert received("STREAM-3", streamed(event("PENDING", 0, snapshot=None))) == [
+        "an event without an id of its own"
+    ]
+    repeated = streamed(*KEPT_STREAM, resumed=(KEPT_STREAM[2],))
+    assert received("STREAM-3", repeated) == ["the snapshot DONE.100 sent again"]
+    with pytest.raises(NotObserved, match="it did not end"):
+        violations("STREAM-3", streamed(*KEPT_STREAM, ended=False, resumed=None))

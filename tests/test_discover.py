@@ -239,6 +239,7 @@ def test_a_dialect_gives_its_operations_and_terminal_states(name: str) -> None:
         inferred = profile(data)
         assert inferred.terminal == expected["terminal"], operation
         assert data["features"]["cancel"] == ("cancel" in expected), operation
+        assert data["features"]["stream"] is False, operation  # none declares an event stream
         for table in ("submit", "initiation", "monitor", "cancel"):
             for key, value in expected.get(table, {}).items():
                 assert data[table][key] == value, f"{operation} {table}.{key}"

@@ -41,8 +41,8 @@ def outcome(report: Report, rule_id: str) -> Outcome:
 
 
 def relabel(app: Any, path: str, media_type: str) -> Any:
-    """``app`` with the Content-Type of its 200 answers to paths matching ``path`` replaced:
-    the content stays as it was."""
+    """``app`` with the Content-Type of its 200 JSON answers to paths matching ``path``
+    replaced: the content stays as it was (a status stream is left as it is)."""
 
     async def wrapped(scope: Any, receive: Any, send: Any) -> None:
         async def send_relabelled(message: Any) -> None:
@@ -50,6 +50,7 @@ def relabel(app: Any, path: str, media_type: str) -> Any:
                 message["type"] == "http.response.start"
                 and message["status"] == 200
                 and re.fullmatch(path, scope["path"])
+                and (b"content-type", b"application/json") in message["headers"]
             ):
                 kept = [(k, v) for k, v in message["headers"] if k.lower() != b"content-type"]
                 message = {**message, "headers": [*kept, (b"content-type", media_type.encode())]}

@@ -154,6 +154,45 @@ async def test_a_held_request_has_its_hold_on_top_of_the_timeout() -> None:
     assert held.status == 200
 
 
+class Dripping(httpx.AsyncByteStream):
+    """A body of ``chunks`` events, one every ``every`` seconds: an endless stream when
+    ``chunks`` is large."""
+
+    def __init__(self, chunks: int, every: float, size: int = 10) -> None:
+        self.chunks, self.every, self.size = chunks, every, size
+
+    async def __aiter__(self) -> Any:
+        for _ in range(self.chunks):
+            await asyncio.sleep(self.every)
+            yield b": " + b"x" * (self.size - 3) + b"\n"
+
+
+def streaming(body: Dripping) -> httpx.MockTransport:
+    sse = {"Content-Type": "text/event-stream"}
+    return httpx.MockTransport(lambda request: httpx.Response(200, headers=sse, stream=body))
+
+
+async def test_a_stream_is_read_to_its_end_within_its_bounds() -> None:
+    """A stream is read until the server ends it, or the seconds given run out, or the body cap
+    is reached; what came is recorded, and whether the server ended it."""
+    config = TargetConfig("http://t.test", max_body=100)
+    url, accept = "http://t.test/reports/1", {"Accept": "text/event-stream"}
+    ends = Target(config, streaming(Dripping(3, 0.01)))
+    read, ended = await ends.stream("stream", url, accept, 2.0)
+    assert (read.status, len(read.body), read.truncated, ended) == (200, 30, False, True)
+    assert ("accept", "text/event-stream") in read.request_headers
+    endless = Target(config, streaming(Dripping(10_000, 0.05)))
+    read, ended = await endless.stream("stream", url, accept, 0.3)
+    assert (read.status, read.truncated, ended) == (200, False, False)
+    assert 0.3 <= read.seconds < 1.0
+    assert 0 < len(read.body) <= 100
+    flood = Target(config, streaming(Dripping(10_000, 0.0, size=40)))
+    read, ended = await flood.stream("stream", url, accept, 2.0)
+    assert (read.status, len(read.body), read.truncated, ended) == (200, 100, True, False)
+    for target in (ends, endless, flood):
+        await target.aclose()
+
+
 # -- HEAD: read on past the header section (HTTP-2) ----------------------------------------
 
 

@@ -66,6 +66,7 @@ FAMILIES: Mapping[str, str] = {
     "HTTP": "HTTP hygiene",
     "TENANCY": "Tenancy",
     "WAIT": "Held reads",
+    "STREAM": "Status stream",
     "SPEC": "Specification",
 }
 LINT_FAMILY = "SPEC"  # judged on the OpenAPI document by ``lrokit lint``
@@ -659,6 +660,40 @@ _RULES = (
         "once (within 1 s, or the slowest plain read): there is nothing left to wait for.",
         citation="openapi.yaml getReport",
         quote="A terminal report is answered at once.",
+    ),
+    # -- the status stream (Server-Sent Events on the monitor) ------------------------------
+    Rule(
+        id="STREAM-1",
+        level=M,
+        basis=CONTRACT,
+        text="A read of the monitor with Accept: text/event-stream MUST be answered 200 "
+        "text/event-stream, an event stream whose status events each carry, as data, a JSON "
+        "status document that reports the job's state; at least one.",
+        citation="WHATWG HTML §9.2.5; openapi.yaml getReport",
+        quote="This event stream format's MIME type is text/event-stream.",
+    ),
+    Rule(
+        id="STREAM-2",
+        level=M,
+        basis=CONTRACT,
+        text="The states a status stream sends MUST follow the profile's transitions, progress "
+        "never decreasing, and end with the terminal state a plain read then finds; the server "
+        "MUST then end the stream.",
+        citation="openapi.yaml getReport",
+        quote="an event `status` whose `data` is the status document, at once and on every "
+        "change of state or progress; ... the stream ends after the terminal event.",
+    ),
+    Rule(
+        id="STREAM-3",
+        level=S,
+        basis=CONTRACT,
+        text="Every event of a status stream SHOULD carry an id of its own, and a read of the "
+        "stream with Last-Event-ID set to the last id received SHOULD NOT be sent that "
+        "snapshot again.",
+        citation="WHATWG HTML §9.2.4; openapi.yaml getReport",
+        quote="each event's `id` names the snapshot it carries (state, progress, cancel "
+        "requested), so a client reconnecting with `Last-Event-ID` is not sent again what it "
+        "has",
     ),
     # -- specification (lrokit lint) -------------------------------------------------------
     Rule(

@@ -4,7 +4,8 @@ Jobs advance one step per monitor read: PENDING, then PROCESSING at 50 %, then t
 state, so a run needs no real time. The failing body (year 1999) ends in ERROR. A read with
 ``Prefer: wait=N`` of a job not terminal is held until the job's state changes, N seconds at
 most (and ``MAX_HOLD``); time passes for a held job, which moves one step on every ``TICK``
-seconds.
+seconds. A read with ``Accept: text/event-stream`` streams the job's status to its end, one
+step per event.
 
 Given ``tokens`` (bearer token -> principal), every request needs ``Authorization: Bearer
 TOKEN`` (401 with a challenge without one), a job belongs to the principal that submitted it,
@@ -323,6 +324,8 @@ class FauxServer:
         if job is None:
             return self.not_found(request, 400 if self.is_("PROBLEM-4") else 404)
         accept = request.headers.get("accept", "*/*")
+        if request.method == "GET" and accept == "text/event-stream":
+            return self.stream(job, request.headers.get("last-event-id"))
         if "json" not in accept and "*/*" not in accept and not self.is_("PROBLEM-8"):
             return self.problem(406, "Not acceptable", request.url.path)
         if request.method == "DELETE":
@@ -354,6 +357,27 @@ class FauxServer:
         if job["reads"] == 2 and self.is_("MONITOR-1"):
             return self.problem(503, "Busy", request.url.path, {"Retry-After": "1"})
         return self.status_response(job, **vary)
+
+    def stream(self, job: dict[str, Any], last: str | None) -> Response:
+        """The job's status as Server-Sent Events, one step on after each, to its terminal
+        state; a snapshot named by ``Last-Event-ID`` is not sent again. Breaking STREAM-1 it
+        is labelled ``text/plain``; STREAM-2, the terminal event is left out; STREAM-3, every
+        snapshot is sent, whatever ``Last-Event-ID`` names."""
+        events = []
+        for _ in range(len(STEPS) + 1):
+            snapshot = f"{job['state']}.{job['progress']}"
+            over = job["state"] in TERMINAL
+            if (snapshot != last or self.is_("STREAM-3")) and not (over and self.is_("STREAM-2")):
+                data = json.dumps(self.document(job))
+                events.append(f"id: {snapshot}\nevent: status\ndata: {data}\n\n")
+            if over:
+                break
+            job["state"] = "PROCESSING" if job["state"] == "PENDING" else job["outcome"]
+            if job["state"] != "ERROR":  # a failed job keeps the progress it had
+                job["progress"] = 50 if job["state"] == "PROCESSING" else 100
+            job["terminal_reads"] = 1 if job["state"] in TERMINAL else 0
+        media = "text/plain" if self.is_("STREAM-1") else "text/event-stream"
+        return Response("".join(events), 200, {"Cache-Control": "no-store"}, media_type=media)
 
     async def hold(self, job: dict[str, Any], seconds: int) -> None:
         """Hold a read of a job not terminal until its state changes, ``seconds`` at most:

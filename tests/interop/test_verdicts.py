@@ -18,6 +18,8 @@ from tests.interop.servers import PygeoapiServer, WesServer
 NOT_RUN = dict.fromkeys((f"TENANCY-{n}" for n in range(1, 7)), "DISABLED")
 #: The WAIT rules: neither dialect holds a read of a job's status (no features.wait).
 NO_HELD_READS = dict.fromkeys((f"WAIT-{n}" for n in range(1, 5)), "DISABLED")
+#: The STREAM rules: neither dialect streams a job's status (no features.stream).
+NO_STREAM = dict.fromkeys((f"STREAM-{n}" for n in range(1, 4)), "DISABLED")
 
 #: pygeoapi 0.21.0 under OGC API - Processes 1.0 (docs/interop.md, pygeoapi).
 PYGEOAPI_TABLE = {
@@ -45,6 +47,7 @@ PYGEOAPI_TABLE = {
     "IDEMPOTENCY-3": "DISABLED",
     **NOT_RUN,
     **NO_HELD_READS,
+    **NO_STREAM,
 }
 
 #: Rules the ga4gh-wes profile switches off, and why it does, in its comments.
@@ -75,6 +78,7 @@ WES_TABLE = {
     **dict.fromkeys(WES_OFF, "DISABLED"),
     **NOT_RUN,
     **NO_HELD_READS,
+    **NO_STREAM,
 }
 
 

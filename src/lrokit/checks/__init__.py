@@ -113,6 +113,7 @@ def load_all() -> dict[str, Check]:
         problem,
         result,
         retry,
+        stream,
         tenancy,
         wait,
     )

@@ -28,6 +28,8 @@ long-running operation's initiating response and its status operation.
   are the required string members of its schema.
 * ``features.wait``: the status operation takes a ``Prefer`` header that its description, or
   the operation's, says asks for the read to be held (``wait=N``, RFC 7240 §4.3).
+* ``features.stream``: the status operation's 200 response declares ``text/event-stream``
+  content (Server-Sent Events, WHATWG HTML §9.2.5): the status may be streamed.
 """
 
 from __future__ import annotations
@@ -188,6 +190,7 @@ class _Inference:
         elif not self.arm_location:
             self.out.note("", "no status operation is described", missing=True)
         self._wait()
+        self._stream()
         if self.lr.google:
             self._google(body)
         elif self.arm_location:
@@ -236,6 +239,28 @@ class _Inference:
             "features.wait",
             "the status operation takes Prefer: wait=N (RFC 7240 §4.3): a read may be held",
             prefer[1],
+        )
+
+    def _stream(self) -> None:
+        """``features.stream``: the status operation's 200 response declares
+        ``text/event-stream`` content (WHATWG HTML §9.2.5)."""
+        out = self.out
+        out.features["stream"] = False
+        if self.monitor is None:
+            out.note("features.stream", "no status operation is described, so no status stream")
+            return
+        ok = response(self.doc, self.monitor.operation, "200")
+        content = ok[0].get("content") if ok is not None else None
+        media = [str(t).split(";")[0].strip().lower() for t in content or {}]
+        if ok is None or not isinstance(content, dict) or "text/event-stream" not in media:
+            out.note("features.stream", "the status operation's 200 declares no text/event-stream")
+            return
+        out.features["stream"] = True
+        out.note(
+            "features.stream",
+            "the status operation's 200 declares text/event-stream: the status may be streamed "
+            "(Server-Sent Events, WHATWG HTML §9.2)",
+            pointer(*tokens(ok[1]), "content"),
         )
 
     # -- initiation ----------------------------------------------------------------------

@@ -104,6 +104,36 @@ class Waits:
         return [*([self.before] if self.before is not None else []), *beside, *polls]
 
 
+#: The media type of an event stream (WHATWG HTML §9.2.5).
+EVENT_STREAM = "text/event-stream"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event of a status stream, as its fields were given (WHATWG HTML §9.2.6): ``id`` is
+    None when the event set none."""
+
+    event: str
+    data: str
+    id: str | None
+
+
+@dataclass
+class Streams:
+    """What a run saw of the status stream (the STREAM rules), on a job of its own: the
+    monitor read asking for ``text/event-stream`` right after the submission, its events, and
+    whether the server ended it within the bounds; then a plain read of the job; then, once the
+    stream ended with an id, a read of the stream again with ``Last-Event-ID`` set to it."""
+
+    submission: Exchange
+    read: Exchange | None = None  # the read asking for the stream
+    events: list[Event] = field(default_factory=list)
+    ended: bool = False  # the server ended the stream within the tester's bounds
+    polled: Exchange | None = None  # a plain read of the monitor once the stream ended
+    resumed: Exchange | None = None  # the stream read again, Last-Event-ID its first id
+    resumed_events: list[Event] = field(default_factory=list)
+
+
 @dataclass
 class Recording:
     """Everything a run saw, by purpose."""
@@ -131,6 +161,7 @@ class Recording:
     time_scale: float = 1.0  # how the run scaled Retry-After waits (1: honoured as advised)
     tenancy: Tenancy | None = None  # None: no second principal was given (--other-header)
     waits: Waits | None = None  # None: the profile has no held reads, or none were sent
+    streams: Streams | None = None  # None: the profile has no status stream
     # Problems of a monitor body against the status schema, when a contract is known.
     validate: Callable[[Exchange], list[tuple[str, str]]] | None = None
 

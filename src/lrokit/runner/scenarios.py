@@ -8,6 +8,8 @@ an unknown id) goes on requests of its own, so a server that mishandles one cann
 lifecycle. Bodies and body probes go only where the operation takes a body. Where the profile
 has held reads (``features.wait``), a job of its own is read asking the monitor to hold each
 read (``Prefer: wait``, RFC 7240 §4.3): a hold is the server's time, never scaled, and short.
+Where it has a status stream (``features.stream``), a job of its own is streamed to its end
+(``Accept: text/event-stream``, within the wait budget and the body cap), then resumed.
 Given another principal (``--other-header``), the tenancy scenario
 (:mod:`lrokit.runner.tenancy`) asks for jobs of the run's own as that principal, and without
 credentials. At the end, every job the run started and did not see finish is cancelled, as the
@@ -23,14 +25,25 @@ from collections.abc import Mapping
 from functools import cached_property
 from urllib.parse import urldefrag, urlsplit
 
+import httpx
 import orjson
+from httpx_sse import EventSource
 
 from lrokit.model.bodies import Body
 from lrokit.model.contract import Contract
 from lrokit.model.exchange import Exchange, response_date
 from lrokit.model.headers import retry_after_delay
 from lrokit.model.profile import Profile, replace_segment
-from lrokit.model.recording import Hold, Recording, Trace, Waits, state_of
+from lrokit.model.recording import (
+    EVENT_STREAM,
+    Event,
+    Hold,
+    Recording,
+    Streams,
+    Trace,
+    Waits,
+    state_of,
+)
 from lrokit.model.requests import (
     invalid_body,
     parameter_segments,
@@ -98,6 +111,8 @@ class Scenarios:
         jobs = [self._main(), self._errors()]
         if "wait" in features:  # next to the main job, so that its state changes early
             jobs.insert(1, self._wait())
+        if "stream" in features:
+            jobs.insert(1, self._stream())
         if self.profile.failing_body is not None:
             jobs.append(self._failing())
         if "cancel" in features and self.profile.cancel_method:
@@ -325,6 +340,10 @@ class Scenarios:
         if waits.job.final_state is not None and waits.job.monitor is not None:
             waits.ended = await self._held(waits.job.monitor, HELD_ENDED, "wait-ended")
 
+    def _over(self, read: Exchange) -> bool:
+        """Whether a read of the monitor reports a terminal state."""
+        return state_of(self.profile, read) in self.profile.terminal
+
     def _running(self, read: Exchange) -> bool:
         """Whether a read of the monitor reports a state that is not terminal."""
         state = state_of(self.profile, read)
@@ -353,6 +372,33 @@ class Scenarios:
             held.cancel()  # nothing to cancel once it is done
         hold.beside = beside
         return hold
+
+    async def _stream(self) -> None:
+        """The STREAM rules' reads, a job of its own: its monitor read asking for
+        ``text/event-stream`` as soon as it is accepted, to its end (the wait budget and the
+        run's timeout at most); then a plain read of it; then, once the stream ended with an
+        ``id``, the stream read again with ``Last-Event-ID`` set to that id (the run's timeout
+        at most): the snapshot it names is not to be sent again."""
+        submission = await self.submit("submit-for-stream", self.profile.body)
+        streams = self.rec.streams = Streams(submission)
+        monitor, why = self.monitor_of(submission)
+        if monitor is None:
+            self.rec.notes.append(f"status stream: not attempted: {why}")
+            return
+        config = self.target.config
+        accept = {"Accept": EVENT_STREAM}
+        streams.read, streams.ended = await self.target.stream(
+            "stream", monitor, accept, config.max_wait + config.timeout
+        )
+        streams.events = sse_events(streams.read)
+        streams.polled = await self.target.request("stream-poll", "GET", monitor)
+        last = streams.events[-1].id if streams.events else None
+        if streams.ended and last:
+            resumed = {**accept, "Last-Event-ID": last}
+            streams.resumed, _ = await self.target.stream(
+                "stream-resumed", monitor, resumed, config.timeout
+            )
+            streams.resumed_events = sse_events(streams.resumed)
 
     async def _failing(self) -> None:
         submission = await self.submit("submit-failing", self.profile.failing_body)
@@ -455,7 +501,7 @@ class Scenarios:
         cancel, they are left to finish or expire); the notes say which. Nothing here is
         judged: these are the tester's own requests."""
         tenancy = self.rec.tenancy
-        waits = self.rec.waits
+        waits, streams = self.rec.waits, self.rec.streams
         followed = [self.rec.main, self.rec.failing, self.rec.cancelled]
         if tenancy is not None:
             followed += [tenancy.job, tenancy.cancelled]
@@ -463,10 +509,14 @@ class Scenarios:
             followed.append(waits.job)
         traces = [t for t in followed if t]
         ended = {t.monitor for t in traces if t.final_state is not None}
+        polled = streams.polled if streams is not None else None  # read once the stream ended
+        if streams is not None and polled is not None and self._over(polled):
+            ended.add(self.monitor_of(streams.submission)[0])
         probes = (self.rec.plain, self.rec.prefer_probe, self.rec.idempotent_other)
         ours = [
             *(t.submission for t in traces),
             *(e for e in (*probes, waits.submission if waits else None) if e),
+            *([streams.submission] if streams is not None else []),
             *self.rec.idempotent,
             *self.rec.concurrent,
         ]
@@ -505,3 +555,12 @@ class Scenarios:
             f"clean-up: cancelled {len(self.rec.cleaned)} of the jobs the run started and did "
             f"not see end ({jobs}), so that they do not hold the server up"
         )
+
+
+def sse_events(read: Exchange) -> list[Event]:
+    """The events of a streamed read's body, parsed as an event stream (WHATWG HTML §9.2.6)
+    whatever its media type says (STREAM-1 judges that); none when there was no answer."""
+    if read.status is None:
+        return []
+    response = httpx.Response(200, headers={"Content-Type": EVENT_STREAM}, content=read.body)
+    return [Event(sse.event, sse.data, sse.id or None) for sse in EventSource(response).iter_sse()]

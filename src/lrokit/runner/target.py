@@ -243,6 +243,53 @@ class Target:
             at,
         )
 
+    async def stream(
+        self, label: str, url: str, headers: Mapping[str, str], seconds: float
+    ) -> tuple[Exchange, bool]:
+        """Read a response that streams (Server-Sent Events) within the limits: the run's
+        timeout until its header section, then ``seconds`` at most in all and ``max_body``
+        bytes, and record what came as its body. Returns the exchange and whether the server
+        ended the response within the bounds (False: the tester stopped reading it)."""
+        request, recorded_url, sent = self._prepare("GET", url, headers, timeout=seconds)
+        started = self.elapsed
+        chunks: list[bytes] = []
+        size, truncated, ended = 0, False, False
+        try:
+            async with asyncio.timeout(self.config.timeout):
+                response = await self._client.send(request, stream=True)
+        except (httpx.HTTPError, TimeoutError) as exc:
+            timed_out = isinstance(exc, TimeoutError | httpx.TimeoutException)
+            unanswered = _unanswered(label, "GET", recorded_url, sent, started, exc, timed_out)
+            return self._record(unanswered), False
+        try:
+            async with asyncio.timeout(max(0.0, started + seconds - self.elapsed)):
+                async for chunk in response.aiter_bytes():
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > self.config.max_body:
+                        truncated = True
+                        break
+                else:
+                    ended = True
+        except (httpx.HTTPError, TimeoutError):
+            pass  # what came before is recorded; the stream did not end as it should
+        finally:
+            await response.aclose()
+        exchange = Exchange(
+            label,
+            "GET",
+            recorded_url,
+            sent,
+            response.status_code,
+            tuple(
+                (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers.raw
+            ),
+            b"".join(chunks)[: self.config.max_body],
+            truncated,
+            started,
+        )
+        return self._record(exchange), ended
+
     async def head(self, label: str, url: str) -> Exchange:
         """Send HEAD within the limits and record, as ``body``, what the server sends after
         the header section: the content a response to HEAD MUST NOT carry (RFC 9110 §9.3.2).
