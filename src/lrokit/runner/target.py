@@ -217,28 +217,47 @@ class Target:
         at: float,
     ) -> Exchange:
         response = await self._client.send(request, stream=True)
+        chunks: list[bytes] = []
         try:
-            chunks: list[bytes] = []
-            size, truncated = 0, False
-            async for chunk in response.aiter_bytes():
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > self.config.max_body:
-                    truncated = True
-                    break
-            body = b"".join(chunks)[: self.config.max_body]
+            truncated = await self._read_into(response, chunks)
         finally:
             await response.aclose()
+        return self._exchange(label, request.method, url, sent, response, chunks, truncated, at)
+
+    async def _read_into(self, response: httpx.Response, chunks: list[bytes]) -> bool:
+        """Append the response's content to ``chunks`` until it ends or passes ``max_body``
+        bytes; whether it passed them. What came is in ``chunks`` even when reading is
+        interrupted (a stream's time bound)."""
+        size = 0
+        async for chunk in response.aiter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > self.config.max_body:
+                return True
+        return False
+
+    def _exchange(
+        self,
+        label: str,
+        method: str,
+        url: str,
+        sent: tuple[tuple[str, str], ...],
+        response: httpx.Response,
+        chunks: list[bytes],
+        truncated: bool,
+        at: float,
+    ) -> Exchange:
+        """The exchange of a response whose content came as ``chunks`` (cut at ``max_body``)."""
         return Exchange(
             label,
-            request.method,
+            method,
             url,
             sent,
             response.status_code,
             tuple(
                 (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers.raw
             ),
-            body,
+            b"".join(chunks)[: self.config.max_body],
             truncated,
             at,
         )
@@ -253,7 +272,7 @@ class Target:
         request, recorded_url, sent = self._prepare("GET", url, headers, timeout=seconds)
         started = self.elapsed
         chunks: list[bytes] = []
-        size, truncated, ended = 0, False, False
+        truncated = ended = False
         try:
             async with asyncio.timeout(self.config.timeout):
                 response = await self._client.send(request, stream=True)
@@ -263,30 +282,14 @@ class Target:
             return self._record(unanswered), False
         try:
             async with asyncio.timeout(max(0.0, started + seconds - self.elapsed)):
-                async for chunk in response.aiter_bytes():
-                    chunks.append(chunk)
-                    size += len(chunk)
-                    if size > self.config.max_body:
-                        truncated = True
-                        break
-                else:
-                    ended = True
+                truncated = await self._read_into(response, chunks)
+                ended = not truncated
         except (httpx.HTTPError, TimeoutError):
             pass  # what came before is recorded; the stream did not end as it should
         finally:
             await response.aclose()
-        exchange = Exchange(
-            label,
-            "GET",
-            recorded_url,
-            sent,
-            response.status_code,
-            tuple(
-                (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers.raw
-            ),
-            b"".join(chunks)[: self.config.max_body],
-            truncated,
-            started,
+        exchange = self._exchange(
+            label, "GET", recorded_url, sent, response, chunks, truncated, started
         )
         return self._record(exchange), ended
 
