@@ -163,18 +163,25 @@ class PostgresJobStore:
             )
 
     async def _watch(self) -> None:
-        """LISTEN for the changes any process announces and wake this process's readers;
-        reconnect after a failure (readers re-read now and then meanwhile), until cancelled."""
+        """Wake this process's readers at the changes any process announces (readers re-read
+        now and then while the connection is down)."""
+
+        def changed(payload: str) -> None:
+            kind, _, job_id = payload.partition(":")
+            self._changes.changed(job_id, progress_only=f"{kind}:" == PROGRESS)
+
+        await self._listen(sql.Identifier(self._changes_channel), changed)
+
+    async def _listen(self, channel: sql.Identifier, notified: Callable[[str], None]) -> None:
+        """LISTEN on ``channel`` on a connection of its own and pass each payload on;
+        reconnect after a failure, until cancelled."""
         while True:
             try:
                 conn = await AsyncConnection.connect(self.url, autocommit=True)
                 async with conn:
-                    await conn.execute(
-                        sql.SQL("LISTEN {}").format(sql.Identifier(self._changes_channel))
-                    )
+                    await conn.execute(sql.SQL("LISTEN {}").format(channel))
                     async for notice in conn.notifies():
-                        kind, _, job_id = notice.payload.partition(":")
-                        self._changes.changed(job_id, progress_only=f"{kind}:" == PROGRESS)
+                        notified(notice.payload)
             except psycopg.Error:
                 await asyncio.sleep(1.0)
 
@@ -403,17 +410,9 @@ class PostgresJobStore:
         return bool(row[0])
 
     async def listen(self, wake: Callable[[], None]) -> None:
-        """LISTEN on a connection of its own; reconnect after a failure (workers poll
-        meanwhile), until cancelled."""
-        while True:
-            try:
-                conn = await AsyncConnection.connect(self.url, autocommit=True)
-                async with conn:
-                    await conn.execute(sql.SQL("LISTEN {}").format(self._channel))
-                    async for _ in conn.notifies():
-                        wake()
-            except psycopg.Error:
-                await asyncio.sleep(1.0)
+        """Wake the workers at each job submitted, by any process (they poll while the
+        connection is down), until cancelled."""
+        await self._listen(self._channel, lambda _payload: wake())
 
     async def purge(self) -> int:
         now = self.clock()
