@@ -7,7 +7,6 @@ handlers translate between HTTP and the job store and never do report work thems
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import math
@@ -270,12 +269,9 @@ class ReportsAPI:
                     sent = snapshot
                 if current.state.terminal:
                     return
-                try:
-                    async with asyncio.timeout(STREAM_HEARTBEAT):
-                        await self.store.next_change(current.id, progress=True)
-                except TimeoutError:
+                fresh, changed = await self._after_change(current, STREAM_HEARTBEAT, progress=True)
+                if not changed:
                     yield b": keep-alive\n\n"
-                fresh = await self.store.get(current.id)
                 if fresh is None:  # jobs are never deleted
                     return
                 current = fresh
@@ -285,6 +281,19 @@ class ReportsAPI:
             media_type=EVENT_STREAM,
             headers={"Cache-Control": NO_STORE, "Vary": "Accept"},
         )
+
+    async def _after_change(
+        self, job: Job, within: float, *, progress: bool = False
+    ) -> tuple[Job | None, bool]:
+        """The job read again once its state changes (with ``progress``, or its progress),
+        or after ``within`` seconds; and whether a change woke the read."""
+        try:
+            async with asyncio.timeout(within):
+                await self.store.next_change(job.id, progress=progress)
+            changed = True
+        except TimeoutError:
+            changed = False
+        return await self.store.get(job.id), changed
 
     async def _held(self, job: Job, seconds: int) -> Job:
         """The job once its state differs from ``job``'s, or as it is after ``seconds``
@@ -299,10 +308,7 @@ class ReportsAPI:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 break
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(min(remaining, HOLD_RECHECK)):
-                    await self.store.next_change(job.id)
-            fresh = await self.store.get(job.id)
+            fresh, _ = await self._after_change(job, min(remaining, HOLD_RECHECK))
             if fresh is None:  # jobs are never deleted; keep the last read
                 break
             if fresh.state is not job.state:
