@@ -408,6 +408,11 @@ class _Waiting:
         if self.operation.advised is not None:
             return self.operation.advised
         self.unadvised = 1
+        return self.first_step()
+
+    def first_step(self) -> float:
+        """The first step of the fallback backoff: before the first poll when the server
+        advised nothing, and before polling after a stream that ended early."""
         return self.policy.backoff.delay(0, self.policy.rng)
 
     def hold(self) -> int:
@@ -415,8 +420,7 @@ class _Waiting:
         policy's hold within the time left."""
         if self.via != "wait":
             return 0
-        left = self.policy.deadline - (self.policy.clock() - self.started)
-        return max(0, int(min(self.policy.hold, left)))
+        return max(0, int(min(self.policy.hold, self.left())))
 
     def observe(self, response: httpx.Response) -> float | None:
         """Take a poll's answer; return seconds until the next poll, or None when terminal.
@@ -587,7 +591,7 @@ class Client:
         if stop is not None and stop.is_set():
             raise WaitCancelled("the wait was stopped")
         waiting.check_budget(0.0)
-        return waiting.policy.backoff.delay(0, waiting.policy.rng)  # ended early: poll
+        return waiting.first_step()  # ended early: poll
 
     def run(
         self,
@@ -719,7 +723,7 @@ class AsyncClient:
                 async for event in source.aiter_sse():
                     if event.event == "status" and waiting.take(_event_status(event)):
                         return None
-            return waiting.policy.backoff.delay(0, waiting.policy.rng)  # ended early: poll
+            return waiting.first_step()  # ended early: poll
 
         reading = asyncio.ensure_future(read())
         stopping = asyncio.ensure_future(stop.wait()) if stop is not None else None
@@ -745,7 +749,7 @@ class AsyncClient:
             return reading.result()
         except (httpx.HTTPError, httpx.StreamError):
             waiting.check_budget(0.0)
-            return waiting.policy.backoff.delay(0, waiting.policy.rng)  # cut: poll
+            return waiting.first_step()  # cut: poll
 
     async def run(
         self,
