@@ -13,9 +13,11 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from lrokit.server.http.app import create_app
+from lrokit.server.jobs.postgres import PostgresJobStore
 from lrokit.server.jobs.store import JobStore
 from lrokit.server.settings import Settings
 from lrokit.server.work.dataset import ensure_dataset
+from tests.helpers import postgres_schema
 
 #: Enough rows to cover every year, region, category and channel; builds in well under 1 s.
 TEST_ROWS = 40_000
@@ -88,3 +90,14 @@ class serve_in_process:
 @pytest.fixture(scope="session")
 def contract_file() -> Iterator[Path]:
     return Path(__file__).resolve().parents[1] / "openapi.yaml"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def job_store(request: pytest.FixtureRequest) -> Iterator[JobStore | None]:
+    """None: the default SQLite store; else a PostgreSQL store in a schema of its own (skipped
+    without LROKIT_TEST_POSTGRES_URL)."""
+    if request.param == "sqlite":
+        yield None
+        return
+    with postgres_schema(f"{request.node.name} on PostgreSQL") as (url, schema):
+        yield PostgresJobStore(url, schema=schema)

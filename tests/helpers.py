@@ -17,6 +17,15 @@ from psycopg import sql
 from lrokit.server.jobs.job import TRANSITIONS, JobState
 
 SEED_REQUEST = {"reportType": "yearly-sales", "parameters": {"year": "2023"}}
+#: Two principals of a reference server started with tokens (``Settings(tokens=TOKENS)``).
+ALICE = "alice-token-0123456789"
+BOB = "bob-token-0123456789ab"
+TOKENS = {ALICE: "alice", BOB: "bob"}
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The ``Authorization`` field that presents ``token``."""
+    return {"Authorization": f"Bearer {token}"}
 
 
 def reachable(state: JobState) -> set[JobState]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from email.utils import formatdate
 from typing import Any
 
@@ -17,10 +16,9 @@ from lrokit.runner.run import run
 from lrokit.runner.target import TargetConfig
 from lrokit.runner.verdicts import Outcome
 from lrokit.server.http.app import contract_path, create_app
-from lrokit.server.jobs.postgres import PostgresJobStore
 from lrokit.server.jobs.store import JobStore
 from lrokit.server.settings import Settings
-from tests.helpers import postgres_schema
+from tests.helpers import ALICE, BOB, TOKENS, bearer
 from tests.test_conformance_fauxservers import canonical_rules, tenancy_rules
 
 pytestmark = pytest.mark.anyio
@@ -41,30 +39,16 @@ def with_date(app: Any) -> Any:
     return wrapped
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def job_store(request: pytest.FixtureRequest) -> Iterator[JobStore | None]:
-    """None: the default SQLite store; else a PostgreSQL store in a schema of its own."""
-    if request.param == "sqlite":
-        yield None
-        return
-    with postgres_schema("the PostgreSQL-backed run") as (url, schema):
-        yield PostgresJobStore(url, schema=schema)
-
-
-ALICE = "alice-token-0123456789"
-BOB = "bob-token-0123456789ab"
-
-
 @pytest.mark.parametrize("tenanted", [False, True], ids=["open", "tokens"])
 async def test_reference_server_conforms(
     settings: Settings, job_store: JobStore | None, tenanted: bool
 ) -> None:
     """Open, it passes every canonical rule; with tokens and a second principal given, every
     TENANCY rule too (each principal's jobs are its own)."""
-    tokens = {ALICE: "alice", BOB: "bob"} if tenanted else None
+    tokens = TOKENS if tenanted else None
     app = create_app(dataclasses.replace(settings, pace=1.0, tokens=tokens), store=job_store)
-    headers = {"Authorization": f"Bearer {ALICE}"} if tenanted else {}
-    others = {"Authorization": f"Bearer {BOB}"} if tenanted else {}
+    headers = bearer(ALICE) if tenanted else {}
+    others = bearer(BOB) if tenanted else {}
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=with_date(manager.app))
         config = TargetConfig(

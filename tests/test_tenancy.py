@@ -8,7 +8,7 @@ import asyncio
 import dataclasses
 import os
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,33 +16,15 @@ import httpx
 import pytest
 
 from lrokit.server.http.auth import TokenFileError, read_tokens
-from lrokit.server.jobs.postgres import PostgresJobStore
 from lrokit.server.jobs.store import JobStore
 from lrokit.server.settings import Settings
 from tests.conftest import serve_in_process
-from tests.helpers import SEED_REQUEST, postgres_schema
+from tests.helpers import ALICE, BOB, SEED_REQUEST, TOKENS, bearer
 from tests.live import LROKIT
 
 pytestmark = pytest.mark.anyio
 
-ALICE = "alice-token-0123456789"
-BOB = "bob-token-0123456789ab"
-TOKENS = {ALICE: "alice", BOB: "bob"}
 FAILING = {"reportType": "yearly-sales", "parameters": {"year": "1999"}}
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def job_store(request: pytest.FixtureRequest) -> Iterator[JobStore | None]:
-    """None: the default SQLite store; else a PostgreSQL store in a schema of its own."""
-    if request.param == "sqlite":
-        yield None
-        return
-    with postgres_schema("tenancy on PostgreSQL") as (url, schema):
-        yield PostgresJobStore(url, schema=schema)
 
 
 @pytest.fixture(params=[True, False], ids=["fast-path", "connexion"])
