@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the fuzzer lives with the tests it also serves
 
-from _server import LROKIT, ReferenceServer  # noqa: E402  bench/ is on sys.path as a script
-from tests.fuzzing import TOKEN, fuzz, fuzzed_server  # noqa: E402
+from _server import ReferenceServer  # noqa: E402  bench/ is on sys.path as a script
+from tests.fuzzing import fuzz, fuzzed_server, schemathesis_run, token_file  # noqa: E402
 
 ROWS = 20_000
 
@@ -49,40 +48,12 @@ def request_fuzzer(workdir: Path, dataset: Path, cases: int, seed: int) -> bool:
 
 
 def schemathesis(workdir: Path, dataset: Path, max_examples: int, seed: int) -> bool:
-    tokens = workdir / "tokens"
-    tokens.write_text(f"{TOKEN} fuzzer\n")
-    tokens.chmod(0o600)
+    tokens = token_file(workdir)
     server = ReferenceServer(workdir, dataset, "--pace", "0.2", "--tokens", str(tokens))
     server.start(timeout=120)
     begun = time.monotonic()
     try:
-        run = subprocess.run(
-            [
-                str(LROKIT.with_name("schemathesis")),
-                "--config-file",
-                str(ROOT / "tests" / "schemathesis.toml"),
-                "run",
-                f"{server.url}/openapi.json",  # with tokens on, it requires a token
-                "--url",
-                server.url,
-                "--header",
-                f"Authorization: Bearer {TOKEN}",
-                "--mode",
-                "all",
-                "--phases",
-                "examples,coverage,fuzzing,stateful",
-                "--max-examples",
-                str(max_examples),
-                "--seed",
-                str(seed),
-                "--no-color",
-            ],
-            cwd=workdir,
-            capture_output=True,
-            text=True,
-            timeout=3600,
-            check=False,
-        )
+        run = schemathesis_run(server.url, max_examples, str(seed), workdir, timeout=3600)
     finally:
         server.stop()
     took = time.monotonic() - begun

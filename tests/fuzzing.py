@@ -14,6 +14,8 @@ the input's size, with the fields its status requires (401 ``WWW-Authenticate``,
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -212,3 +214,51 @@ def fuzz(client: TestClient, job: str, count: int, chosen: int) -> Tally:
 
     one()
     return tally
+
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+
+
+def token_file(directory: Path) -> Path:
+    """A token file naming :data:`TOKEN` (readable by its owner alone), for ``--tokens``."""
+    path = directory / "tokens"
+    path.write_text(f"{TOKEN} fuzzer\n")
+    path.chmod(0o600)
+    return path
+
+
+def schemathesis_run(
+    url: str, max_examples: int, seed: str, cwd: Path, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """schemathesis against a reference server at ``url`` started with :func:`token_file`:
+    the contract it serves (which requires the token), positive and negative data, all four
+    phases, every default check, with the kit's configuration (``tests/schemathesis.toml``).
+    ``cwd`` takes the cache schemathesis keeps in its working directory."""
+    return subprocess.run(
+        [
+            str(SCHEMATHESIS),
+            "--config-file",
+            str(ROOT / "tests" / "schemathesis.toml"),
+            "run",
+            f"{url}/openapi.json",
+            "--url",
+            url,
+            "--header",
+            f"Authorization: Bearer {TOKEN}",
+            "--mode",
+            "all",
+            "--phases",
+            "examples,coverage,fuzzing,stateful",
+            "--max-examples",
+            str(max_examples),
+            "--seed",
+            seed,
+            "--no-color",
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

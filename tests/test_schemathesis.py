@@ -7,58 +7,26 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import TEST_ROWS
+from tests.fuzzing import schemathesis_run, token_file
 from tests.live import LiveServer
 
 pytestmark = pytest.mark.e2e
-
-ROOT = Path(__file__).resolve().parents[1]
-SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 
 def test_schemathesis_finds_no_failure(tmp_path: Path, dataset_path: Path) -> None:
     # A fixed seed keeps CI reproducible; set LROKIT_FUZZ_SEED to explore other cases.
     seed = os.environ.get("LROKIT_FUZZ_SEED", "20261126")
     examples = os.environ.get("LROKIT_FUZZ_EXAMPLES", "200")
-    tokens = tmp_path / "tokens"
-    tokens.write_text("schemathesis-0123456789 fuzzer\n")
-    tokens.chmod(0o600)
+    tokens = token_file(tmp_path)
     with LiveServer(
         tmp_path, dataset_path, "--pace", "0.2", "--tokens", str(tokens), rows=TEST_ROWS
     ) as server:
-        run = subprocess.run(
-            [
-                str(SCHEMATHESIS),
-                "--config-file",
-                str(ROOT / "tests" / "schemathesis.toml"),
-                "run",
-                f"{server.url}/openapi.json",  # with tokens on, it requires a token
-                "--url",
-                server.url,
-                "--header",
-                "Authorization: Bearer schemathesis-0123456789",
-                "--mode",
-                "all",
-                "--phases",
-                "examples,coverage,fuzzing,stateful",
-                "--max-examples",
-                examples,
-                "--seed",
-                seed,
-                "--no-color",
-            ],
-            cwd=tmp_path,  # schemathesis keeps a cache in its working directory
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
+        run = schemathesis_run(server.url, int(examples), seed, tmp_path, timeout=600)
         log = server.log.read_text()
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     counts = re.search(r"(\d+) generated, (\d+) passed", run.stdout)
