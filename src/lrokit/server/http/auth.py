@@ -24,6 +24,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from lrokit.server.http.context import route_path
+from lrokit.server.http.fastpath import template_pattern
 from lrokit.server.http.problems import instance_of, problem_response
 
 #: The key of the authenticated principal in an ASGI scope.
@@ -129,10 +131,7 @@ class Authentication:
         await response(scope, receive, send)
 
     def _needs_token(self, scope: Scope) -> bool:
-        path: str = scope["path"]
-        root: str = scope.get("root_path", "")
-        if root and path.startswith(root):
-            path = path[len(root) :]
+        path = route_path(scope)
         method = "GET" if scope["method"] == "HEAD" else scope["method"]
         return any(method in methods and p.fullmatch(path) for p, methods in self.secured)
 
@@ -153,8 +152,7 @@ def secured_operations(contract: Mapping[str, Any]) -> list[tuple[re.Pattern[str
             and {} not in requirements
         )
         if methods:
-            parts = re.split(r"\{[^/{}]+\}", template)
-            table.append((re.compile("[^/]+".join(re.escape(part) for part in parts)), methods))
+            table.append((template_pattern(template), methods))
     return table
 
 

@@ -13,6 +13,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 request_scope: ContextVar[Scope] = ContextVar("lrokit_request_scope")
 
 
+def route_path(scope: Scope) -> str:
+    """The request's path below the application's root path: what the contract's path
+    templates match."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
 class RequestScope:
     """ASGI middleware: make the request's scope the handlers' ``request_scope``."""
 

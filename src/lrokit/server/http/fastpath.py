@@ -37,7 +37,7 @@ from connexion.decorators.parameter import pythonic
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from lrokit.server.http.context import request_scope
+from lrokit.server.http.context import request_scope, route_path
 from lrokit.server.http.middleware import replaying
 from lrokit.server.http.problems import instance_of, problem_response, unavailable_response
 from lrokit.server.jobs.store import StoreUnavailable
@@ -143,7 +143,8 @@ def _parameters(
     return merged
 
 
-def _template_pattern(template: str) -> re.Pattern[str]:
+def template_pattern(template: str) -> re.Pattern[str]:
+    """A path template as a pattern to ``fullmatch``, each parameter a group."""
     parts = re.split(r"\{([^/{}]+)\}", template)
     regex = "".join(
         re.escape(part) if index % 2 == 0 else f"(?P<p{index // 2}>[^/]+)"
@@ -215,7 +216,7 @@ def compile_route(
     return Route(
         operation_id=operation["operationId"],
         method=method.upper(),
-        pattern=_template_pattern(template),
+        pattern=template_pattern(template),
         handler=handlers[operation["operationId"]],
         path=tuple(by_name[name] for name in names),
         headers={p.name.lower(): p for p in headers},
@@ -252,10 +253,7 @@ class FastPath:
         if not routes or scope.get("query_string"):
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
-        root: str = scope.get("root_path", "")
-        if root and path.startswith(root):
-            path = path[len(root) :]
+        path = route_path(scope)
         matched = [(r, m) for r in routes if (m := r.pattern.fullmatch(path))]
         if len(matched) != 1:
             await self.app(scope, receive, send)
