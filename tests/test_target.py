@@ -193,6 +193,26 @@ async def test_a_stream_is_read_to_its_end_within_its_bounds() -> None:
         await target.aclose()
 
 
+async def test_an_in_process_stream_is_bounded_by_its_seconds_not_the_request_timeout() -> None:
+    """httpx's ASGI transport hands a response over only once it ended: a stream of 0.6 s is
+    read whole within its 2 s, though the run's timeout for a header section is 0.2 s."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        sse = [(b"content-type", b"text/event-stream")]
+        await send({"type": "http.response.start", "status": 200, "headers": sse})
+        for _ in range(3):
+            await asyncio.sleep(0.2)
+            await send({"type": "http.response.body", "body": b": tick\n", "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    target = Target(TargetConfig("http://t.test", timeout=0.2), httpx.ASGITransport(app=app))
+    read, ended = await target.stream(
+        "stream", "http://t.test/reports/1", {"Accept": "text/event-stream"}, 2.0
+    )
+    await target.aclose()
+    assert (read.status, read.body, ended) == (200, b": tick\n" * 3, True)
+
+
 # -- HEAD: read on past the header section (HTTP-2) ----------------------------------------
 
 

@@ -268,13 +268,17 @@ class Target:
         """Read a response that streams (Server-Sent Events) within the limits: the run's
         timeout until its header section, then ``seconds`` at most in all and ``max_body``
         bytes, and record what came as its body. Returns the exchange and whether the server
-        ended the response within the bounds (False: the tester stopped reading it)."""
+        ended the response within the bounds (False: the tester stopped reading it).
+
+        An in-process transport (the tests' ASGI one) hands over a response only once it has
+        ended, so there the header section cannot arrive before the end: the whole of
+        ``seconds`` bounds it, not the run's timeout meant for the header section alone."""
         request, recorded_url, sent = self._prepare("GET", url, headers, timeout=seconds)
         started = self.elapsed
         chunks: list[bytes] = []
         truncated = ended = False
         try:
-            async with asyncio.timeout(self.config.timeout):
+            async with asyncio.timeout(seconds if self._in_process else self.config.timeout):
                 response = await self._client.send(request, stream=True)
         except (httpx.HTTPError, TimeoutError) as exc:
             timed_out = isinstance(exc, TimeoutError | httpx.TimeoutException)
