@@ -158,6 +158,38 @@ _LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
     "[default: open to anyone, with a warning].",
 )
 @option(
+    "--callback-allow",
+    multiple=True,
+    help="Where report webhooks (callbackUrl) may go: a network (10.0.0.0/8, 127.0.0.1), a "
+    "host name (its DNS answers are trusted), *.DOMAIN or * (public addresses only). "
+    "Repeat it or separate by commas [default: none; a callbackUrl is refused].",
+)
+@option(
+    "--webhook-secret",
+    default=None,
+    help="The whsec_… secret webhooks are signed with (Standard Webhooks); needed with "
+    "--callback-allow. Prefer the variable to the flag: a flag shows in the process list.",
+)
+@option(
+    "--callback-backoff",
+    default=DEFAULTS.callback_backoff,
+    type=click.FloatRange(0.01, 3600),
+    help="Retry schedule of a failed webhook: attempt n waits BASE/2 + a random "
+    "0..BASE*2^(n-1) seconds (at most 600), at least a 429/503 answer's Retry-After.",
+)
+@option(
+    "--callback-period",
+    default=DEFAULTS.callback_period,
+    type=click.FloatRange(1, 30 * 24 * 3600),
+    help="Seconds a webhook event is retried before it is given up (failed).",
+)
+@option(
+    "--callback-timeout",
+    default=DEFAULTS.callback_timeout,
+    type=click.FloatRange(0.1, 300),
+    help="Seconds one webhook attempt may take to be answered.",
+)
+@option(
     "--ui/--no-ui",
     default=DEFAULTS.ui,
     help="Serve Swagger UI at /ui (the contract stays at /openapi.json either way).",
@@ -188,6 +220,11 @@ def serve(
     max_in_flight: int,
     max_prefer_wait: int,
     tokens_file: Path | None,
+    callback_allow: tuple[str, ...],
+    webhook_secret: str | None,
+    callback_backoff: float,
+    callback_period: float,
+    callback_timeout: float,
     ui: bool,
     log_level: str,
 ) -> None:
@@ -229,10 +266,16 @@ def serve(
             max_in_flight=max_in_flight,
             max_prefer_wait=max_prefer_wait,
             tokens=tokens,
+            callback_allow=_entries(callback_allow),
+            webhook_secret=webhook_secret,
+            callback_backoff=callback_backoff,
+            callback_period=callback_period,
+            callback_timeout=callback_timeout,
             ui=ui,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
+    _check_callbacks(settings)
     _preflight(None if settings.store else settings.db, settings.dataset_path, settings.store)
     logging.basicConfig(level=log_level.upper(), format=_LOG_FORMAT)
     if shared:
@@ -267,10 +310,12 @@ def _worker(**options: Any) -> None:
     (``--store postgresql://…``); stop cleanly on SIGTERM or SIGINT."""
     require("server", "lrokit worker")
     log_level = options.pop("log_level")
+    options["callback_allow"] = _entries(options["callback_allow"])
     try:
         settings = Settings(**options)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
+    _check_callbacks(settings)
     if settings.workers < 1:
         raise click.UsageError("a worker process needs --workers 1 or more")
     _preflight(None if settings.store else settings.db, settings.dataset_path, settings.store)
@@ -316,6 +361,29 @@ worker = click.Command(
         }
     ],
 )
+
+
+def _entries(values: tuple[str, ...]) -> tuple[str, ...]:
+    """The entries of a repeatable option whose values may also be comma-separated."""
+    return tuple(e.strip() for value in values for e in value.split(",") if e.strip())
+
+
+def _check_callbacks(settings: Settings) -> None:
+    """Refuse, in one line, an allow-list entry or a webhook secret that cannot be used."""
+    from lrokit.server.egress import Egress
+    from lrokit.webhooks import WebhookVerificationError, signature_headers
+
+    try:
+        Egress.parse(settings.callback_allow)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if settings.webhook_secret is not None:
+        try:
+            signature_headers(settings.webhook_secret, "msg_check", 0, b"")
+        except WebhookVerificationError as exc:
+            raise click.UsageError(f"--webhook-secret: {exc}") from exc
+        if not settings.webhook_secret.startswith("whsec_"):
+            raise click.UsageError("--webhook-secret: a Standard Webhooks secret starts whsec_")
 
 
 #: The open files a server asks for, at most: one per connection, and some to spare.

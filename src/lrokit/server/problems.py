@@ -157,6 +157,16 @@ _TYPES = (
         "(draft-ietf-httpapi-idempotency-key-header §2.7). Use a new key for a new request.",
     ),
     ProblemType(
+        "callback-refused",
+        "Callback URL refused",
+        422,
+        "The server may not call the submission's `callbackUrl`: it is not an `http` or "
+        "`https` URL without credentials, its host is not allowed by the operator's "
+        "`--callback-allow`, or it resolves to an address the server does not call (a "
+        "private, loopback or link-local one that was not allowed by its network). Nothing "
+        "was created. Give a URL the server may call, or leave `callbackUrl` out and poll.",
+    ),
+    ProblemType(
         "malformed-http",
         "Malformed HTTP request",
         400,

@@ -39,6 +39,14 @@ class Settings:
     max_prefer_wait: int = 30  # seconds a monitor read with Prefer: wait may be held; 0: never
     # Bearer token -> principal: each principal sees only its own reports. None: open to anyone.
     tokens: Mapping[str, str] | None = field(default=None, hash=False)
+    # Webhooks: the hosts and networks callbacks may go to (none: submissions with a
+    # callbackUrl are refused), the whsec_ secret they are signed with, the retry schedule's
+    # base, how long an event is retried, and how long one attempt may take.
+    callback_allow: tuple[str, ...] = ()
+    webhook_secret: str | None = field(default=None, repr=False)
+    callback_backoff: float = 2.0
+    callback_period: float = 24 * 3600.0
+    callback_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         if self.workers < 0:
@@ -61,6 +69,13 @@ class Settings:
             raise ValueError("need max_in_flight >= 1 and max_prefer_wait >= 0")
         if self.tokens is not None and not self.tokens:
             raise ValueError("tokens: give at least one, or None for a server open to anyone")
+        if self.callback_allow and self.webhook_secret is None:
+            raise ValueError(
+                "callbacks need a webhook secret (--webhook-secret or LROKIT_WEBHOOK_SECRET):"
+                " receivers cannot trust unsigned ones"
+            )
+        if min(self.callback_backoff, self.callback_period, self.callback_timeout) <= 0:
+            raise ValueError("need callback_backoff, callback_period and callback_timeout > 0")
         if self.dataset_rows < 1:
             raise ValueError("dataset_rows must be >= 1")
 

@@ -20,6 +20,7 @@ import orjson
 from starlette.datastructures import Headers
 from starlette.responses import Response, StreamingResponse
 
+from lrokit.server.egress import Egress, Refused, parse_target
 from lrokit.server.http.auth import PRINCIPAL
 from lrokit.server.http.context import request_scope
 from lrokit.server.http.preferences import parse_prefer
@@ -30,7 +31,16 @@ from lrokit.server.http.problems import (
     render_html,
     render_index_html,
 )
-from lrokit.server.jobs.job import Job, JobState, NewJob, isoformat, new_job_id
+from lrokit.server.jobs.document import DOWNLOAD_TYPES, JSON, status_document
+from lrokit.server.jobs.job import (
+    Callback,
+    CallbackEvents,
+    Job,
+    JobState,
+    NewJob,
+    isoformat,
+    new_job_id,
+)
 from lrokit.server.jobs.store import CancelOutcome, IdempotencyKeyReused, JobStore
 from lrokit.server.problems import PROBLEM_TYPES, render_markdown
 from lrokit.server.settings import Settings
@@ -38,11 +48,9 @@ from lrokit.server.work.reports import plan_report, result_to_csv
 
 log = logging.getLogger("lrokit.jobs")
 
-JSON = "application/json"
 CSV = "text/csv"
 #: Status documents change with every poll: no cache may store them (RFC 9111 §5.2.2.5).
 NO_STORE = "no-store"
-DOWNLOAD_TYPES = [JSON, CSV]
 #: Seconds between reads of a held report (``Prefer: wait``) when no change wakes it earlier.
 HOLD_RECHECK = 1.0
 EVENT_STREAM = "text/event-stream"
@@ -98,6 +106,7 @@ class ReportsAPI:
         self.settings = settings
         self.notify = notify
         self.clock = clock
+        self.egress = Egress.parse(settings.callback_allow)
 
     def operations(self) -> dict[str, Callable[..., Any]]:
         """The handler of each ``operationId``."""
@@ -129,32 +138,7 @@ class ReportsAPI:
     def status_document(self, job: Job, root: str | None = None) -> dict[str, Any]:
         """The contract's ``ReportStatus`` for ``job``; its links under ``root`` (default:
         the current request's root path)."""
-        href = f"{_root() if root is None else root}/reports/{job.id}"
-        doc: dict[str, Any] = {
-            "id": job.id,
-            "status": str(job.state),
-            "reportType": job.report_type,
-            "parameters": job.parameters,
-            "progress": job.progress,
-            "createdAt": isoformat(job.created_at),
-        }
-        if job.started_at is not None:
-            doc["startedAt"] = isoformat(job.started_at)
-        if job.finished_at is not None:
-            doc["finishedAt"] = isoformat(job.finished_at)
-        if job.state is JobState.PROCESSING and job.expected_finish_at is not None:
-            doc["estimatedTimeRemaining"] = max(0, math.ceil(job.expected_finish_at - self.clock()))
-        if job.cancel_requested and not job.state.terminal:
-            doc["cancelRequested"] = True
-        if job.error is not None:
-            doc["error"] = job.error
-        links: dict[str, Any] = {"self": {"href": href, "type": JSON}}
-        if job.state is JobState.DONE:
-            links["download"] = {"href": f"{href}/download", "type": ", ".join(DOWNLOAD_TYPES)}
-        if not job.state.terminal:
-            links["cancel"] = {"href": href}
-        doc["links"] = links
-        return doc
+        return status_document(job, _root() if root is None else root, self.clock())
 
     def status_response(self, job: Job, status: int = 200, **headers: str) -> Response:
         """The status document with ``Retry-After`` while not terminal and no caching."""
@@ -174,6 +158,12 @@ class ReportsAPI:
             plan_report(report_type, parameters)  # semantic validation only; no work here
         except ValueError as exc:
             return problem_response("invalid-report-parameters", str(exc), _instance())
+        callback: Callback | None = None
+        if "callbackUrl" in body:
+            try:
+                callback = await self._callback(body["callbackUrl"], body.get("callbackEvents"))
+            except Refused as exc:
+                return problem_response("callback-refused", str(exc), _instance())
         raw_key = headers.get("idempotency-key")
         key = idempotency_key(raw_key) if raw_key is not None else None
         fingerprint = (
@@ -181,7 +171,9 @@ class ReportsAPI:
             if key
             else None
         )
-        new = NewJob(new_job_id(), report_type, parameters, key, fingerprint, _principal())
+        new = NewJob(
+            new_job_id(), report_type, parameters, key, fingerprint, _principal(), callback
+        )
         try:
             job, created = await self.store.create(new)
         except IdempotencyKeyReused as exc:
@@ -201,6 +193,16 @@ class ReportsAPI:
         if "respond-async" in parse_prefer(headers.getlist("prefer")):
             extra["Preference-Applied"] = "respond-async"
         return self.status_response(job, 202, **extra)
+
+    async def _callback(self, url: str, events: str | None) -> Callback:
+        """The webhook a submission asks for; :class:`Refused` when the server may not call
+        its URL (checked now, by its addresses, and again at every attempt)."""
+        if not self.egress:
+            raise Refused(
+                "this server makes no callbacks: its operator allowed none (--callback-allow)"
+            )
+        await self.egress.resolve(parse_target(url))
+        return Callback(url, CallbackEvents(events or CallbackEvents.TERMINAL), _root())
 
     async def list_reports(
         self, status: list[str] | None = None, limit: int = 20, cursor: str | None = None
@@ -328,6 +330,8 @@ class ReportsAPI:
             return self._not_found(report_id)
         job, what = outcome
         log.info("job %s cancel: %s", job.id, what.value)
+        if what is CancelOutcome.CANCELLED and job.callback is not None:
+            self.notify()  # its webhook has an event to send
         if what is CancelOutcome.FINISHED:
             return problem_response(
                 "report-finished",

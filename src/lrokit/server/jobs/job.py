@@ -44,6 +44,60 @@ TRANSITIONS: dict[JobState, frozenset[JobState]] = {
 }
 
 
+class CallbackEvents(enum.StrEnum):
+    """Which changes of a job its completion webhook is called at."""
+
+    TERMINAL = "terminal"  # once, when the job reaches its terminal state
+    ALL = "all"  # also when a worker starts it (PROCESSING)
+
+
+class CallbackState(enum.StrEnum):
+    """How a job's webhook delivery goes, as its status document shows it."""
+
+    WAITING = "waiting"  # no event yet: the job has not reached one
+    PENDING = "pending"  # an event is being delivered, or waits for its next attempt
+    DELIVERED = "delivered"  # the receiver answered 2xx
+    FAILED = "failed"  # every attempt failed for the whole delivery period, or was refused
+    DISABLED = "disabled"  # the receiver answered 410 Gone: nothing more is sent to the URL
+
+
+@dataclass(frozen=True, slots=True)
+class Callback:
+    """A job's completion webhook: where it goes, at which events, and how delivery goes."""
+
+    url: str
+    events: CallbackEvents = CallbackEvents.TERMINAL
+    root: str = ""  # the root path the job was submitted under: the body's links start there
+    state: CallbackState = CallbackState.WAITING
+    attempts: int = 0
+    last_error: str | None = None
+
+    def wants(self, state: JobState) -> bool:
+        """Whether a change to ``state`` is an event to deliver."""
+        if self.state is CallbackState.DISABLED:
+            return False
+        return state.terminal or (
+            state is JobState.PROCESSING and self.events is CallbackEvents.ALL
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One event of a job's webhook in the outbox: sent until the receiver takes it.
+
+    ``id`` is the ``webhook-id`` (Standard Webhooks §"Webhook headers"): the same on every
+    attempt at this event, so a receiver recognises a redelivery; ``body`` is the status
+    document as of the event, the same bytes on every attempt."""
+
+    seq: int  # the outbox's order: a later event of a job has a greater one
+    id: str
+    job_id: str
+    url: str
+    body: bytes
+    created_at: float
+    attempts: int  # including the attempt this claim is for
+
+
 @dataclass(frozen=True, slots=True)
 class Job:
     """One report job as stored. Times are POSIX seconds from the store's clock."""
@@ -63,6 +117,7 @@ class Job:
     error: dict[str, Any] | None
     expires_at: float | None = None  # after it the job is gone (410), never resurrected
     owner: str | None = None  # the principal that submitted it; None on a server open to all
+    callback: Callback | None = None  # its completion webhook, if the submission asked
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +130,7 @@ class NewJob:
     idempotency_key: str | None = None
     fingerprint: str | None = None
     owner: str | None = None  # the principal submitting it; its idempotency keys are its own
+    callback: Callback | None = None
 
     @property
     def scoped_key(self) -> str | None:
@@ -89,6 +145,12 @@ class NewJob:
 def isoformat(ts: float) -> str:
     """RFC 3339 UTC timestamp with millisecond precision, as the contract's ``date-time``."""
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def webhook_id(job_id: str, state: JobState) -> str:
+    """The ``webhook-id`` of the event of ``job_id`` reaching ``state``: one per event, so a
+    store that records the event twice (a claim retried) keeps one delivery."""
+    return f"msg_{job_id}_{state.lower()}"
 
 
 def new_job_id() -> str:

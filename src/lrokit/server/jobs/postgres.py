@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -19,8 +20,14 @@ from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
 from lrokit.server.jobs.changes import JobChanges
-from lrokit.server.jobs.job import Job, JobState, NewJob
-from lrokit.server.jobs.rows import COLUMNS, job_from_row
+from lrokit.server.jobs.job import CallbackState, Delivery, Job, JobState, NewJob
+from lrokit.server.jobs.rows import (
+    COLUMNS,
+    DELIVERY_COLUMNS,
+    delivery_from_row,
+    event_of,
+    job_from_row,
+)
 from lrokit.server.jobs.store import (
     CancelOutcome,
     Claim,
@@ -68,6 +75,27 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE jobs ADD COLUMN owner text;
     CREATE INDEX jobs_by_owner ON jobs (owner, seq) WHERE owner IS NOT NULL;
+    """,
+    # Completion webhooks: a job's subscription and how its delivery goes; the outbox.
+    """
+    ALTER TABLE jobs ADD COLUMN callback_url text, ADD COLUMN callback_events text,
+        ADD COLUMN callback_root text, ADD COLUMN callback_state text,
+        ADD COLUMN callback_attempts integer NOT NULL DEFAULT 0, ADD COLUMN callback_error text;
+    CREATE INDEX jobs_by_callback ON jobs (callback_url) WHERE callback_url IS NOT NULL;
+    CREATE TABLE deliveries (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        job_id text NOT NULL,
+        url text NOT NULL,
+        body bytea NOT NULL,
+        created_at double precision NOT NULL,
+        due_at double precision NOT NULL,
+        attempts integer NOT NULL DEFAULT 0,
+        state text NOT NULL DEFAULT 'pending'
+            CHECK (state IN ('pending', 'delivered', 'failed', 'disabled')),
+        last_error text
+    );
+    CREATE INDEX deliveries_due ON deliveries (due_at) WHERE state = 'pending';
     """,
 )
 
@@ -212,8 +240,9 @@ class PostgresJobStore:
             row = await (
                 await conn.execute(
                     "INSERT INTO jobs (id, report_type, parameters, state, created_at,"
-                    " updated_at, idempotency_key, fingerprint, owner)"
-                    " VALUES (%s, %s, %s, 'PENDING', %s, %s, %s, %s, %s)"
+                    " updated_at, idempotency_key, fingerprint, owner, callback_url,"
+                    " callback_events, callback_root, callback_state)"
+                    " VALUES (%s, %s, %s, 'PENDING', %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                     " ON CONFLICT (idempotency_key) DO NOTHING"
                     f" RETURNING {COLUMNS}",
                     (
@@ -225,6 +254,11 @@ class PostgresJobStore:
                         key,
                         new.fingerprint,
                         new.owner,
+                        *(
+                            (cb.url, str(cb.events), cb.root, str(CallbackState.WAITING))
+                            if (cb := new.callback) is not None
+                            else (None, None, None, None)
+                        ),
                     ),
                 )
             ).fetchone()
@@ -307,10 +341,11 @@ class PostgresJobStore:
             else:
                 return job, CancelOutcome.FINISHED
             updated = await cur.fetchone()
+            assert updated is not None
+            changed = await _enqueue(conn, job_from_row(updated), now)
             await self._announce(conn, [job_id])
-        assert updated is not None
         self._changes.changed(job_id)
-        return job_from_row(updated), outcome
+        return changed, outcome
 
     async def claim(
         self,
@@ -342,6 +377,15 @@ class PostgresJobStore:
                             for job_id, attempts in lost
                         ],
                     )
+                ended_rows = await (
+                    await conn.execute(
+                        f"SELECT {COLUMNS} FROM jobs WHERE callback_url IS NOT NULL"
+                        " AND id = ANY(%s)",
+                        ([job_id for job_id, _ in lost],),
+                    )
+                ).fetchall()
+                for ended_row in ended_rows:
+                    await _enqueue(conn, job_from_row(ended_row), now)
             candidate = await (
                 await conn.execute(
                     "SELECT seq, attempts FROM jobs WHERE state = 'PENDING'"
@@ -370,7 +414,7 @@ class PostgresJobStore:
                     )
                 ).fetchone()
                 assert row is not None
-                claim = Claim(job_from_row(row), worker_id)
+                claim = Claim(await _enqueue(conn, job_from_row(row), now), worker_id)
             changed = [*ended, *([claim.job.id] if claim is not None else [])]
             await self._announce(conn, changed)
         for job_id in changed:
@@ -422,6 +466,10 @@ class PostgresJobStore:
                 " WHERE expires_at <= %s AND (result IS NOT NULL OR idempotency_key IS NOT NULL)",
                 (now,),
             )
+            await conn.execute(  # the outbox keeps a settled event as long as a finished job
+                "DELETE FROM deliveries WHERE state <> 'pending' AND created_at <= %s",
+                (now - self.retention,),
+            )
             return cur.rowcount
 
     async def release(self, claim: Claim) -> None:
@@ -457,7 +505,7 @@ class PostgresJobStore:
                     " error = CASE WHEN cancel_requested = 1 THEN NULL ELSE %s END,"
                     " expected_finish_at = NULL, lease_expires_at = NULL, expires_at = %s"
                     " WHERE id = %s AND state = 'PROCESSING' AND worker_id = %s"
-                    " RETURNING state",
+                    f" RETURNING {COLUMNS}",
                     (
                         str(state),
                         now,
@@ -471,9 +519,101 @@ class PostgresJobStore:
                     ),
                 )
             ).fetchone()
-            if row is not None:
-                await self._announce(conn, [claim.job.id])
-        if row is None:
-            return None
+            if row is None:
+                return None
+            finished = await _enqueue(conn, job_from_row(row), now)
+            await self._announce(conn, [claim.job.id])
         self._changes.changed(claim.job.id)
-        return JobState(row[0])
+        return finished.state
+
+    async def claim_delivery(self, lease_seconds: float) -> Delivery | None:
+        now = self.clock()
+        async with self._pool.connection() as conn, conn.transaction():
+            row = await (
+                await conn.execute(
+                    "UPDATE deliveries SET attempts = attempts + 1, due_at = %s"
+                    " WHERE seq = (SELECT seq FROM deliveries WHERE state = 'pending'"
+                    "   AND due_at <= %s ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED)"
+                    f" RETURNING {DELIVERY_COLUMNS}",
+                    (now + lease_seconds, now),
+                )
+            ).fetchone()
+            if row is None:
+                return None
+            delivery = delivery_from_row(row)
+            await _show(conn, delivery, CallbackState.PENDING, None)
+        return delivery
+
+    async def settle_delivery(
+        self,
+        delivery: Delivery,
+        state: CallbackState,
+        error: str | None = None,
+        *,
+        retry_in: float = 0.0,
+    ) -> bool:
+        now = self.clock()
+        held = (delivery.seq, delivery.attempts)
+        async with self._pool.connection() as conn, conn.transaction():
+            if state is CallbackState.PENDING:
+                cur = await conn.execute(
+                    "UPDATE deliveries SET due_at = %s, last_error = %s"
+                    " WHERE seq = %s AND state = 'pending' AND attempts = %s",
+                    (now + retry_in, error, *held),
+                )
+            else:
+                cur = await conn.execute(
+                    "UPDATE deliveries SET state = %s, last_error = %s"
+                    " WHERE seq = %s AND state = 'pending' AND attempts = %s",
+                    (str(state), error, *held),
+                )
+            if cur.rowcount == 0:  # the lease ran out and another attempt holds it
+                return False
+            await _show(conn, delivery, state, error)
+            if state is CallbackState.DISABLED:  # 410: nothing more goes to this URL
+                await conn.execute(
+                    "UPDATE deliveries SET state = 'disabled', last_error = %s"
+                    " WHERE url = %s AND state = 'pending'",
+                    (error, delivery.url),
+                )
+                await conn.execute(
+                    "UPDATE jobs SET callback_state = 'disabled', callback_error = %s"
+                    " WHERE callback_url = %s AND callback_state IN ('waiting', 'pending')",
+                    (error, delivery.url),
+                )
+        return True
+
+
+async def _enqueue(conn: AsyncConnection[Any], job: Job, now: float) -> Job:
+    """Put the webhook event ``job``'s new state calls for into the outbox, in the caller's
+    transaction; the job as it now reads. An event already there (a write retried) stays."""
+    event = event_of(job, now)
+    if event is None or job.callback is None:
+        return job
+    cur = await conn.execute(
+        "INSERT INTO deliveries (id, job_id, url, body, created_at, due_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+        (*event, now, now),
+    )
+    if cur.rowcount == 0:
+        return job
+    await conn.execute(
+        "UPDATE jobs SET callback_state = 'pending', callback_attempts = 0,"
+        " callback_error = NULL WHERE id = %s",
+        (job.id,),
+    )
+    pending = replace(job.callback, state=CallbackState.PENDING, attempts=0, last_error=None)
+    return replace(job, callback=pending)
+
+
+async def _show(
+    conn: AsyncConnection[Any], delivery: Delivery, state: CallbackState, error: str | None
+) -> None:
+    """Show how ``delivery`` goes on its job's status document, unless a later event of the
+    job is in the outbox (the document shows the latest)."""
+    await conn.execute(
+        "UPDATE jobs SET callback_state = %s, callback_attempts = %s, callback_error = %s"
+        " WHERE id = %s AND NOT EXISTS"
+        " (SELECT 1 FROM deliveries WHERE job_id = %s AND seq > %s)",
+        (str(state), delivery.attempts, error, delivery.job_id, delivery.job_id, delivery.seq),
+    )

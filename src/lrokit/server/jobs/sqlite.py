@@ -18,14 +18,21 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
 
 from lrokit.server.jobs.changes import JobChanges
-from lrokit.server.jobs.job import Job, JobState, NewJob
-from lrokit.server.jobs.rows import COLUMNS, job_from_row
+from lrokit.server.jobs.job import CallbackState, Delivery, Job, JobState, NewJob
+from lrokit.server.jobs.rows import (
+    COLUMNS,
+    DELIVERY_COLUMNS,
+    delivery_from_row,
+    event_of,
+    job_from_row,
+)
 from lrokit.server.jobs.store import (
     CancelOutcome,
     Claim,
@@ -74,6 +81,30 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE jobs ADD COLUMN owner TEXT;
     CREATE INDEX jobs_by_owner ON jobs (owner, seq) WHERE owner IS NOT NULL;
+    """,
+    # Completion webhooks: a job's subscription and how its delivery goes; the outbox.
+    """
+    ALTER TABLE jobs ADD COLUMN callback_url TEXT;
+    ALTER TABLE jobs ADD COLUMN callback_events TEXT;
+    ALTER TABLE jobs ADD COLUMN callback_root TEXT;
+    ALTER TABLE jobs ADD COLUMN callback_state TEXT;
+    ALTER TABLE jobs ADD COLUMN callback_attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN callback_error TEXT;
+    CREATE INDEX jobs_by_callback ON jobs (callback_url) WHERE callback_url IS NOT NULL;
+    CREATE TABLE deliveries (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        job_id TEXT NOT NULL,
+        url TEXT NOT NULL,
+        body BLOB NOT NULL,
+        created_at REAL NOT NULL,
+        due_at REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL DEFAULT 'pending'
+            CHECK (state IN ('pending', 'delivered', 'failed', 'disabled')),
+        last_error TEXT
+    );
+    CREATE INDEX deliveries_due ON deliveries (due_at) WHERE state = 'pending';
     """,
 )
 
@@ -266,7 +297,9 @@ class SQLiteJobStore:
                         return existing, False
             row = conn.execute(
                 "INSERT INTO jobs (id, report_type, parameters, state, created_at, updated_at,"
-                " idempotency_key, fingerprint, owner) VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?, ?)"
+                " idempotency_key, fingerprint, owner, callback_url, callback_events,"
+                " callback_root, callback_state)"
+                " VALUES (?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 f" RETURNING {COLUMNS}",
                 (
                     new.id,
@@ -277,6 +310,11 @@ class SQLiteJobStore:
                     key,
                     new.fingerprint,
                     new.owner,
+                    *(
+                        (cb.url, str(cb.events), cb.root, str(CallbackState.WAITING))
+                        if (cb := new.callback) is not None
+                        else (None, None, None, None)
+                    ),
                 ),
             ).fetchone()
             return job_from_row(row), True
@@ -374,7 +412,8 @@ class SQLiteJobStore:
                 return job, CancelOutcome.ALREADY_CANCELLED
             else:
                 return job, CancelOutcome.FINISHED
-            return job_from_row(conn.execute(sql, params).fetchone()), outcome
+            changed = job_from_row(conn.execute(sql, params).fetchone())
+            return _enqueue(conn, changed, now), outcome
 
         outcome = await self._write(run)
         if outcome is not None and outcome[1] in (CancelOutcome.CANCELLED, CancelOutcome.REQUESTED):
@@ -408,6 +447,12 @@ class SQLiteJobStore:
                         for job_id, attempts in lost
                     ],
                 )
+                for row in conn.execute(
+                    f"SELECT {COLUMNS} FROM jobs WHERE callback_url IS NOT NULL"
+                    f" AND id IN ({', '.join('?' for _ in lost)})",
+                    [job_id for job_id, _ in lost],
+                ).fetchall():
+                    _enqueue(conn, job_from_row(row), now)
             # The oldest of each kind, each read from the front of its index: one OR of both
             # would sort every PENDING job, on each claim, however long the backlog.
             candidate = conn.execute(
@@ -428,7 +473,8 @@ class SQLiteJobStore:
                 f" WHERE seq = ? RETURNING {COLUMNS}",
                 (worker_id, now + lease_seconds, backoff(candidate[1] + 1), now, now, candidate[0]),
             ).fetchone()
-            return Claim(job_from_row(row), worker_id), [r[0] for r in lost]
+            claimed = _enqueue(conn, job_from_row(row), now)
+            return Claim(claimed, worker_id), [r[0] for r in lost]
 
         claim, ended = await self._write(run)
         for changed in [*ended, *([claim.job.id] if claim is not None else [])]:
@@ -478,6 +524,10 @@ class SQLiteJobStore:
                 " WHERE expires_at <= ? AND (result IS NOT NULL OR idempotency_key IS NOT NULL)",
                 (now,),
             )
+            conn.execute(  # the outbox keeps a settled event as long as a finished job
+                "DELETE FROM deliveries WHERE state <> 'pending' AND created_at <= ?",
+                (now - self.retention,),
+            )
             return cursor.rowcount
 
         return await self._write(run)
@@ -517,7 +567,8 @@ class SQLiteJobStore:
                 " result = CASE WHEN cancel_requested THEN NULL ELSE ? END,"
                 " error = CASE WHEN cancel_requested THEN NULL ELSE ? END,"
                 " expected_finish_at = NULL, lease_expires_at = NULL, expires_at = ?"
-                " WHERE id = ? AND state = 'PROCESSING' AND worker_id = ? RETURNING state",
+                " WHERE id = ? AND state = 'PROCESSING' AND worker_id = ?"
+                f" RETURNING {COLUMNS}",
                 (
                     str(state),
                     now,
@@ -530,7 +581,9 @@ class SQLiteJobStore:
                     claim.worker_id,
                 ),
             ).fetchone()
-            return JobState(row[0]) if row is not None else None
+            if row is None:
+                return None
+            return _enqueue(conn, job_from_row(row), now).state
 
         written = await self._write(run)
         if written is not None:
@@ -539,3 +592,99 @@ class SQLiteJobStore:
 
     async def next_change(self, job_id: str, *, progress: bool = False) -> None:
         await self._changes.next(job_id, progress=progress)
+
+    async def claim_delivery(self, lease_seconds: float) -> Delivery | None:
+        now = self.clock()
+
+        def run(conn: sqlite3.Connection) -> Delivery | None:
+            row = conn.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, due_at = ?"
+                " WHERE seq = (SELECT seq FROM deliveries WHERE state = 'pending'"
+                "   AND due_at <= ? ORDER BY due_at LIMIT 1)"
+                f" RETURNING {DELIVERY_COLUMNS}",
+                (now + lease_seconds, now),
+            ).fetchone()
+            if row is None:
+                return None
+            delivery = delivery_from_row(row)
+            _show(conn, delivery, CallbackState.PENDING, None)
+            return delivery
+
+        return await self._write(run)
+
+    async def settle_delivery(
+        self,
+        delivery: Delivery,
+        state: CallbackState,
+        error: str | None = None,
+        *,
+        retry_in: float = 0.0,
+    ) -> bool:
+        now = self.clock()
+
+        def run(conn: sqlite3.Connection) -> bool:
+            held = (delivery.seq, delivery.attempts)
+            if state is CallbackState.PENDING:
+                cursor = conn.execute(
+                    "UPDATE deliveries SET due_at = ?, last_error = ?"
+                    " WHERE seq = ? AND state = 'pending' AND attempts = ?",
+                    (now + retry_in, error, *held),
+                )
+            else:
+                cursor = conn.execute(
+                    "UPDATE deliveries SET state = ?, last_error = ?"
+                    " WHERE seq = ? AND state = 'pending' AND attempts = ?",
+                    (str(state), error, *held),
+                )
+            if cursor.rowcount == 0:  # the lease ran out and another attempt holds it
+                return False
+            _show(conn, delivery, state, error)
+            if state is CallbackState.DISABLED:  # 410: nothing more goes to this URL
+                conn.execute(
+                    "UPDATE deliveries SET state = 'disabled', last_error = ?"
+                    " WHERE url = ? AND state = 'pending'",
+                    (error, delivery.url),
+                )
+                conn.execute(
+                    "UPDATE jobs SET callback_state = 'disabled', callback_error = ?"
+                    " WHERE callback_url = ? AND callback_state IN ('waiting', 'pending')",
+                    (error, delivery.url),
+                )
+            return True
+
+        return await self._write(run)
+
+
+def _enqueue(conn: sqlite3.Connection, job: Job, now: float) -> Job:
+    """Put the webhook event ``job``'s new state calls for into the outbox, in the caller's
+    transaction; the job as it now reads. An event already there (a write retried) stays."""
+    event = event_of(job, now)
+    if event is None or job.callback is None:
+        return job
+    cursor = conn.execute(
+        "INSERT INTO deliveries (id, job_id, url, body, created_at, due_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+        (*event, now, now),
+    )
+    if cursor.rowcount == 0:
+        return job
+    conn.execute(
+        "UPDATE jobs SET callback_state = 'pending', callback_attempts = 0,"
+        " callback_error = NULL WHERE id = ?",
+        (job.id,),
+    )
+    pending = replace(job.callback, state=CallbackState.PENDING, attempts=0, last_error=None)
+    return replace(job, callback=pending)
+
+
+def _show(
+    conn: sqlite3.Connection, delivery: Delivery, state: CallbackState, error: str | None
+) -> None:
+    """Show how ``delivery`` goes on its job's status document, unless a later event of the
+    job is in the outbox (the document shows the latest)."""
+    conn.execute(
+        "UPDATE jobs SET callback_state = ?, callback_attempts = ?, callback_error = ?"
+        " WHERE id = ? AND NOT EXISTS"
+        " (SELECT 1 FROM deliveries WHERE job_id = ? AND seq > ?)",
+        (str(state), delivery.attempts, error, delivery.job_id, delivery.job_id, delivery.seq),
+    )

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from lrokit.server.jobs.job import Job, JobState, NewJob
+from lrokit.server.jobs.job import CallbackState, Delivery, Job, JobState, NewJob
 
 S = TypeVar("S")
 
@@ -190,4 +190,24 @@ class JobStore(Protocol):
         """Write the terminal state once and return it; None if the claim was lost (nothing
         written). A cancel requested meanwhile wins: the job ends CANCELLED, without result
         or error, as the 202 answer to the cancel promised."""
+        ...
+
+    async def claim_delivery(self, lease_seconds: float) -> Delivery | None:
+        """Take the webhook event that has been due longest, for one attempt, under a lease
+        of ``lease_seconds``: until it runs out no other deliverer takes the event; after it,
+        one does (at least once: an attempt whose deliverer died is made again)."""
+        ...
+
+    async def settle_delivery(
+        self,
+        delivery: Delivery,
+        state: CallbackState,
+        error: str | None = None,
+        *,
+        retry_in: float = 0.0,
+    ) -> bool:
+        """Record how the attempt at ``delivery`` went: ``PENDING`` to try again in
+        ``retry_in`` seconds, or an end (``DELIVERED``, ``FAILED``, ``DISABLED``; the last
+        also ends every pending event for the same URL, and the subscriptions to it). Return
+        False, writing nothing, when the attempt's lease was lost to another."""
         ...

@@ -31,6 +31,7 @@ from lrokit.server.jobs.job import JobState, isoformat
 from lrokit.server.jobs.store import Claim, JobStore, StoreUnavailable
 from lrokit.server.problems import problem_body
 from lrokit.server.settings import Settings
+from lrokit.server.work.callbacks import Deliverer
 from lrokit.server.work.dataset import connect_readonly, ensure_dataset
 from lrokit.server.work.reports import ReportError, Step, plan_report
 
@@ -86,6 +87,12 @@ class WorkerPool:
         self._stopping = False
         self._prefix = f"{uuid.uuid4().hex[:8]}"
         self._jitter = random.Random()  # its own: drawing leaves the process's global one be
+        # The workers also send the webhooks' events, when the operator allowed callbacks.
+        self.deliverer = (
+            Deliverer(store, settings, clock)
+            if settings.callback_allow and settings.workers
+            else None
+        )
 
     def retry_delay(self, attempt: int) -> float:
         """How long a job waits, after this attempt loses its worker, before the next one:
@@ -94,13 +101,17 @@ class WorkerPool:
         return self._jitter.uniform(0, ceiling)
 
     def notify(self) -> None:
-        """Tell idle workers that a job is waiting."""
+        """Tell idle workers that a job is waiting, or a webhook's event."""
         self._wakeup.set()
+        if self.deliverer is not None:
+            self.deliverer.wake()
 
     async def start(self) -> None:
         """Start the workers once the dataset exists (built on first start, in a thread)."""
         if self.settings.workers:
             self._tasks.append(asyncio.create_task(self._boot(), name="lrokit-workers"))
+        if self.deliverer is not None:
+            self._tasks.append(asyncio.create_task(self.deliverer.run(), name="lrokit-webhooks"))
 
     async def _boot(self) -> None:
         path, rows = self.settings.dataset_path, self.settings.dataset_rows
@@ -149,11 +160,13 @@ class WorkerPool:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wakeup.wait(), self.settings.poll_interval)
                     continue
-                self._wakeup.set()  # there may be more: let another idle worker look
+                self.notify()  # there may be more: let another idle worker look
                 try:
                     await self._process(claim, conn)
                 except Exception:  # writing the outcome failed; the lease hands the job on
                     log.exception("job %s: worker %s failed to record it", claim.job.id, worker_id)
+                if self.deliverer is not None:  # the outcome may have an event to send
+                    self.deliverer.wake()
         finally:
             conn.close()
 
