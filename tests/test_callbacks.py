@@ -4,7 +4,13 @@ test_generative_layers.py."""
 
 from __future__ import annotations
 
-from lrokit.model.callbacks import SAFE_HOST, callback_targets, defang, safe_url
+from lrokit.model.callbacks import (
+    SAFE_HOST,
+    callback_targets,
+    contract_words,
+    defang,
+    safe_url,
+)
 
 
 def test_members_named_like_callbacks_point_under_invalid() -> None:
@@ -14,8 +20,11 @@ def test_members_named_like_callbacks_point_under_invalid() -> None:
         "callbackUrl": "https://hooks.real-looking.com/x",
         "notifyTo": ["http://one.io", 5],
         "webhook": None,
+        "callbackEvents": "all",
     }
-    safe = defang(body)
+    words = contract_words({"components": {"schemas": {"E": {"enum": ["all", "terminal", 3]}}}})
+    assert words == {"all", "terminal"}
+    safe = defang(body, keep=words)
     assert safe["inputs"] == body["inputs"]  # data URLs are the operation's, not callbacks
     assert safe["subscriber"] == {
         "successUri": safe_url("successUri"),
@@ -24,6 +33,10 @@ def test_members_named_like_callbacks_point_under_invalid() -> None:
     assert safe["callbackUrl"] == f"http://{SAFE_HOST}/callbackUrl"
     assert safe["notifyTo"] == [safe_url("notifyTo"), 5]
     assert safe["webhook"] is None
+    assert safe["callbackEvents"] == "all"  # the contract's own word, not a made-up host
+    assert defang({"callbackEvents": "intranet"}, keep=words) == {
+        "callbackEvents": safe_url("callbackEvents")
+    }
     assert body["callbackUrl"] == "https://hooks.real-looking.com/x"  # the input is not changed
 
 

@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import use_after_free
 from schemathesis.transport.requests import ManagedCookiesSession
 
 from lrokit.checks import adapters
-from lrokit.model.callbacks import callback_targets, defang
+from lrokit.model.callbacks import callback_targets, contract_words, defang
 
 from .test_rules import ShouldWarning
 
@@ -104,9 +104,10 @@ def test_schema(
     case: Case[Any], lrokit_options: SuiteOptions, lrokit_session: ManagedCookiesSession
 ) -> None:
     body_members, query_members = callback_targets(case.operation.definition.raw)
-    case.body = defang(case.body, body_members)
+    words = contract_words(case.operation.schema.raw_schema)
+    case.body = defang(case.body, body_members, words)
     if case.query:
-        case.query = defang(case.query, {f"/{name}" for name in query_members})
+        case.query = defang(case.query, {f"/{name}" for name in query_members}, words)
     case.call_and_validate(
         session=lrokit_session,
         params=dict(lrokit_options.query) or None,

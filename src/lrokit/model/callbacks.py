@@ -46,28 +46,55 @@ def safe_url(member: str) -> str:
     return f"http://{SAFE_HOST}/{quote(member, safe='')}"
 
 
-def defang(value: Any, pointers: Collection[str] = frozenset(), *, _at: str = "") -> Any:
+def contract_words(document: Any) -> frozenset[str]:
+    """Every string a schema of ``document`` enumerates (``enum``): words its authors chose,
+    never a host a generator made up, so :func:`defang` leaves them be."""
+    words: set[str] = set()
+    todo = [document]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, Mapping):
+            enum = node.get("enum")
+            if isinstance(enum, list):
+                words.update(w for w in enum if isinstance(w, str))
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
+    return frozenset(words)
+
+
+def defang(
+    value: Any,
+    pointers: Collection[str] = frozenset(),
+    keep: Collection[str] = frozenset(),
+    *,
+    _at: str = "",
+) -> Any:
     """``value`` with every string at one of ``pointers``, or under a member named like a
-    callback, replaced by :func:`safe_url`; anything else as it was (a copy where changed)."""
+    callback, replaced by :func:`safe_url`, unless it is one of ``keep`` (the contract's own
+    words: :func:`contract_words`; ``callbackEvents: all`` is named like a callback and is
+    none); anything else as it was (a copy where changed)."""
     if _at in pointers or (_at and CALLBACK_NAME.search(_at.rsplit("/", 1)[-1])):
-        return _all_strings_safe(value, _at.rsplit("/", 1)[-1])
+        return _all_strings_safe(value, _at.rsplit("/", 1)[-1], keep)
     if isinstance(value, dict):
         return {
-            key: defang(item, pointers, _at=f"{_at}/{_escape(str(key))}")
+            key: defang(item, pointers, keep, _at=f"{_at}/{_escape(str(key))}")
             for key, item in value.items()
         }
     if isinstance(value, list):
-        return [defang(item, pointers, _at=f"{_at}/{index}") for index, item in enumerate(value)]
+        return [
+            defang(item, pointers, keep, _at=f"{_at}/{index}") for index, item in enumerate(value)
+        ]
     return value
 
 
-def _all_strings_safe(value: Any, member: str) -> Any:
+def _all_strings_safe(value: Any, member: str, keep: Collection[str]) -> Any:
     if isinstance(value, str):
-        return safe_url(member)
+        return value if value in keep else safe_url(member)
     if isinstance(value, dict):
-        return {key: _all_strings_safe(item, str(key)) for key, item in value.items()}
+        return {key: _all_strings_safe(item, str(key), keep) for key, item in value.items()}
     if isinstance(value, list):
-        return [_all_strings_safe(item, member) for item in value]
+        return [_all_strings_safe(item, member, keep) for item in value]
     return value
 
 
