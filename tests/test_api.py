@@ -537,6 +537,11 @@ async def test_a_store_outage_is_503_with_retry_after_never_500(
         ("POST", "/reports", {"reportType": "yearly-sales", "parameters": {"year": "2023", "x": 1}},
          "/parameters/x: is not allowed here"),
         ("POST", "/reports", [], "/: must be an object"),
+        ("POST", "/reports", {**SEED_REQUEST, "callbackUrl": "ftp://x"},
+         "/callbackUrl: must match ^[Hh][Tt][Tt][Pp][Ss]?://"),
+        # an enum of the branch the discriminator chose, not the discriminator itself
+        ("POST", "/reports", {**SEED_REQUEST, "callbackUrl": "http://h/", "callbackEvents": "x"},
+         "/callbackEvents: must be one of 'terminal', 'all'"),
         ("GET", "/reports?limit=0", None, "query parameter limit: must be at least 1"),
         ("GET", "/reports?status=FOO", None,
          "query parameter status: must be one of 'PENDING', 'PROCESSING', 'DONE', 'ERROR', "

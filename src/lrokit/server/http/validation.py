@@ -12,6 +12,7 @@ discriminator is what is wrong, and the answer lists every value it may take.
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -47,23 +48,34 @@ def _decisive(error: ValidationError) -> tuple[list[Any], str]:
         branches: dict[Any, list[ValidationError]] = {}
         for inner in error.context:
             branches.setdefault(inner.relative_schema_path[0], []).append(inner)
-        meant = [
-            errors
+        # The discriminator: the member whose enum or const most branches refuse (a branch
+        # may also refuse another enum of its own, such as callbackEvents).
+        refused = Counter(
+            path
             for errors in branches.values()
-            if not any(e.validator in _DISCRIMINATING for e in errors)
-        ]
-        if len(meant) == 1:
-            first = min(meant[0], key=lambda e: (len(e.absolute_path), list(e.absolute_path)))
-            return _decisive(first)
-        discriminators = [e for e in error.context if e.validator in _DISCRIMINATING]
-        paths = {tuple(e.absolute_path) for e in discriminators}
-        if len(paths) == 1:
-            allowed: list[Any] = []
-            for e in discriminators:
-                given: Any = e.validator_value
-                values = given if e.validator == "enum" else [given]
-                allowed += [v for v in values if v not in allowed]
-            return list(paths.pop()), f"must be one of {_listed(allowed)}"
+            for path in {tuple(e.absolute_path) for e in errors if e.validator in _DISCRIMINATING}
+        )
+        if refused:
+            key = refused.most_common(1)[0][0]
+            discriminators = [
+                e
+                for e in error.context
+                if e.validator in _DISCRIMINATING and tuple(e.absolute_path) == key
+            ]
+            chosen = {id(e) for e in discriminators}
+            meant = [
+                errors for errors in branches.values() if not any(id(e) in chosen for e in errors)
+            ]
+            if len(meant) == 1:
+                first = min(meant[0], key=lambda e: (len(e.absolute_path), list(e.absolute_path)))
+                return _decisive(first)
+            if not meant:
+                allowed: list[Any] = []
+                for e in discriminators:
+                    given: Any = e.validator_value
+                    values = given if e.validator == "enum" else [given]
+                    allowed += [v for v in values if v not in allowed]
+                return list(key), f"must be one of {_listed(allowed)}"
         mistyped = [e for e in error.context if e.validator == "type" and not e.absolute_path]
         if len(mistyped) == len(branches):  # the document itself is of no branch's type
             return list(error.absolute_path), f"must be {_a(mistyped[0].validator_value)}"
