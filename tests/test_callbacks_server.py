@@ -89,7 +89,8 @@ async def test_a_finished_report_is_posted_signed_to_its_callback(
     verify(got.headers, got.body, SECRET)  # raises unless signed with the secret, in time
     body = got.json()
     assert got.id == f"msg_{body['id']}_done"
-    assert body["status"] == "DONE" and "callback" not in body
+    assert body["status"] == "DONE"
+    assert "callback" not in body
     assert body == {k: v for k, v in status.items() if k != "callback"}
     assert status["callback"] == {
         "url": f"{url}/hooks/a?x=1",
@@ -122,12 +123,15 @@ async def test_a_failed_attempt_is_sent_again_with_the_same_id_and_body_after_a_
         got = await asyncio.to_thread(app.wait, lambda r: len(r) >= 3)
         status = await until(http, location, delivered)
     assert [r.answered for r in got] == [500, 500, 200]
-    assert len({r.id for r in got}) == 1 and len({r.body for r in got}) == 1
+    assert len({r.id for r in got}) == 1
+    assert len({r.body for r in got}) == 1
     for r in got:
         verify(r.headers, r.body, SECRET)
     floor = hooked.callback_backoff / 2
-    assert got[1].at - got[0].at >= floor * 0.9 and got[2].at - got[1].at >= floor * 0.9
-    assert status["callback"]["state"] == "delivered" and status["callback"]["attempts"] == 3
+    assert got[1].at - got[0].at >= floor * 0.9
+    assert got[2].at - got[1].at >= floor * 0.9
+    assert status["callback"]["state"] == "delivered"
+    assert status["callback"]["attempts"] == 3
 
 
 async def test_a_throttled_receiver_is_left_alone_for_its_retry_after(
@@ -152,9 +156,9 @@ async def test_gone_stops_every_delivery_to_the_url(
     app.script["/gone"] = [(410, {})] * 5
     # Paced: the PROCESSING event is answered before the report ends.
     async with serve_in_process(dataclasses.replace(hooked, pace=0.5)) as http:
-        location = (
-            await submit(http, callbackUrl=f"{url}/gone", callbackEvents="all")
-        ).headers["location"]
+        location = (await submit(http, callbackUrl=f"{url}/gone", callbackEvents="all")).headers[
+            "location"
+        ]
         await until(http, location, lambda d: d["status"] == "DONE")
         status = await until(http, location, delivered)
         await asyncio.sleep(hooked.callback_backoff * 4)
@@ -168,9 +172,7 @@ async def test_gone_stops_every_delivery_to_the_url(
     }
 
 
-async def test_a_redirect_is_not_followed(
-    hooked: Settings, receiver: tuple[Receiver, str]
-) -> None:
+async def test_a_redirect_is_not_followed(hooked: Settings, receiver: tuple[Receiver, str]) -> None:
     app, url = receiver
     app.script["/moved"] = [(307, {"Location": f"{url}/elsewhere"})]
     async with serve_in_process(hooked) as http:
@@ -253,9 +255,11 @@ def test_the_retry_schedule_has_a_floor_and_grows() -> None:
     jitter = random.Random(1)
     waits = [[retry_delay(n, 2.0, jitter) for _ in range(200)] for n in (1, 2, 3, 12)]
     assert all(1.0 <= w <= 3.0 for w in waits[0])
-    assert all(1.0 <= w <= 5.0 for w in waits[1]) and max(waits[1]) > 3.0
+    assert all(1.0 <= w <= 5.0 for w in waits[1])
+    assert max(waits[1]) > 3.0
     assert all(1.0 <= w <= 9.0 for w in waits[2])
-    assert all(w <= 601.0 for w in waits[3]) and max(waits[3]) > 300
+    assert all(w <= 601.0 for w in waits[3])
+    assert max(waits[3]) > 300
 
 
 def test_serve_refuses_callbacks_without_a_secret(tmp_path: Path) -> None:

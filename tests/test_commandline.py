@@ -75,6 +75,9 @@ def test_deep_hands_every_option_of_the_run_to_the_suite() -> None:
         "only": ("RETRY",),
         "skip": ("HTTP-1",),
         "allow-cross-origin": True,
+        "callbacks": True,
+        "callback-url": "http://host.docker.internal:8765/hooks",
+        "webhook-secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         "schema-examples": "2",
         "lifecycle-examples": "1",
         "check-file": "/tmp/lrokit.toml",
@@ -109,6 +112,8 @@ def test_deep_hands_every_option_of_the_run_to_the_suite() -> None:
         ("other-header", ("no-colon",), "--other-header: 'no-colon' is not NAME:VALUE"),
         ("only", ("NOPE-1",), "--only: 'NOPE-1' is neither a rule id nor a family"),
         ("skip", ("SPEC",), "--skip: SPEC: rules of a specification, judged by lrokit lint"),
+        ("callback-url", "http://h/hooks", "--callback-url: 'http://h/hooks' names no port"),
+        ("webhook-secret", "whsec_?", "--webhook-secret: not a Standard Webhooks secret"),
     ],
 )
 def test_check_and_the_suite_refuse_a_value_in_the_same_words(

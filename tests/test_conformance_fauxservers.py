@@ -68,6 +68,11 @@ async def test_conformant_fauxserver_passes_every_rule() -> None:
     assert set(others.values()) <= {Outcome.DISABLED}, summary(report)
 
 
+#: The families a run judges only when given what they need: a second principal
+#: (--other-header), a webhook receiver (--callbacks).
+GIVEN = ("TENANCY", "WEBHOOK")
+
+
 def _judged(family: str | None) -> list[str]:
     profile, checks = load_profile("canonical"), load_all()
     return [
@@ -76,15 +81,21 @@ def _judged(family: str | None) -> list[str]:
         if rule.level in (Level.MUST, Level.SHOULD)
         and profile.rule(rule) is not None
         and (checks[rule.id].feature is None or checks[rule.id].feature in profile.features)
-        and (rule.family == "TENANCY") is (family == "TENANCY")
+        and (rule.family if rule.family in GIVEN else None) == family
     ]
 
 
 def canonical_rules() -> list[str]:
-    """The MUST and SHOULD rules of the canonical profile that a run with one principal
-    judges (the others are proven by the dialect servers in tests/test_dialects.py; the
-    TENANCY rules need a second principal: :func:`tenancy_rules`)."""
+    """The MUST and SHOULD rules of the canonical profile that a run with one principal and
+    no webhook receiver judges (the others are proven by the dialect servers in
+    tests/test_dialects.py; the TENANCY rules need a second principal: :func:`tenancy_rules`;
+    the WEBHOOK rules a receiver: :func:`webhook_rules`)."""
     return _judged(None)
+
+
+def webhook_rules() -> list[str]:
+    """The WEBHOOK rules of the canonical profile, judged with --callbacks."""
+    return _judged("WEBHOOK")
 
 
 def tenancy_rules() -> list[str]:

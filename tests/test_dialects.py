@@ -23,7 +23,7 @@ from tests.dialects.jsonapi import JsonApiServer
 from tests.dialects.ogc import OgcServer
 from tests.dialects.seeds import SeedEmbedded, SeedStatus
 from tests.dialects.wes import WesServer
-from tests.test_conformance_fauxservers import canonical_rules, tenancy_rules
+from tests.test_conformance_fauxservers import canonical_rules, tenancy_rules, webhook_rules
 from tests.test_lint import DEFECTS
 
 pytestmark = pytest.mark.anyio
@@ -227,10 +227,11 @@ async def test_a_server_breaking_its_dialect_fails_the_rule_in_its_words(
 
 def test_every_rule_is_proven_by_a_broken_server() -> None:
     """Each MUST and SHOULD rule has a server breaking it: the canonical fauxserver for the
-    canonical profile's rules (with two principals for the TENANCY rules), a dialect server
+    canonical profile's rules (with two principals for the TENANCY rules, a webhook receiver
+    for the WEBHOOK rules), a dialect server
     for the rest; each SPEC rule a defective document under tests/specs/ (tests/test_lint.py)."""
     proven = (
-        {*canonical_rules(), *tenancy_rules()}
+        {*canonical_rules(), *tenancy_rules(), *webhook_rules()}
         | {rule_id for _, rule_id, _ in BREAKS}
         | set(DEFECTS)
     )

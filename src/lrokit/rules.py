@@ -67,6 +67,7 @@ FAMILIES: Mapping[str, str] = {
     "TENANCY": "Tenancy",
     "WAIT": "Held reads",
     "STREAM": "Status stream",
+    "WEBHOOK": "Completion webhooks",
     "SPEC": "Specification",
 }
 LINT_FAMILY = "SPEC"  # judged on the OpenAPI document by ``lrokit lint``
@@ -694,6 +695,98 @@ _RULES = (
         quote="each event's `id` names the snapshot it carries (state, progress, cancel "
         "requested), so a client reconnecting with `Last-Event-ID` is not sent again what it "
         "has",
+    ),
+    # -- completion webhooks (with --callbacks: a receiver of the run's own) -----------------
+    Rule(
+        id="WEBHOOK-1",
+        level=M,
+        basis=CONTRACT,
+        text="A submission that names a callback URL MUST get a delivery there once its job is "
+        "over: a POST reaches that URL within the wait budget after the job's terminal state "
+        "is polled.",
+        citation="OpenAPI 3.0.3 §4.7.18; openapi.yaml createReport callbacks",
+        quote="A map of possible out-of band callbacks related to the parent operation. Each "
+        "value in the map is a Path Item Object that describes a set of requests that may be "
+        "initiated by the API provider and the expected responses.",
+    ),
+    Rule(
+        id="WEBHOOK-2",
+        level=M,
+        basis=CONTRACT,
+        text="Every delivery MUST carry webhook-id, webhook-timestamp and a webhook-signature "
+        "with a v1 signature that verifies under the server's secret (--webhook-secret): the "
+        "base64 HMAC-SHA256 of id.timestamp.body.",
+        citation="Standard Webhooks 1.0.0 §Signature scheme, §Webhook headers",
+        quote="The content to be signed is therefore: `{msg_id}.{timestamp}.{payload}`.",
+    ),
+    Rule(
+        id="WEBHOOK-3",
+        level=M,
+        basis=CONTRACT,
+        text="A delivery's webhook-timestamp MUST be the time of its attempt: Unix seconds "
+        "within 5 minutes of the receiver's clock when it arrives, the tolerance a receiver "
+        "holds it to against replays.",
+        citation="Standard Webhooks 1.0.0 §Webhook metadata, §Verifying signatures",
+        quote="Make sure to verify the `webhook-timestamp` header has a timestamp that is "
+        "within some allowable tolerance of the current timestamp to prevent replay attacks.",
+    ),
+    Rule(
+        id="WEBHOOK-4",
+        level=M,
+        basis=CONTRACT,
+        text="A delivery's body MUST be its job's status document: JSON (valid against the "
+        "contract's status schema where one is known) with the job's id, and, where it reports "
+        "the job over, the terminal state its monitor reports.",
+        citation="openapi.yaml createReport callbacks (CallbackUrl); Standard Webhooks 1.0.0 "
+        "§Payload structure",
+        quote="Where the server POSTs the report's status document when the report ends",
+    ),
+    Rule(
+        id="WEBHOOK-5",
+        level=M,
+        basis=CONTRACT,
+        text="A delivery the receiver failed (500) MUST be sent again, not at once (0.1 s later "
+        "at least) and within the wait budget, with the same webhook-id and the same body.",
+        citation="Standard Webhooks 1.0.0 §Webhook metadata, §Deliverability and reliability; "
+        "openapi.yaml createReport callbacks",
+        quote="The unique identifier is a unique identifier associated with a specific event "
+        "triggered, and it remains the same no matter how many times a webhook that has failed "
+        "is retried.",
+    ),
+    Rule(
+        id="WEBHOOK-6",
+        level=S,
+        basis=RFC,
+        text="After the receiver answers 503 with Retry-After: 1, the next attempt at the "
+        "delivery SHOULD NOT come before that second has passed.",
+        citation="RFC 9110 §10.2.3; Standard Webhooks 1.0.0 §Delivery success and failure",
+        quote='Servers send the "Retry-After" header field to indicate how long the user agent '
+        "ought to wait before making a follow-up request.",
+    ),
+    Rule(
+        id="WEBHOOK-7",
+        level=M,
+        basis=CONTRACT,
+        text="After the receiver answers 410 Gone, the server MUST NOT deliver to that URL "
+        "again: nothing arrives there within the observation window (three times the "
+        "redelivery gap seen, 1 to 10 s).",
+        citation="RFC 9110 §15.5.11; Standard Webhooks 1.0.0 §Delivery success and failure; "
+        "openapi.yaml createReport callbacks",
+        quote="410 Gone: This is an indication by the server that it's no longer interested in "
+        "receiving webhooks from this source. Sender should disable the webhook endpoint, and "
+        "stop sending it messages.",
+    ),
+    Rule(
+        id="WEBHOOK-8",
+        level=M,
+        basis=CONTRACT,
+        text="The server MUST deliver only to the URL a submission gave, and only that job's "
+        "events: every request the receiver gets is at a URL the run handed out, carrying the "
+        "job it was handed out for.",
+        citation="OpenAPI 3.0.3 §4.7.18; openapi.yaml createReport callbacks",
+        quote="The key that identifies the Path Item Object is a runtime expression that can be "
+        "evaluated in the context of a runtime HTTP request/response to identify the URL to be "
+        "used for the callback request.",
     ),
     # -- specification (lrokit lint) -------------------------------------------------------
     Rule(

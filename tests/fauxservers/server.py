@@ -7,6 +7,11 @@ most (and ``MAX_HOLD``); time passes for a held job, which moves one step on eve
 seconds. A read with ``Accept: text/event-stream`` streams the job's status to its end, one
 step per event.
 
+A submission naming a ``callbackUrl`` gets the job's status document POSTed there when the
+job ends, signed per Standard Webhooks with :data:`WEBHOOK_SECRET`: a failed attempt is sent
+again after :data:`REDELIVER` seconds (the Retry-After of a 429 or 503 if longer), with the
+same ``webhook-id`` and body, :data:`ATTEMPTS` at most; a 2xx or a 410 ends it.
+
 Given ``tokens`` (bearer token -> principal), every request needs ``Authorization: Bearer
 TOKEN`` (401 with a challenge without one), a job belongs to the principal that submitted it,
 and for any other it does not exist: 404 as for an unknown id, and not listed. Without, the
@@ -32,6 +37,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from lrokit.webhooks import signature_headers
+
 PROBLEM = "application/problem+json"
 STEPS = ("PENDING", "PROCESSING")
 TERMINAL = ("DONE", "ERROR", "CANCELLED")
@@ -43,6 +50,11 @@ T0 = "2026-01-01T00:00:0{}Z"
 PAGE = "<!DOCTYPE html>\n<html><body><table><tr><td>1</td></tr></table></body></html>\n"
 #: Where a request's principal is kept in its ASGI scope (None: the server has no tokens).
 PRINCIPAL = "faux.principal"
+#: The secret deliveries are signed with; one they are signed with when WEBHOOK-2 is broken.
+WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+OTHER_SECRET = "whsec_b3RoZXItc2VjcmV0LW5vdC10aGUtc2VydmVycw=="
+#: Seconds before a failed delivery is sent again; attempts at one delivery at most.
+REDELIVER, ATTEMPTS = 0.2, 5
 #: What another principal may do to a job when its TENANCY rule is broken.
 OPEN_TO_ALL = {"read": "TENANCY-1", "download": "TENANCY-2", "cancel": "TENANCY-3"}
 
@@ -57,6 +69,7 @@ class FauxServer:
         self.jobs: dict[str, dict[str, Any]] = {}
         self.keys: dict[tuple[str | None, str], tuple[str, bytes]] = {}
         self.bodies: dict[tuple[str | None, bytes], str] = {}
+        self.deliveries: set[asyncio.Task[None]] = set()
         routes = [
             Route("/reports", self.submit, methods=["POST"]),
             Route("/reports", self.listing, methods=["GET"]),
@@ -101,6 +114,12 @@ class FauxServer:
 
     def is_(self, rule: str) -> bool:
         return self.breaks == rule
+
+    async def aclose(self) -> None:
+        """Stop the deliveries still being attempted."""
+        for task in self.deliveries:
+            task.cancel()
+        await asyncio.gather(*self.deliveries, return_exceptions=True)
 
     def job_for(self, request: Request, action: str) -> dict[str, Any] | None:
         """The job the path names, if the caller may ``action`` it (``read``, ``download``,
@@ -206,6 +225,65 @@ class FauxServer:
         )
 
     def advance(self, job: dict[str, Any]) -> None:
+        """One monitor read moves the job one step on; a job that ends calls back."""
+        self.step(job)
+        self.settle(job)
+
+    def settle(self, job: dict[str, Any]) -> None:
+        """Once the job is over, deliver its status document to its callback URL, once
+        (breaking WEBHOOK-1: never)."""
+        if job["state"] in TERMINAL and job.get("callback") and not job.get("called"):
+            job["called"] = True
+            if not self.is_("WEBHOOK-1"):
+                task = asyncio.get_running_loop().create_task(self.deliver(job))
+                self.deliveries.add(task)
+                task.add_done_callback(self.deliveries.discard)
+
+    async def deliver(self, job: dict[str, Any]) -> None:
+        """POST the job's status document, signed, until the receiver takes it (2xx) or
+        answers 410 Gone. Breaking WEBHOOK-2 it is signed with another secret; WEBHOOK-3,
+        timestamped ten minutes ago; WEBHOOK-4, the document says the job is still running;
+        WEBHOOK-5, each attempt has an id of its own; WEBHOOK-6, Retry-After is ignored;
+        WEBHOOK-7, a 410 is a failure like any other; WEBHOOK-8, a copy goes to a path of the
+        receiver's nobody gave."""
+        document = self.document(job)
+        if self.is_("WEBHOOK-4"):
+            document["status"] = "PROCESSING"
+        body, url = json.dumps(document).encode(), job["callback"]
+        secret = OTHER_SECRET if self.is_("WEBHOOK-2") else WEBHOOK_SECRET
+        message = f"msg_{uuid.uuid4().hex}"
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            if self.is_("WEBHOOK-8"):
+                stray = str(httpx.URL(url).copy_with(path="/lrokit-stray"))
+                await client.post(stray, content=body, headers={"Content-Type": "application/json"})
+            for _ in range(ATTEMPTS):
+                if self.is_("WEBHOOK-5"):
+                    message = f"msg_{uuid.uuid4().hex}"
+                stamp = int(time.time()) - (600 if self.is_("WEBHOOK-3") else 0)
+                headers = {
+                    "Content-Type": "application/json",
+                    **signature_headers(secret, message, stamp, body),
+                }
+                try:
+                    response = await client.post(url, content=body, headers=headers)
+                except httpx.HTTPError:
+                    await asyncio.sleep(REDELIVER)
+                    continue
+                if response.is_success or (
+                    response.status_code == 410 and not self.is_("WEBHOOK-7")
+                ):
+                    return
+                pause = REDELIVER
+                advised = response.headers.get("retry-after", "")
+                if (
+                    response.status_code in (429, 503)
+                    and advised.isdigit()
+                    and not self.is_("WEBHOOK-6")
+                ):
+                    pause = max(pause, int(advised))
+                await asyncio.sleep(pause)
+
+    def step(self, job: dict[str, Any]) -> None:
         """One monitor read moves the job one step on (breaking LIFECYCLE-6: the job runs
         2.8 s of wall time, though it estimates it has no time left)."""
         job["reads"] += 1
@@ -281,6 +359,7 @@ class FauxServer:
             "terminal_reads": 0,
             "parameters": body.get("parameters", {}),
             "outcome": "ERROR" if year == "1999" else "DONE",
+            "callback": body.get("callbackUrl"),
         }
         self.jobs[job["id"]] = job
         self.bodies.setdefault((owner, raw), job["id"])
@@ -376,6 +455,7 @@ class FauxServer:
             if job["state"] != "ERROR":  # a failed job keeps the progress it had
                 job["progress"] = 50 if job["state"] == "PROCESSING" else 100
             job["terminal_reads"] = 1 if job["state"] in TERMINAL else 0
+            self.settle(job)
         media = "text/plain" if self.is_("STREAM-1") else "text/event-stream"
         return Response("".join(events), 200, {"Cache-Control": "no-store"}, media_type=media)
 
@@ -411,6 +491,7 @@ class FauxServer:
         if not self.is_("CANCEL-1"):
             job["state"] = "CANCELLED"
             job["terminal_reads"] = 1
+            self.settle(job)
         return self.status_response(job)
 
     async def download(self, request: Request) -> Response:

@@ -20,6 +20,8 @@ NOT_RUN = dict.fromkeys((f"TENANCY-{n}" for n in range(1, 7)), "DISABLED")
 NO_HELD_READS = dict.fromkeys((f"WAIT-{n}" for n in range(1, 5)), "DISABLED")
 #: The STREAM rules: neither dialect streams a job's status (no features.stream).
 NO_STREAM = dict.fromkeys((f"STREAM-{n}" for n in range(1, 4)), "DISABLED")
+#: The WEBHOOK rules: neither profile declares completion webhooks (no features.callbacks).
+NO_WEBHOOKS = dict.fromkeys((f"WEBHOOK-{n}" for n in range(1, 9)), "DISABLED")
 
 #: pygeoapi 0.21.0 under OGC API - Processes 1.0 (docs/interop.md, pygeoapi).
 PYGEOAPI_TABLE = {
@@ -48,6 +50,7 @@ PYGEOAPI_TABLE = {
     **NOT_RUN,
     **NO_HELD_READS,
     **NO_STREAM,
+    **NO_WEBHOOKS,
 }
 
 #: Rules the ga4gh-wes profile switches off, and why it does, in its comments.
@@ -79,6 +82,7 @@ WES_TABLE = {
     **NOT_RUN,
     **NO_HELD_READS,
     **NO_STREAM,
+    **NO_WEBHOOKS,
 }
 
 

@@ -116,6 +116,7 @@ def load_all() -> dict[str, Check]:
         stream,
         tenancy,
         wait,
+        webhook,
     )
 
     return CHECKS

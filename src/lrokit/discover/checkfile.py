@@ -61,7 +61,8 @@ _ORDER: dict[str, tuple[str, ...]] = {
     ),
     "cancel": ("method", "template", "may_remove"),
     "errors": ("media_type",),
-    "features": ("cancel", "idempotency", "prefer", "repoint", "stream", "wait"),
+    "callbacks": ("member",),
+    "features": ("cancel", "idempotency", "prefer", "repoint", "stream", "wait", "callbacks"),
 }
 #: Sub-tables written as tables of their own, after the keys of their table.
 _TABLES = frozenset({"monitor.transitions"})

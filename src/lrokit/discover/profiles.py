@@ -24,6 +24,7 @@ from lrokit.discover.specs import Spec, read_spec
 from lrokit.discover.submission import infer_submission
 from lrokit.lint.document import SpecError
 from lrokit.lint.longrunning import LongRunning, find_long_running, unseen
+from lrokit.model.callbacks import callback_targets
 from lrokit.model.profile import Profile, builtin_profiles, load_profile
 
 
@@ -138,12 +139,34 @@ def _profile(
         **following.features,
     }
     notes += following.notes[:1] + submission.notes + following.notes[1:] + cancelling.notes
+    members = callback_members(op.node)
+    if members:
+        data["callbacks"] = {"member": members[0] if len(members) == 1 else list(members)}
+        data["features"]["callbacks"] = True
+        at = f"{op.pointer}/callbacks"
+        said = "the operation's callbacks go to the URL a submission gives in this member"
+        notes.append(Note("callbacks.member", said, at))
+        said = "the operation describes callbacks (lrokit check --callbacks judges them)"
+        notes.append(Note("features.callbacks", said, at))
     dialect = matching_dialect(data)
     if dialect is not None:
         data, said, supplied = _as_dialect(data, dialect, submission.declared_body)
         notes = [n for n in notes if not (n.missing and n.key in supplied)]
         notes.append(Note("", said))
     return data, notes
+
+
+def callback_members(operation: Mapping[str, Any]) -> tuple[str, ...]:
+    """The body members, dotted, that an operation's OpenAPI ``callbacks`` take their URL
+    from by a ``{$request.body#/a/b}`` runtime expression (OpenAPI 3.0.3 §4.7.18, §4.7.20.4);
+    a member under an array, or with a dot in its name, is not one a profile can name."""
+    body, _ = callback_targets(operation)
+    found = []
+    for member in sorted(body):
+        names = [t.replace("~1", "/").replace("~0", "~") for t in member.strip("/").split("/")]
+        if all(name and "." not in name and not name.isdigit() for name in names):
+            found.append(".".join(names))
+    return tuple(found)
 
 
 def matching_dialect(data: Mapping[str, Any]) -> str | None:

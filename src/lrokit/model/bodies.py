@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import mimetypes
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlencode
@@ -83,6 +83,22 @@ class Body:
             raise BodyError("a multipart body needs at least one field or file")
         request = httpx.Request("POST", "http://body.invalid/", files=parts)
         return request.read(), request.headers["content-type"]
+
+    def with_member(self, dotted: str, value: str) -> Body:
+        """This body with the member at ``dotted`` (``a.b``: member ``b`` of member ``a``,
+        made where missing) set to ``value``; in a form or multipart body, the field of that
+        name."""
+        if self.encoding != "json" or not isinstance(self.value, Mapping):
+            return replace(self, value={**dict(self.value), dotted: value})
+        *outer, last = dotted.split(".")
+        document = dict(self.value)
+        inner = document
+        for name in outer:
+            below = inner.get(name)
+            inner[name] = dict(below) if isinstance(below, Mapping) else {}
+            inner = inner[name]
+        inner[last] = value
+        return replace(self, value=document)
 
     def describe(self) -> str:
         """How the body is sent, for a report: its media type and what it carries."""

@@ -104,6 +104,9 @@ class Profile:
     initiation_max: float = 2.0  # seconds the initiating response may take (ACCEPT-4)
     polls_max: int = 30  # polls of one job, honouring Retry-After, that are plausible (RETRY-5)
     features: frozenset[str] = field(default_factory=frozenset)
+    # The body members a submission names its callback URL in (``[callbacks]``): each is set
+    # to the job's URL on the run's webhook receiver. Empty: the dialect has no callbacks.
+    callback_members: tuple[str, ...] = ()
     spec: str | None = None
     state_rules: tuple[StateRule, ...] = ()  # when given, the state comes from these
     # Per rule id: the dialect's level (None: the rule does not apply) and wording.
@@ -175,6 +178,16 @@ class Profile:
             lambda m: quote(str(values[m.group(1)]).strip(), safe="/"), self.monitor_template
         )
         return path if api is None else api_url(api, path)
+
+    def callback_body(self, url: str) -> Body | None:
+        """The body of a valid submission that asks to be called back at ``url``, in every
+        callback member; None when the operation takes no body."""
+        if self.body is None:
+            return None
+        body = self.body
+        for member in self.callback_members:
+            body = body.with_member(member, url)
+        return body
 
     def cancel_url(self, monitor: str) -> str:
         """Where to send a cancel for the job at ``monitor``."""
@@ -404,6 +417,10 @@ def _from_data(data: Mapping[str, Any]) -> Profile:
             raise ValueError(f"monitor.{key} must be a terminal state")
     if data.get("features", {}).get("cancel") and "cancelled" not in mon:
         raise ValueError("features.cancel needs monitor.cancelled, the state a cancel ends in")
+    if data.get("features", {}).get("callbacks") and "callbacks" not in data:
+        raise ValueError("features.callbacks needs a [callbacks] table, the URL's member")
+    if data.get("features", {}).get("callbacks") and "body" not in submit:
+        raise ValueError("features.callbacks needs submit.body, where the URL goes")
     overrides: dict[str, dict[str, str | None]] = {}
     for rule_id, value in data.get("rules", {}).items():
         if rule_id not in RULES:
@@ -456,6 +473,7 @@ def _from_data(data: Mapping[str, Any]) -> Profile:
         initiation_max=float(data.get("timing", {}).get("initiation_max", 2.0)),
         polls_max=int(data.get("timing", {}).get("polls_max", 30)),
         features=features,
+        callback_members=_members(data.get("callbacks", {}).get("member", ())),
         spec=data.get("spec"),
         overrides=overrides,
         state_rules=tuple(
@@ -477,6 +495,11 @@ def _body(submit: Mapping[str, Any], key: str) -> Body | None:
         return None
     encoding = str(submit.get("encoding", "json"))
     return body_from(submit[key], encoding, submit.get("files"))
+
+
+def _members(member: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """``[callbacks] member``: one dotted member, or several."""
+    return (member,) if isinstance(member, str) else tuple(member)
 
 
 def dig(document: Any, dotted: str | None) -> Any:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
 
 from lrokit.model.exchange import Exchange
 from lrokit.model.headers import delta_seconds, preferences
@@ -134,6 +137,76 @@ class Streams:
     resumed_events: list[Event] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One request the run's webhook receiver got, as it came, and what the receiver answered
+    it (the run's script for its URL)."""
+
+    method: str
+    path: str  # the path and query it asked for
+    headers: tuple[tuple[str, str], ...]  # every field line, names lower-cased
+    body: bytes
+    at: float  # seconds since the run started, when its request had been read
+    wall: float  # the receiver's clock then, in Unix seconds
+    answered: int  # the status the receiver answered
+    retry_after: str | None = None  # the Retry-After it answered with
+    truncated: bool = False  # the body was cut at the receiver's size limit
+
+    def header(self, name: str) -> str | None:
+        """The first value of field ``name``, or None."""
+        name = name.lower()
+        return next((value for key, value in self.headers if key == name), None)
+
+    @property
+    def media_type(self) -> str:
+        """The request's media type, lower-cased, without parameters."""
+        return (self.header("content-type") or "").split(";", 1)[0].strip().lower()
+
+    def json(self) -> Any:
+        """The body parsed as JSON, or None when it is not JSON."""
+        if self.truncated:
+            return None
+        try:
+            return orjson.loads(self.body)
+        except orjson.JSONDecodeError:
+            return None
+
+    def describe(self) -> str:
+        """One line for reports: ``POST /hooks/abc at 1.2 s (answered 500)``."""
+        return f"{self.method} {self.path} at {self.at:.1f} s (answered {self.answered})"
+
+
+@dataclass
+class Hook:
+    """A job submitted with a callback URL of its own on the run's receiver, followed to its
+    end, and the deliveries that URL got."""
+
+    url: str  # the callback URL the submission gave
+    path: str  # where the receiver is asked for it
+    submission: Exchange
+    job: Trace | None = None  # None: not followed (the submission's monitor could not be)
+    deliveries: list[Delivery] = field(default_factory=list)  # at this URL, in order
+
+
+@dataclass
+class Webhooks:
+    """What a run saw of completion webhooks (the WEBHOOK rules), with ``--callbacks``: two
+    jobs, each naming a URL of its own on the run's receiver. The receiver fails the first
+    one's delivery (500), then asks for a pause (503, Retry-After: 1), then takes it (200); it
+    answers the second one's 410 Gone, and watches that URL for ``window`` seconds more."""
+
+    secret: str | None  # the server's signing secret (--webhook-secret); None: not given
+    budget: float  # seconds each delivery was waited for at most (the wait budget)
+    retried: Hook | None = None
+    gone: Hook | None = None
+    watched: float = 0.0  # seconds after the 410 that the gone URL was watched
+    deliveries: list[Delivery] = field(default_factory=list)  # every request, at any URL
+    unasked: str | None = None  # why no job could name a callback URL (no body to name it in)
+
+    def hooks(self) -> list[Hook]:
+        return [hook for hook in (self.retried, self.gone) if hook is not None]
+
+
 @dataclass
 class Recording:
     """Everything a run saw, by purpose."""
@@ -162,6 +235,7 @@ class Recording:
     tenancy: Tenancy | None = None  # None: no second principal was given (--other-header)
     waits: Waits | None = None  # None: the profile has no held reads, or none were sent
     streams: Streams | None = None  # None: the profile has no status stream
+    webhooks: Webhooks | None = None  # None: not asked for (--callbacks), or no such feature
     # Problems of a monitor body against the status schema, when a contract is known.
     validate: Callable[[Exchange], list[tuple[str, str]]] | None = None
 

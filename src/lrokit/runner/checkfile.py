@@ -1,8 +1,10 @@
 """The check file: ``lrokit.toml``, or ``[tool.lrokit]`` in ``pyproject.toml``, naming the base
 URL, the headers every request carries (from environment variables), another principal's
-(``other_headers``, as ``--other-header`` gives them: the TENANCY rules), the setup requests,
-and the operations to check, each with its own profile. ``lrokit check`` with no URL reads it,
-as the pytest plugin and the suite do with ``--check-file``; ``lrokit init --spec`` writes one.
+(``other_headers``, as ``--other-header`` gives them: the TENANCY rules), completion webhooks
+(``[webhooks]``, as ``--callbacks``, ``--callback-url`` and ``--webhook-secret`` give them),
+the setup requests, and the operations to check, each with its own profile. ``lrokit check``
+with no URL reads it, as the pytest plugin and the suite do with ``--check-file``; ``lrokit
+init --spec`` writes one.
 
 Secrets MUST NOT be written in the file: a header that carries one (Authorization, Cookie, an
 API key) takes its value from the environment, ``Bearer ${API_TOKEN}``; a literal value there
@@ -16,7 +18,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -56,6 +58,10 @@ class CheckFile:
     other_headers: Mapping[str, str]  # another principal's credentials (--other-header)
     setup: tuple[SetupStep, ...]
     operations: tuple[Operation, ...]
+    # [webhooks] (--callbacks): where the server reaches the receiver, the signing secret.
+    webhooks: bool = False
+    callback_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
 
 
 def find_checkfile(directory: Path) -> Path | None:
@@ -104,11 +110,32 @@ def load_checkfile(path: Path, environ: Mapping[str, str] | None = None) -> Chec
         other_headers=_fields(path, document.get("other_headers", {}), env),
         setup=tuple(_step(path, i, s) for i, s in enumerate(document.get("setup", []))),
         operations=tuple(_operation(path, op) for op in document["operations"]),
+        webhooks="webhooks" in document,
+        callback_url=document.get("webhooks", {}).get("url"),
+        webhook_secret=_secret(path, document.get("webhooks", {}).get("secret"), env),
     )
 
 
 def _fields(path: Path, table: Mapping[str, str], env: Mapping[str, str]) -> dict[str, str]:
     return {name: _expanded(path, name, value, env) for name, value in table.items()}
+
+
+def _secret(path: Path, value: str | None, env: Mapping[str, str]) -> str | None:
+    """``[webhooks] secret``, from the environment only: written out, it is refused."""
+    if value is None:
+        return None
+    if not _VARIABLE.fullmatch(value):
+        raise CheckFileError(
+            f"check file {path}: webhooks.secret is written out; a secret is never kept in the "
+            'file: write secret = "${VARIABLE}" and set VARIABLE in the environment'
+        )
+    name = value[2:-1]
+    if name not in env:
+        raise CheckFileError(
+            f"check file {path}: webhooks.secret needs the environment variable {name}, which "
+            "is not set"
+        )
+    return env[name]
 
 
 def _expanded(path: Path, name: str, value: str, env: Mapping[str, str]) -> str:

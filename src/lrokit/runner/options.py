@@ -76,6 +76,16 @@ SUITE_OPTIONS: tuple[SuiteOption, ...] = (
                 "for the run's jobs as that principal, and without those fields; an empty "
                 "value sends the field not at all; redacted in reports (repeatable; without "
                 "it the TENANCY rules are not run).", "'NAME: VALUE'", multiple=True),
+    SuiteOption("callbacks", "Judge completion webhooks (the WEBHOOK rules, where the "
+                "profile has them): jobs name callback URLs of a receiver the run starts on "
+                "127.0.0.1 [without it the WEBHOOK rules are not run].", flag=True),
+    SuiteOption("callback-url", "Where the server reaches the receiver when not at "
+                "127.0.0.1, e.g. http://host.docker.internal:8765/hooks: the receiver "
+                "listens on 127.0.0.1 at its port (implies --callbacks).", "URL"),
+    SuiteOption("webhook-secret", "The server's Standard Webhooks signing secret "
+                "(whsec_...), to verify deliveries with (WEBHOOK-2; without it that rule is not "
+                "run); never shown in reports. Prefer the variable to the flag: a flag shows "
+                "in the process list.", "SECRET"),
     SuiteOption("query", "Add this query parameter to every request, e.g. "
                 "api-version=2024-01-01, after the query a URL has (a name it has keeps its "
                 "value; repeatable).", "NAME=VALUE", multiple=True),
@@ -148,6 +158,9 @@ class SuiteOptions:
     only: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
     allow_cross_origin: bool = False
+    callbacks: bool = False
+    callback_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
     strict: bool = False
     schema_examples: int = 20
     lifecycle_examples: int = 5
@@ -179,6 +192,9 @@ class SuiteOptions:
             max_wait=self.max_wait,
             time_scale=self.time_scale,
             allow_cross_origin=self.allow_cross_origin,
+            callbacks=self.callbacks,
+            callback_url=self.callback_url,
+            webhook_secret=self.webhook_secret,
         )
 
 
@@ -243,6 +259,43 @@ def _other_principal(headers: Mapping[str, str], other: Mapping[str, str]) -> di
             "--other-header", "the run's own credentials (--header): give another principal's"
         )
     return dict(other)
+
+
+def _callback_url(raw: str | None, label: str) -> str | None:
+    """``--callback-url`` (``label`` names it in the error): an absolute http(s) URL with a
+    host and the port the receiver listens on (at 127.0.0.1), without credentials, query or
+    fragment: the URLs it hands out are under its path."""
+    if raw is None:
+        return None
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError:
+        raise OptionError(label, f"{raw!r} has an invalid port") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise OptionError(label, f"{raw!r} is not an absolute http(s) URL with a host")
+    if port is None:
+        raise OptionError(label, f"{raw!r} names no port: give the one the receiver listens on")
+    if parts.username is not None or parts.query or parts.fragment:
+        raise OptionError(label, f"{raw!r} has credentials, a query or a fragment")
+    return raw
+
+
+def _webhook_secret(raw: str | None, label: str) -> str | None:
+    """``--webhook-secret`` (``label`` names it in the error): a Standard Webhooks secret
+    (``whsec_`` and a base64 key), which no message repeats."""
+    from lrokit.webhooks import WebhookVerificationError, signature_headers
+
+    if raw is None:
+        return None
+    try:
+        signature_headers(raw, "lrokit", 0, b"")
+        valid = raw.startswith("whsec_")
+    except WebhookVerificationError:
+        valid = False
+    if not valid:
+        raise OptionError(label, "not a Standard Webhooks secret (whsec_ and a base64 key)")
+    return raw
 
 
 def _query(values: Iterable[str]) -> dict[str, str]:
@@ -364,6 +417,14 @@ def parse(raw: Mapping[str, Any], *, target_url: str | None, strict: bool = Fals
         **(checkfile.other_headers if checkfile else {}),
         **_headers(get("other-header"), "--other-header"),
     }
+    # Completion webhooks: the command line's values, else the check file's [webhooks].
+    asked, callback_url = False, _callback_url(get("callback-url"), "--callback-url")
+    secret = _webhook_secret(get("webhook-secret"), "--webhook-secret")
+    if checkfile is not None:
+        where = f"{checkfile.path}: webhooks"
+        asked = checkfile.webhooks
+        callback_url = callback_url or _callback_url(checkfile.callback_url, f"{where}.url")
+        secret = secret or _webhook_secret(checkfile.webhook_secret, f"{where}.secret")
     return SuiteOptions(
         target_url=target_url,
         profile=operations[0].profile,
@@ -380,6 +441,9 @@ def parse(raw: Mapping[str, Any], *, target_url: str | None, strict: bool = Fals
         only=_selection("only", get("only")),
         skip=_selection("skip", get("skip")),
         allow_cross_origin=bool(get("allow-cross-origin")),
+        callbacks=bool(get("callbacks")) or callback_url is not None or asked,
+        callback_url=callback_url,
+        webhook_secret=secret,
         strict=strict,
         schema_examples=_count("schema-examples", get("schema-examples")),
         lifecycle_examples=_count("lifecycle-examples", get("lifecycle-examples")),

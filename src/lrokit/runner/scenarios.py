@@ -12,14 +12,17 @@ Where it has a status stream (``features.stream``), a job of its own is streamed
 (``Accept: text/event-stream``, within the wait budget and the body cap), then resumed.
 Given another principal (``--other-header``), the tenancy scenario
 (:mod:`lrokit.runner.tenancy`) asks for jobs of the run's own as that principal, and without
-credentials. At the end, every job the run started and did not see finish is cancelled, as the
-principal that started it (or, where the profile cannot cancel, left to expire), and the report
-says so.
+credentials. Asked to (``--callbacks``), where the profile has completion webhooks
+(``features.callbacks``), the webhook scenario (:mod:`lrokit.runner.callbacks`) submits jobs
+naming URLs of a receiver of the run's own, and records what reaches them. At the end, every
+job the run started and did not see finish is cancelled, as the principal that started it
+(or, where the profile cannot cancel, left to expire), and the report says so.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Mapping
 from functools import cached_property
@@ -52,6 +55,8 @@ from lrokit.model.requests import (
     unsupported_media_type,
 )
 from lrokit.rules import RULES
+from lrokit.runner.callbacks import observe as observe_webhooks
+from lrokit.runner.receiver import Receiver
 from lrokit.runner.target import OWN, BudgetExhausted, Principal, Target
 from lrokit.runner.tenancy import observe
 
@@ -106,8 +111,13 @@ class Scenarios:
 
     async def run(self) -> Recording:
         """Run all scenarios, then clean up; a budget or transport failure is noted, never
-        raised."""
-        features = self.profile.features
+        raised. A webhook receiver that cannot listen stops the run before it sends anything
+        (:class:`~lrokit.runner.receiver.ReceiverUnavailable`, a usage error)."""
+        features, config = self.profile.features, self.target.config
+        listening = contextlib.ExitStack()
+        receiver = None
+        if config.callbacks and "callbacks" in features:  # listening before anything is sent
+            receiver = listening.enter_context(Receiver(config.callback_url, self._clock))
         jobs = [self._main(), self._errors()]
         if "wait" in features:  # next to the main job, so that its state changes early
             jobs.insert(1, self._wait())
@@ -121,9 +131,13 @@ class Scenarios:
             jobs.append(self._idempotency())
         if "prefer" in features:
             jobs.append(self._prefer())
-        if self.target.config.other_headers:
+        if config.other_headers:
             jobs.append(observe(self))
-        for outcome in await asyncio.gather(*jobs, return_exceptions=True):
+        if receiver is not None:
+            jobs.append(observe_webhooks(self, receiver))
+        with listening:
+            outcomes = await asyncio.gather(*jobs, return_exceptions=True)
+        for outcome in outcomes:
             if isinstance(outcome, BudgetExhausted):
                 self.rec.notes.append(f"stopped early: {outcome}")
             elif isinstance(outcome, BaseException):
@@ -133,6 +147,10 @@ class Scenarios:
         return self.rec
 
     # -- building blocks -------------------------------------------------------------------
+
+    def _clock(self) -> float:
+        """The run's clock, in seconds since it started (every exchange's ``at``)."""
+        return self.target.elapsed
 
     @property
     def submit_url(self) -> str:
@@ -507,6 +525,8 @@ class Scenarios:
             followed += [tenancy.job, tenancy.cancelled]
         if waits is not None:
             followed.append(waits.job)
+        hooks = self.rec.webhooks.hooks() if self.rec.webhooks is not None else []
+        followed += [hook.job for hook in hooks]
         traces = [t for t in followed if t]
         ended = {t.monitor for t in traces if t.final_state is not None}
         polled = streams.polled if streams is not None else None  # read once the stream ended
@@ -517,6 +537,7 @@ class Scenarios:
             *(t.submission for t in traces),
             *(e for e in (*probes, waits.submission if waits else None) if e),
             *([streams.submission] if streams is not None else []),
+            *(hook.submission for hook in hooks),
             *self.rec.idempotent,
             *self.rec.concurrent,
         ]

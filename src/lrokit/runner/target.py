@@ -57,6 +57,11 @@ class TargetConfig:
     max_wait: float = 60.0  # seconds a job may take to reach a terminal state
     time_scale: float = 1.0  # multiplies every Retry-After wait (tests use << 1)
     allow_cross_origin: bool = False
+    # Completion webhooks (--callbacks): receive them, at callback_url when the server must
+    # reach the receiver elsewhere than 127.0.0.1; the server's signing secret, never shown.
+    callbacks: bool = False
+    callback_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
 
     @property
     def credentials(self) -> frozenset[str]:
