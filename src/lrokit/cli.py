@@ -19,6 +19,7 @@ from lrokit.discover.command import init
 from lrokit.extras import MissingExtra
 from lrokit.lint.command import lint
 from lrokit.runner.command import check
+from lrokit.runner.diff import diff
 from lrokit.server.command import serve, worker
 from lrokit.submit import submit
 
@@ -29,7 +30,7 @@ def cli() -> None:
     """lrokit: the asynchronous request-reply (202 Accepted) contract kit."""
 
 
-for command in (serve, worker, check, lint, init, submit, rules, profiles):
+for command in (serve, worker, check, lint, init, submit, rules, profiles, diff):
     cli.add_command(command)
 
 
