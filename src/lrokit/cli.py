@@ -20,6 +20,7 @@ from lrokit.extras import MissingExtra
 from lrokit.lint.command import lint
 from lrokit.runner.command import check
 from lrokit.runner.diff import diff
+from lrokit.runner.replay import replay
 from lrokit.server.command import serve, worker
 from lrokit.submit import submit
 
@@ -30,7 +31,7 @@ def cli() -> None:
     """lrokit: the asynchronous request-reply (202 Accepted) contract kit."""
 
 
-for command in (serve, worker, check, lint, init, submit, rules, profiles, diff):
+for command in (serve, worker, check, lint, init, submit, rules, profiles, diff, replay):
     cli.add_command(command)
 
 

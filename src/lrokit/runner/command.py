@@ -58,6 +58,12 @@ def suite_options(fn: F) -> F:
 )
 @output_option("json", "Write the JSON report (schema: lrokit/schemas/report.schema.json)")
 @output_option("junit", "Write JUnit XML")
+@output_option(
+    "html", "Write one self-contained HTML page: the verdicts, breaches, each job's timeline"
+)
+@output_option(
+    "har", "Write every exchange of the run as HAR 1.2, secrets redacted (lrokit replay reads it)"
+)
 @option("--strict", is_flag=True, help="SHOULD failures fail the run.")
 @option(
     "--deep",
@@ -70,6 +76,8 @@ def check(
     profile_file: Path | None,
     json_output: Output | None,
     junit_output: Output | None,
+    html_output: Output | None,
+    har_output: Output | None,
     strict: bool,
     deep: bool,
     **given: Any,
@@ -123,7 +131,8 @@ def check(
         if junit_output is not None and junit_output.is_stdout:
             raise click.UsageError("--junit -: with --deep, give a file (the layers get one too)")
     # A report on standard output keeps it for the report: people read standard error.
-    console = report_console(stderr=stdout_taken(json_output, junit_output))
+    outputs = (json_output, junit_output, html_output, har_output)
+    console = report_console(stderr=stdout_taken(*outputs))
     with LiveProgress(console, options.target_url) as progress:
         try:
             reports = asyncio.run(run_as(options, observer=progress))
@@ -132,10 +141,20 @@ def check(
     for report in reports:
         print_console(report, console)
     print_summary(reports, console)
+    if har_output is not None:  # first: the JSON report's violations cite its entries
+        from lrokit.runner.har import document
+
+        signed = options.webhook_secret is not None
+        har = document(reports, only=options.only, skip=options.skip, strict=strict, signed=signed)
+        har_output.write(orjson.dumps(har))
     if junit_output is not None:
         junit_output.write(to_junit(*reports))
     if json_output is not None:
         json_output.write(orjson.dumps(to_json(reports, strict), option=orjson.OPT_INDENT_2))
+    if html_output is not None:
+        from lrokit.runner.html import to_html
+
+        html_output.write(to_html(reports, strict))
     code = max(exit_code(report.verdicts) for report in reports)
     if deep:
         from lrokit.runner.deep import run_layers

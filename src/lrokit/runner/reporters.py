@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
@@ -258,14 +258,16 @@ def _report_json(report: Report, strict: bool) -> dict[str, Any]:
                 "outcome": str(v.outcome),
                 "reason": v.reason,
                 "reasonKind": str(v.unjudged) if v.unjudged is not None else "",
-                "violations": [_violation_json(x) for x in v.violations],
+                "violations": [_violation_json(x, report.har_entries) for x in v.violations],
             }
             for v in report.verdicts
         ],
     }
 
 
-def _violation_json(violation: Violation) -> dict[str, Any]:
+def _violation_json(violation: Violation, har: Mapping[int, int]) -> dict[str, Any]:
+    """A violation; with ``har`` (exchanges' HAR entry indexes by id(), from --har), the
+    ``harEntry`` of the exchange it cites."""
     found: dict[str, Any] = {
         "received": violation.received,
         "expected": violation.expected,
@@ -273,6 +275,8 @@ def _violation_json(violation: Violation) -> dict[str, Any]:
     }
     if violation.exchange is not None:
         found["exchange"] = exchange_json(violation.exchange)
+        if id(violation.exchange) in har:
+            found["harEntry"] = har[id(violation.exchange)]
     return found
 
 
@@ -287,14 +291,23 @@ def exchange_json(exchange: Exchange) -> dict[str, Any]:
         "requestHeaders": [[name, value] for name, value in exchange.request_headers],
         "status": exchange.status,
         "error": exchange.error,
-        "headers": [
-            [name, "[redacted]" if name in SECRET_HEADERS | {"set-cookie"} else value]
-            for name, value in exchange.headers
-        ],
+        "headers": [list(line) for line in response_fields(exchange)],
         "body": excerpt.decode("utf-8", "replace"),
         "bodyTruncated": exchange.truncated or len(exchange.body) > len(excerpt),
         "at": round(exchange.at, 3),
     }
+
+
+#: Response fields whose values reports never show (a cookie is a credential).
+REDACTED_RESPONSE_FIELDS = SECRET_HEADERS | {"set-cookie"}
+
+
+def response_fields(exchange: Exchange) -> list[tuple[str, str]]:
+    """The response's field lines as every report shows them: a cookie's value redacted."""
+    return [
+        (name, "[redacted]" if name in REDACTED_RESPONSE_FIELDS else value)
+        for name, value in exchange.headers
+    ]
 
 
 def to_junit(*reports: Report) -> bytes:

@@ -70,6 +70,14 @@ class Report:
     unreachable: str | None = None  # why no request got an answer, if none did
     timing: Timing = field(default_factory=lambda: Timing((), ()))
     operation: str | None = None  # the check file's operation it is of, if any
+    # What the run saw and the profile it read it by (the HTML report draws its jobs' course).
+    recording: Recording | None = field(default=None, repr=False, compare=False)
+    dialect: Profile | None = field(default=None, repr=False, compare=False)
+    # What --har writes beside it: the contract read (its path or URL), the run's start in
+    # Unix seconds, and each exchange's HAR entry index by id() (set when a HAR is written).
+    spec: str | None = field(default=None, repr=False, compare=False)
+    started: float = field(default=0.0, repr=False, compare=False)
+    har_entries: dict[int, int] = field(default_factory=dict, repr=False, compare=False)
 
 
 async def run(
@@ -84,7 +92,7 @@ async def run(
     observer: Callable[[Exchange], None] | None = None,
 ) -> Report:
     """Check one server. Never raises for anything the server does."""
-    started = time.monotonic()
+    started, wall = time.monotonic(), time.time()
     fitted = None
     if contract is not None:  # where the contract says more than the profile (its links)
         profile = contract.fitted(profile)
@@ -98,20 +106,40 @@ async def run(
         rec.notes.insert(0, fitted)
     if contract is not None:
         rec.validate = contract.monitor_validator(profile)
+    report = judged(config.base_url, rec, profile, only=only, skip=skip, strict=strict)
+    report.seconds, report.started = time.monotonic() - started, wall
+    report.spec = contract.source if contract is not None else None
+    return report
+
+
+def judged(
+    target: str,
+    rec: Recording,
+    profile: Profile,
+    *,
+    only: Collection[str] = (),
+    skip: Collection[str] = (),
+    strict: bool = False,
+) -> Report:
+    """The report of a recording, what a live run and ``lrokit replay`` share: every rule
+    judged over ``rec`` by :func:`~lrokit.runner.verdicts.judge`, every verdict an ERROR when no
+    request got an answer, and the run's figures in time (``seconds`` is the caller's)."""
     verdicts = judge(rec, profile, only=only, skip=skip, strict=strict)
     unreachable = None
     if rec.exchanges and all(e.status is None for e in rec.exchanges):
         unreachable = f"the target could not be reached: {rec.exchanges[0].error}"
         verdicts = [Verdict(v.rule, Outcome.ERROR, reason=unreachable) for v in verdicts]
     return Report(
-        config.base_url,
+        target,
         profile.name,
         verdicts,
         rec.notes,
         len(rec.exchanges) + len(rec.cleaned),
-        time.monotonic() - started,
+        0.0,
         unreachable,
         Timing.of(rec, profile),
+        recording=rec,
+        dialect=profile,
     )
 
 
