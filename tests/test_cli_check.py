@@ -26,6 +26,7 @@ def test_reference_server_passes(
     tmp_path: Path, dataset_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out_json, out_xml = tmp_path / "report.json", tmp_path / "junit.xml"
+    out_har, out_html = tmp_path / "run.har", tmp_path / "report.html"
     with LiveServer(tmp_path, dataset_path, "--pace", "1", rows=TEST_ROWS) as server:
         code = main(
             [
@@ -35,6 +36,10 @@ def test_reference_server_passes(
                 str(out_json),
                 "--junit",
                 str(out_xml),
+                "--har",
+                str(out_har),
+                "--html",
+                str(out_html),
                 "--deep",
                 "--time-scale",
                 "0.2",
@@ -62,6 +67,9 @@ def test_reference_server_passes(
     assert len(cases) == len(RUNTIME_RULES)
     assert not suites.findall(".//failure")
     assert not suites.findall(".//error")
+    # --deep writes the rules' run as check alone does (the layers' requests are not in it).
+    assert main(["replay", str(out_har)]) == 0
+    assert out_html.read_text().count('<tr class="verdict"') == len(RUNTIME_RULES)
 
 
 def test_broken_server_fails_with_exit_1(

@@ -10,6 +10,7 @@ The repository's pytest configuration applies to the subprocess too (filterwarni
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from lrokit.checks import adapters
@@ -29,6 +31,7 @@ from tests.dialects.arm import ArmServer
 from tests.fauxservers.server import FauxServer
 from tests.live import LiveServer, ThreadServer
 from tests.test_conformance_fauxservers import ALICE, BOB, TOKENS, canonical_rules, tenancy_rules
+from tests.test_har import SCHEMA, assert_same_verdicts, replay
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = ROOT / "conformance"
@@ -147,6 +150,46 @@ def test_a_broken_server_fails_exactly_its_rule(tmp_path: Path) -> None:
 
 
 @pytest.mark.e2e
+def test_the_suite_writes_the_recorded_run_as_check_does(tmp_path: Path) -> None:
+    """--run-json, --run-har and --run-html write the recorded run with check's own writers:
+    the JSON report valid, its violation citing the HAR's entry, the HAR replaying to the same
+    verdicts and exit status, the page holding the verdict table."""
+    report, har, page = tmp_path / "run.json", tmp_path / "run.har", tmp_path / "run.html"
+    with ThreadServer(FauxServer(breaks="RETRY-3")) as url:
+        run = run_suite(
+            tmp_path,
+            "--target-url",
+            url,
+            "--time-scale",
+            "0.05",
+            "--max-wait",
+            "10",
+            "--schema-examples",
+            "0",
+            "--lifecycle-examples",
+            "0",
+            f"--run-json={report}",
+            f"--run-har={har}",
+            f"--run-html={page}",
+        )
+    assert run.returncode == 1, run.output
+    assert run.named("failed") == {"test_rule[RETRY-3]"}, run.output
+    assert f"HAR written to {har}" in run.output
+    live = json.loads(report.read_text())
+    jsonschema.validate(live, SCHEMA)
+    assert live["exitCode"] == 1
+    (retry,) = [rule for rule in live["rules"] if rule["id"] == "RETRY-3"]
+    assert retry["outcome"] == "FAIL"
+    assert all("harEntry" in violation for violation in retry["violations"])
+    code, replayed = replay(har, tmp_path)
+    assert code == 1
+    assert_same_verdicts(live, replayed)
+    text = page.read_text()
+    assert '<tr class="verdict" data-outcome="FAIL" data-family="RETRY">' in text
+    assert text.count('<tr class="verdict"') == len(RUNTIME_RULES)
+
+
+@pytest.mark.e2e
 def test_given_another_principal_the_suite_judges_tenancy(tmp_path: Path) -> None:
     """--other-header reaches the suite's recorded run: a server whose jobs anyone may cancel
     fails that rule's test alone, and every other TENANCY rule's test passes."""
@@ -211,8 +254,9 @@ def test_without_a_target_everything_skips(tmp_path: Path) -> None:
     [
         (["--time-scale", "2"], "--time-scale: '2' is not within [0, 1]"),
         (["--only", "NOPE-1"], "--only: 'NOPE-1' is neither a rule id nor a family"),
+        (["--run-json", "-"], "--run-json (--lrokit-json): give a file name"),
     ],
-    ids=["time-scale", "only"],
+    ids=["time-scale", "only", "run-json"],
 )
 def test_bad_options_are_usage_errors(tmp_path: Path, args: list[str], message: str) -> None:
     run = run_suite(tmp_path, "--target-url", "http://127.0.0.1:9", *args)

@@ -54,7 +54,10 @@ def test_the_options_are_listed_under_names_of_their_own(tmp_path: Path) -> None
         cwd=tmp_path, capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     assert "--lrokit-url=URL" in done.stdout
+    for name in ("json", "har", "html"):  # the rules' run written as check writes it
+        assert f"--lrokit-{name}=FILE" in done.stdout
     assert "--target-url" not in done.stdout  # the suite's short names stay in its directory
+    assert "--run-json" not in done.stdout
 
 
 @pytest.mark.e2e

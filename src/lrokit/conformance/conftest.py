@@ -13,7 +13,9 @@ Without ``--target-url`` every test of the suite is skipped. Options are validat
 collection; a bad value stops pytest with a one-line usage error. The recorded run goes first,
 so the jobs the other layers create do not slow it down. ``--strict`` is pytest's own flag
 (its strict mode); given on the command line, it also makes a SHOULD the target does not meet
-fail instead of warning. From an installed wheel::
+fail instead of warning. ``--run-json``, ``--run-har`` and ``--run-html FILE`` write the recorded
+run as ``lrokit check`` writes it with ``--json``, ``--har`` and ``--html``, right after it is
+made (its JUnit is pytest's own ``--junitxml``). From an installed wheel::
 
     pytest "$(python -c 'import lrokit.conformance as c; print(c.__path__[0])')" --target-url URL
 """
@@ -28,6 +30,7 @@ import pytest
 from lrokit.extras import MissingExtra, require
 from lrokit.rules import FAMILIES, Level
 from lrokit.runner.options import (
+    RUN_FILES,
     SUITE_OPTIONS,
     OptionError,
     SuiteOptions,
@@ -49,6 +52,8 @@ _UNSET = object()
 
 OPTIONS = pytest.StashKey[SuiteOptions]()
 REPORTS = pytest.StashKey[dict[str, Report]]()
+#: The files the recorded run is written to (--run-json …), by RUN_FILES name.
+FILES = pytest.StashKey[dict[str, str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -81,6 +86,23 @@ def parse_options(config: pytest.Config) -> SuiteOptions:
         raise pytest.UsageError(str(exc)) from None
 
 
+def run_files(config: pytest.Config) -> dict[str, str]:
+    """The files given to write the recorded run to, by :data:`RUN_FILES` name; standard
+    output (``-``) is a usage error: pytest's own output holds it."""
+    files = {}
+    for name in RUN_FILES:
+        value = config.getoption(f"lrokit_run_{name}", None)
+        if value is None:
+            continue
+        if value in ("", "-"):
+            raise pytest.UsageError(
+                f"--run-{name} (--lrokit-{name}): give a file name; pytest's output holds "
+                "standard output"
+            )
+        files[name] = value
+    return files
+
+
 def pytest_configure(config: pytest.Config) -> None:
     markers = {
         "rules": "lrokit: one test per conformance rule, judged from the recorded run",
@@ -103,6 +125,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # Unset: this conftest was found too late to add its options, and no plugin added them.
     if config.getoption("lrokit_target_url", _UNSET) is not _UNSET:
         config.stash[OPTIONS] = parse_options(config)
+        config.stash[FILES] = run_files(config)
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -149,9 +172,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     reports = terminalreporter.config.stash.get(REPORTS, None)
-    if not reports:
-        return
+    files = terminalreporter.config.stash.get(FILES, {})
     write = terminalreporter.write_line
+    if not reports:
+        if files:  # no rule test ran: the recorded run was never made
+            terminalreporter.section("lrokit conformance run")
+            unwritten = ", ".join(files.values())
+            write(f"not written (no rule test ran, so no run was recorded): {unwritten}")
+        return
     terminalreporter.section("lrokit conformance run")
     for report in reports.values():
         counts: dict[Outcome, int] = {}
@@ -163,6 +191,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         write(f"{report.requests} requests in {report.seconds:.1f} s")
         for note in report.notes:
             write(f"note: {note}")
+    for name, path in files.items():
+        write(f"{name.upper()} written to {path}")
 
 
 # -- fixtures ------------------------------------------------------------------------------
@@ -180,11 +210,25 @@ def lrokit_options(pytestconfig: pytest.Config) -> SuiteOptions:
 @pytest.fixture(scope="session")
 def lrokit_reports(pytestconfig: pytest.Config, lrokit_options: SuiteOptions) -> dict[str, Report]:
     """ONE conformance run against the target (one per operation of a check file, after its
-    setup requests), shared by every rule test; a refused setup request stops pytest."""
+    setup requests), shared by every rule test, and written to the files given (--run-json …)
+    as ``lrokit check`` writes them; a refused setup request or a file that cannot be written
+    stops pytest."""
     try:
         reports = asyncio.run(run_as(lrokit_options))
     except SetupFailed as exc:
         pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
+    files = pytestconfig.stash.get(FILES, {})
+    if files:
+        import click
+
+        from lrokit.commandline import Output
+        from lrokit.runner.command import write_run
+
+        outputs = {name: Output(path) for name, path in files.items()}
+        try:
+            write_run(reports, lrokit_options, **outputs)
+        except click.UsageError as exc:
+            pytest.exit(exc.format_message(), returncode=pytest.ExitCode.USAGE_ERROR)
     pytestconfig.stash[REPORTS] = {report.operation or "": report for report in reports}
     return pytestconfig.stash[REPORTS]
 

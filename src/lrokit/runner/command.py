@@ -3,13 +3,14 @@
 Exit status: 0 conformant, 1 a conformance failure, 2 a usage or tester error (one line on
 stderr through :func:`lrokit.cli.main`). With ``--deep``, the pytest suite's generative layers
 run after the rules (:mod:`lrokit.runner.deep`) with every option of the run.
+:func:`write_run` writes a run's files, for ``check`` and for the pytest suite alike.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -21,9 +22,52 @@ from lrokit.commandline import (
     report_console,
     stdout_taken,
 )
-from lrokit.runner.options import SUITE_OPTIONS, OptionError, parse, parse_target_url
+from lrokit.runner.options import (
+    RUN_FILES,
+    SUITE_OPTIONS,
+    OptionError,
+    SuiteOptions,
+    parse,
+    parse_target_url,
+)
+
+if TYPE_CHECKING:
+    from lrokit.runner.run import Report
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def write_run(
+    reports: Sequence[Report],
+    options: SuiteOptions,
+    *,
+    json: Output | None = None,
+    junit: Output | None = None,
+    html: Output | None = None,
+    har: Output | None = None,
+) -> None:
+    """Write the run's ``reports`` where asked (a file that cannot be written is a
+    :class:`click.UsageError`), judged by ``options`` (strictness, selection)."""
+    import orjson
+
+    from lrokit.runner.reporters import to_json, to_junit
+
+    if har is not None:  # first: the JSON report's violations cite its entries
+        from lrokit.runner.har import document
+
+        signed = options.webhook_secret is not None
+        only, skip, strict = options.only, options.skip, options.strict
+        har.write(
+            orjson.dumps(document(reports, only=only, skip=skip, strict=strict, signed=signed))
+        )
+    if junit is not None:
+        junit.write(to_junit(*reports))
+    if json is not None:
+        json.write(orjson.dumps(to_json(reports, options.strict), option=orjson.OPT_INDENT_2))
+    if html is not None:
+        from lrokit.runner.html import to_html
+
+        html.write(to_html(reports, options.strict))
 
 
 def suite_options(fn: F) -> F:
@@ -56,14 +100,10 @@ def suite_options(fn: F) -> F:
     help="A profile of your own (TOML, see lrokit/schemas/profile.schema.json); wins over "
     "--profile.",
 )
-@output_option("json", "Write the JSON report (schema: lrokit/schemas/report.schema.json)")
+@output_option("json", RUN_FILES["json"])
 @output_option("junit", "Write JUnit XML")
-@output_option(
-    "html", "Write one self-contained HTML page: the verdicts, breaches, each job's timeline"
-)
-@output_option(
-    "har", "Write every exchange of the run as HAR 1.2, secrets redacted (lrokit replay reads it)"
-)
+@output_option("html", RUN_FILES["html"])
+@output_option("har", RUN_FILES["har"])
 @option("--strict", is_flag=True, help="SHOULD failures fail the run.")
 @option(
     "--deep",
@@ -91,17 +131,9 @@ def check(
     """
     import asyncio
 
-    import orjson
-
     from lrokit.extras import require
     from lrokit.runner.checkfile import find_checkfile
-    from lrokit.runner.reporters import (
-        LiveProgress,
-        print_console,
-        print_summary,
-        to_json,
-        to_junit,
-    )
+    from lrokit.runner.reporters import LiveProgress, print_console, print_summary
     from lrokit.runner.run import run_as
     from lrokit.runner.setup import SetupFailed
     from lrokit.runner.verdicts import exit_code
@@ -141,20 +173,9 @@ def check(
     for report in reports:
         print_console(report, console)
     print_summary(reports, console)
-    if har_output is not None:  # first: the JSON report's violations cite its entries
-        from lrokit.runner.har import document
-
-        signed = options.webhook_secret is not None
-        har = document(reports, only=options.only, skip=options.skip, strict=strict, signed=signed)
-        har_output.write(orjson.dumps(har))
-    if junit_output is not None:
-        junit_output.write(to_junit(*reports))
-    if json_output is not None:
-        json_output.write(orjson.dumps(to_json(reports, strict), option=orjson.OPT_INDENT_2))
-    if html_output is not None:
-        from lrokit.runner.html import to_html
-
-        html_output.write(to_html(reports, strict))
+    write_run(
+        reports, options, json=json_output, junit=junit_output, html=html_output, har=har_output
+    )
     code = max(exit_code(report.verdicts) for report in reports)
     if deep:
         from lrokit.runner.deep import run_layers

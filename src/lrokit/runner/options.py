@@ -8,6 +8,9 @@ by the suite's conftest and ``--lrokit-NAME`` by the plugin, except where pytest
 the name: the per-request ``--timeout`` is ``--request-timeout`` in pytest (pytest-timeout's
 ``--timeout`` is a whole test's). Values arrive as text, as typed; :func:`parse` turns them into
 a :class:`SuiteOptions` or raises :class:`OptionError` with one line that names the option.
+
+The files a run is written to (:data:`RUN_FILES`) are ``lrokit check``'s output options
+(``--json`` …); the suite and the plugin take them as ``--run-NAME`` and ``--lrokit-NAME``.
 """
 
 from __future__ import annotations
@@ -138,6 +141,15 @@ SUITE_OPTIONS: tuple[SuiteOption, ...] = (
                 "N", default="5", deep=True),
 )  # fmt: skip
 BY_NAME: Mapping[str, SuiteOption] = {option.name: option for option in SUITE_OPTIONS}
+
+#: The files the rules' run is written to, by option name: ``lrokit check``'s output options
+#: (with JUnit, which the suite has from pytest's ``--junitxml``), and the suite's and the
+#: plugin's (:func:`register_options`), written alike (:func:`lrokit.runner.command.write_run`).
+RUN_FILES: Mapping[str, str] = {
+    "json": "Write the JSON report (schema: lrokit/schemas/report.schema.json)",
+    "html": "Write one self-contained HTML page: the verdicts, breaches, each job's timeline",
+    "har": "Write every exchange of the run as HAR 1.2, secrets redacted (lrokit replay reads it)",
+}
 
 
 @dataclass(frozen=True)
@@ -536,8 +548,17 @@ def to_pytest_args(raw: Mapping[str, Any]) -> list[str]:
 
 def register_options(add: Callable[..., None], prefix: str, url_option: str, url_help: str) -> None:
     """Register every option with pytest's ``add`` (a group's ``addoption``) as
-    ``--{prefix}NAME``, the target URL as ``url_option``."""
+    ``--{prefix}NAME``, the target URL as ``url_option``, and the files of :data:`RUN_FILES` as
+    ``--{prefix}NAME`` too, or ``--run-NAME`` without a prefix (pytest-json and pytest-html
+    own ``--json`` and ``--html``)."""
     add(url_option, dest="lrokit_target_url", metavar="URL", help=url_help)
+    for name, help in RUN_FILES.items():
+        add(
+            f"--{prefix or 'run-'}{name}",
+            dest=f"lrokit_run_{name}",
+            metavar="FILE",
+            help=f"The recorded run (the rule tests'): {help[0].lower()}{help[1:]}.",
+        )
     for option in SUITE_OPTIONS:
         default = f" (default: {option.default})" if option.default is not None else ""
         how: dict[str, Any] = {"dest": option.dest, "help": option.help + default}
