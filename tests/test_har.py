@@ -257,3 +257,21 @@ def test_traffic_of_a_broken_server(tmp_path: Path) -> None:
     code, report = replay(har, tmp_path, "--from-traffic")
     assert code == 1
     assert [r["id"] for r in report["rules"] if r["outcome"] == "FAIL"] == ["RETRY-2"]
+
+
+def test_traffic_without_a_job_is_never_a_pass(recorded: str, tmp_path: Path) -> None:
+    """A HAR of other requests only (no 202 with a Location to follow): the rules that judge
+    jobs were not observed, so the MUSTs among them are UNOBSERVED and the replay fails."""
+    document = as_traffic(recorded)
+    document["log"]["entries"] = [
+        e
+        for e in document["log"]["entries"]
+        if e["request"]["method"] == "GET" and e["response"]["status"] != 202
+    ][:1]
+    har = tmp_path / "traffic.har"
+    har.write_text(json.dumps(document))
+    code, report = replay(har, tmp_path, "--from-traffic")
+    outcomes = {rule["id"]: rule["outcome"] for rule in report["rules"]}
+    assert code == 1
+    assert outcomes["ACCEPT-1"] == "UNOBSERVED"
+    assert "PASS" not in {outcomes["LOCATION-1"], outcomes["LIFECYCLE-1"]}

@@ -113,7 +113,9 @@ def from_traffic(
     """A HAR lrokit did not write (a browser's, a proxy's) judged by ``profile``: the jobs
     followed in it (:func:`lrokit.runner.har.traffic`) judged by every rule; a rule that would
     need a request the traffic does not hold (lrokit's probes, held reads, a second principal)
-    or that judges lrokit's own pacing SKIPs saying so, never passes or fails."""
+    or that judges lrokit's own pacing SKIPs saying so, never passes or fails. Traffic in which
+    no job could be followed demonstrates nothing: its MUST rules are UNOBSERVED, and the
+    replay fails."""
     from lrokit.runner.har import traffic
     from lrokit.runner.run import judged
     from lrokit.runner.verdicts import Outcome, Unjudged, Verdict
@@ -127,7 +129,9 @@ def from_traffic(
         if verdict.rule.id in PACED_BY_LROKIT and verdict.outcome is not Outcome.DISABLED:
             why = "not in the traffic: it judges lrokit's own pacing of a run"
             verdict = Verdict(verdict.rule, Outcome.SKIP, reason=why)
-        elif verdict.unjudged is Unjudged.NOT_OBSERVED:  # nothing the server kept from view
+        elif verdict.unjudged is Unjudged.NOT_OBSERVED and seen.jobs:
+            # The traffic followed a job, so what it lacks is lrokit's own requests, not the
+            # server's doing. With no job in it nothing was judged: a MUST stays UNOBSERVED.
             why = f"not in the traffic (lrokit check sends what it needs): {verdict.reason}"
             verdict = Verdict(verdict.rule, Outcome.SKIP, reason=why)
         verdicts.append(_honest(verdict, unsigned=False))
