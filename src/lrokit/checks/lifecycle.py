@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from itertools import pairwise
 
 from lrokit.checks import NotApplicable, NotObserved, Violation, check
 from lrokit.checks._util import field, followed, monitor_reads
+from lrokit.model.headers import date_time
 from lrokit.model.profile import Profile
 from lrokit.model.recording import Recording, state_of
 
@@ -94,16 +94,6 @@ def progress_monotonic(rec: Recording, profile: Profile) -> Iterator[Violation]:
         raise NotObserved(f"no monitor read carried {profile.progress_field!r}")
 
 
-def _time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None  # RFC 3339 requires an offset
-
-
 @check("LIFECYCLE-4")
 def timestamps_ordered(rec: Recording, profile: Profile) -> Iterator[Violation]:
     """Timestamps SHOULD be ordered created ≤ started ≤ finished; finished only when terminal."""
@@ -118,7 +108,7 @@ def timestamps_ordered(rec: Recording, profile: Profile) -> Iterator[Violation]:
     if not reads:
         raise NotObserved(f"no monitor read carried {' or '.join(names)}")
     for poll, state in reads:
-        times = [(n, _time(field(poll, n))) for n in names if field(poll, n) is not None]
+        times = [(n, date_time(field(poll, n))) for n in names if field(poll, n) is not None]
         for name, value in times:
             if value is None:
                 yield Violation(

@@ -1,4 +1,5 @@
-"""Strict parsers for the header fields the pattern depends on.
+"""Strict parsers for the header fields the pattern depends on, and the status document's
+RFC 3339 timestamps.
 
 Written here rather than taken from a library because the point is strictness: ``email.utils``
 and ``httpx`` accept forms RFC 9110 forbids a server to send (``1.5``, ``-1``, obsolete date
@@ -38,6 +39,18 @@ def http_date(value: str) -> datetime | None:
         return parsedate_to_datetime(value).astimezone(UTC)
     except (TypeError, ValueError):
         return None
+
+
+def date_time(value: object) -> datetime | None:
+    """An RFC 3339 timestamp (``2026-12-03T10:00:00.123Z``), or None for anything else: a
+    value that is no string, does not parse, or has no offset (RFC 3339 §5.6 requires one)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
 
 
 def retry_after_delay(value: str, now: datetime | None = None) -> float | None:

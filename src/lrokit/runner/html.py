@@ -16,13 +16,11 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from itertools import pairwise
-from typing import Any
 
 from lrokit import __version__
 from lrokit.model.exchange import Exchange, response_date
-from lrokit.model.headers import retry_after_delay
+from lrokit.model.headers import date_time, retry_after_delay
 from lrokit.model.profile import Profile, dig
 from lrokit.model.recording import Trace
 from lrokit.rules import FAMILIES
@@ -84,17 +82,6 @@ class Course:
         return sum(1 for before, now in pairwise(seen) if before == now)
 
 
-def _timestamp(value: Any) -> datetime | None:
-    """An RFC 3339 timestamp of a status document, or None."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
-
-
 def _progress(exchange: Exchange, profile: Profile) -> float | None:
     value = dig(exchange.json(), profile.progress_field)
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
@@ -122,8 +109,8 @@ def _finished(trace: Trace, profile: Profile, reads: Sequence[Read]) -> tuple[fl
     its first terminal read."""
     last = trace.polls[-1]
     document = last.json()
-    created = _timestamp(dig(document, profile.created_field))
-    finished = _timestamp(dig(document, profile.finished_field))
+    created = date_time(dig(document, profile.created_field))
+    finished = date_time(dig(document, profile.finished_field))
     noticed = reads[-1].end
     if created is None or finished is None:
         return noticed, "first terminal read"
