@@ -23,31 +23,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import sys
 import tempfile
 import threading
 import time
-from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import httpx
-from _server import CACHE, ReferenceServer  # bench/ is on sys.path as a script
+from _latency import ROWS, SEED, TERMINAL, by_polling, finished, quantiles  # bench/ on sys.path
+from _server import CACHE, ReferenceServer
 
 from lrokit.server.work.dataset import ensure_dataset
 from lrokit.webhooks import WebhookVerificationError, verify
 
-ROWS = 100_000
-SEED = {"reportType": "yearly-sales", "parameters": {"year": "2023"}}
-TERMINAL = {"DONE", "ERROR", "CANCELLED"}
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
-
-def finished(status: dict[str, Any]) -> float:
-    stamp = str(status["finishedAt"]).replace("Z", "+00:00")
-    return datetime.fromisoformat(stamp).timestamp()
 
 
 class Receiver(ThreadingHTTPServer):
@@ -94,21 +84,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args: object) -> None:
         pass
-
-
-def quantiles(values: list[float]) -> tuple[float, float]:
-    ordered = sorted(values)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-
-
-async def by_polling(client: httpx.AsyncClient, monitor: str) -> float:
-    for _ in range(1000):  # bounded
-        response = await client.get(monitor)
-        status = response.json()
-        if status["status"] in TERMINAL:
-            return time.time() - finished(status)
-        await asyncio.sleep(float(response.headers.get("retry-after", "1")))
-    raise RuntimeError(f"{monitor}: not terminal after 1,000 polls")
 
 
 async def latency(url: str, receiver: Receiver, jobs: int) -> int:

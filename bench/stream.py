@@ -23,26 +23,16 @@ import argparse
 import asyncio
 import json
 import resource
-import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 import httpx
-from _server import CACHE, ReferenceServer  # bench/ is on sys.path as a script
+from _latency import ROWS, SEED, TERMINAL, by_polling, finished, quantiles  # bench/ on sys.path
+from _server import CACHE, ReferenceServer
 
 from lrokit.server.work.dataset import ensure_dataset
-
-ROWS = 100_000
-SEED = {"reportType": "yearly-sales", "parameters": {"year": "2023"}}
-TERMINAL = {"DONE", "ERROR", "CANCELLED"}
-
-
-def finished(status: dict[str, object]) -> float:
-    stamp = str(status["finishedAt"]).replace("Z", "+00:00")
-    return datetime.fromisoformat(stamp).timestamp()
 
 
 async def by_stream(client: httpx.AsyncClient, monitor: str) -> float:
@@ -62,21 +52,6 @@ async def by_wait(client: httpx.AsyncClient, monitor: str) -> float:
         if status["status"] in TERMINAL:
             return time.time() - finished(status)
     raise RuntimeError(f"{monitor}: not terminal after 100 held reads")
-
-
-async def by_polling(client: httpx.AsyncClient, monitor: str) -> float:
-    for _ in range(1000):  # bounded
-        response = await client.get(monitor)
-        status = response.json()
-        if status["status"] in TERMINAL:
-            return time.time() - finished(status)
-        await asyncio.sleep(float(response.headers.get("retry-after", "1")))
-    raise RuntimeError(f"{monitor}: not terminal after 1,000 polls")
-
-
-def quantiles(values: list[float]) -> tuple[float, float]:
-    ordered = sorted(values)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
 async def latency(url: str, jobs: int) -> int:
