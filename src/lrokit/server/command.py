@@ -13,15 +13,19 @@ import logging
 import os
 import sqlite3
 import warnings
+from collections.abc import Mapping
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from lrokit.commandline import option
+from lrokit.commandline import envvar, option
 from lrokit.extras import require
 from lrokit.server.settings import Settings
+
+if TYPE_CHECKING:
+    from lrokit.server.work.supervisor import Supervisor
 
 #: The defaults of every option: the settings' own (settings.py imports nothing of the server).
 DEFAULTS = Settings()
@@ -69,7 +73,15 @@ _LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
     "--workers",
     default=DEFAULTS.workers,
     type=click.IntRange(0, 64),
-    help="Background report workers (0: API only).",
+    help="Background report workers (0: API only); in each worker process, with "
+    "--worker-processes.",
+)
+@option(
+    "--worker-processes",
+    default=0,
+    type=click.IntRange(0, 256),
+    help="Run the --workers in this many supervised worker processes of their own, on the "
+    "same job store, rather than in the API process (0: in the API process).",
 )
 @option(
     "--pace",
@@ -207,6 +219,7 @@ def serve(
     dataset: Path | None,
     dataset_rows: int,
     workers: int,
+    worker_processes: int,
     pace: float,
     retry_after_max: int,
     lease_seconds: float,
@@ -276,8 +289,16 @@ def serve(
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     _check_callbacks(settings)
+    if worker_processes and settings.workers < 1:
+        raise click.UsageError("--worker-processes needs --workers 1 or more")
     _preflight(None if settings.store else settings.db, settings.dataset_path, settings.store)
     logging.basicConfig(level=log_level.upper(), format=_LOG_FORMAT)
+    supervisor = None
+    if worker_processes:
+        from dataclasses import replace
+
+        supervisor = _supervisor(click.get_current_context().params, worker_processes)
+        settings = replace(settings, workers=0)  # the API process runs none itself
     if shared:
         logging.getLogger("lrokit.server").warning(
             "the token file %s can be read by other users: chmod 600 it", tokens_file
@@ -287,7 +308,7 @@ def serve(
             "authentication on: %d tokens, %d principals", len(tokens), len(set(tokens.values()))
         )
     _raise_file_limit()
-    app = create_app(settings)
+    app = create_app(settings, supervisor=supervisor)
     # An access log line per request only where the log level shows it: the logging call
     # alone costs the status GET several per cent.
     access_log = log_level in ("debug", "info")
@@ -307,8 +328,19 @@ def serve(
 
 def _worker(**options: Any) -> None:
     """Run report workers without the API, on a job store shared with API processes
-    (``--store postgresql://…``); stop cleanly on SIGTERM or SIGINT."""
+    (``--store postgresql://…``) or on the SQLite file at ``--db``; stop cleanly on SIGTERM or
+    SIGINT. With ``--processes N`` (N > 1) this process runs no worker: it supervises N worker
+    processes, each with ``--workers`` workers, restarts one that dies, and stops them all on
+    SIGTERM or SIGINT."""
     require("server", "lrokit worker")
+    processes = options.pop("processes")
+    parent = options.pop("supervisor")
+    if parent is not None:  # first: a supervisor killed meanwhile must not leave this running
+        from lrokit.server.work.supervisor import bind_to_parent
+
+        if bind_to_parent(parent):
+            parent = None  # the kernel ends this process with its supervisor
+    forwarded = dict(options)
     log_level = options.pop("log_level")
     options["callback_allow"] = _entries(options["callback_allow"])
     try:
@@ -320,10 +352,64 @@ def _worker(**options: Any) -> None:
         raise click.UsageError("a worker process needs --workers 1 or more")
     _preflight(None if settings.store else settings.db, settings.dataset_path, settings.store)
     logging.basicConfig(level=log_level.upper(), format=_LOG_FORMAT)
-    asyncio.run(_run_workers(settings))
+    if processes > 1:
+        asyncio.run(_supervise(_supervisor(forwarded, processes)))
+    else:
+        asyncio.run(_run_workers(settings, parent))
 
 
-async def _run_workers(settings: Settings) -> None:
+def _supervisor(params: Mapping[str, Any], processes: int) -> Supervisor:
+    """A supervisor of ``processes`` worker processes, each given the worker options whose
+    values ``params`` holds (a worker's or serve's, as the command line resolved them)."""
+    from lrokit.server.work.supervisor import Supervisor, worker_command
+
+    arguments, env = child_arguments(params)
+    return Supervisor(worker_command(arguments), processes, env=env)
+
+
+def child_arguments(params: Mapping[str, Any]) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of one supervised worker process: every option of
+    ``lrokit worker`` (but ``--processes``, which is 1) with the value ``params`` holds.
+
+    Each option MUST be passed, whether it came from a flag, a variable or its default, so
+    that a child runs exactly its supervisor's settings; the webhook secret goes in the
+    child's environment (``LROKIT_WEBHOOK_SECRET``), never on a command line that the
+    process list shows. An option without a value (None) is left out.
+    """
+    arguments: list[str] = []
+    env: dict[str, str] = {}
+    for param in worker.params:
+        if not isinstance(param, click.Option) or param.name in _SUPERVISION:
+            continue
+        assert param.name is not None
+        value = params[param.name]
+        long_name = next(o for o in param.opts if o.startswith("--"))
+        if value is None:
+            continue
+        if param.name == "webhook_secret":
+            env[envvar(long_name)] = str(value)
+        elif param.is_flag:
+            arguments.append(long_name if value else param.secondary_opts[0])
+        elif param.multiple:
+            for item in value:
+                arguments += [long_name, str(item)]
+        else:
+            arguments += [long_name, str(value)]
+    return [*arguments, "--processes", "1"], env
+
+
+async def _supervise(supervisor: Supervisor) -> None:
+    """Run ``supervisor`` until SIGTERM or SIGINT, then stop its children."""
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await supervisor.run(stop)
+
+
+async def _run_workers(settings: Settings, parent: int | None = None) -> None:
     import signal
 
     from lrokit.server.jobs.backends import make_store
@@ -337,12 +423,31 @@ async def _run_workers(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    logging.getLogger("lrokit.jobs").info("lrokit worker: %d workers", settings.workers)
+    watch = None
+    if parent is not None:  # no PR_SET_PDEATHSIG here: see bind_to_parent
+        watch = asyncio.create_task(_watch_parent(parent, stop))
+    logging.getLogger("lrokit.jobs").info(
+        "lrokit worker: %d workers (pid %d)", settings.workers, os.getpid()
+    )
     try:
         await stop.wait()
     finally:
+        if watch is not None:
+            watch.cancel()
         await pool.stop()
         await store.close()
+
+
+async def _watch_parent(parent: int, stop: asyncio.Event) -> None:
+    """Set ``stop`` within a second of the supervisor ``parent`` dying."""
+    from lrokit.server.work.supervisor import orphaned
+
+    while True:
+        await asyncio.sleep(1.0)
+        if orphaned(parent):
+            break
+    logging.getLogger("lrokit.jobs").warning("the supervisor %d is gone: stopping", parent)
+    stop.set()
 
 
 #: ``lrokit worker`` takes serve's job and store options, not its HTTP ones.
@@ -357,10 +462,34 @@ worker = click.Command(
         not in {
             *("host", "port", "max_body_bytes", "retry_after_max", "fast_path"),
             *("header_timeout", "body_timeout", "keep_alive_timeout", "max_in_flight"),
-            *("max_prefer_wait", "tokens_file", "ui"),
+            *("max_prefer_wait", "tokens_file", "ui", "worker_processes"),
         }
+    ]
+    + [
+        click.Option(
+            ["--processes"],
+            default=1,
+            type=click.IntRange(1, 256),
+            envvar=envvar("--processes"),
+            show_envvar=True,
+            show_default=True,
+            help="Worker processes, each with --workers workers (1: this process runs them; "
+            "more: this process supervises that many and runs none itself).",
+        ),
+        # Given by a supervisor to its children: the process to end with (bind_to_parent).
+        click.Option(
+            ["--supervisor"],
+            type=click.IntRange(1),
+            default=None,
+            hidden=True,
+            envvar=envvar("--supervisor"),
+            show_envvar=True,
+        ),
     ],
 )
+
+#: Options of a worker that concern its supervision, never forwarded to a supervised child.
+_SUPERVISION = frozenset({"processes", "supervisor"})
 
 
 def _entries(values: tuple[str, ...]) -> tuple[str, ...]:

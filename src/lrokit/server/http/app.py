@@ -50,6 +50,7 @@ from lrokit.server.jobs.backends import make_store
 from lrokit.server.jobs.store import JobStore, StoreUnavailable
 from lrokit.server.problems import problem_body
 from lrokit.server.settings import Settings
+from lrokit.server.work.supervisor import Supervisor
 from lrokit.server.work.workers import WorkerPool
 
 log = logging.getLogger("lrokit.server")
@@ -127,9 +128,12 @@ def create_app(
     *,
     store: JobStore | None = None,
     clock: Callable[[], float] = time.time,
+    supervisor: Supervisor | None = None,
 ) -> AsyncApp:
     """Build the reference server: Connexion validates every request against the contract,
-    thin handlers answer, and a pool of background workers generates the reports."""
+    thin handlers answer, and a pool of background workers generates the reports. With a
+    ``supervisor`` (``serve --worker-processes``), its worker processes start once the store
+    is open and stop before it closes."""
     settings = settings or Settings()
     contract = load_contract()
     if settings.tokens is None:
@@ -158,6 +162,8 @@ def create_app(
     async def lifespan(_app: Any) -> AsyncIterator[None]:
         await store.open()
         await pool.start()
+        if supervisor is not None:
+            await supervisor.start()
         cleaning = asyncio.create_task(janitor(), name="lrokit-janitor")
         where = "PostgreSQL" if settings.store else settings.db
         # What the server holds for its whole life (the parsed contract, Connexion's routes
@@ -176,6 +182,8 @@ def create_app(
             sys.setswitchinterval(interval)
             gc.unfreeze()
             cleaning.cancel()
+            if supervisor is not None:
+                await supervisor.stop()
             await pool.stop()
             await store.close()
 
