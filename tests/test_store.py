@@ -10,9 +10,10 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from lrokit.server.jobs.job import JobState, NewJob
+from lrokit.server.jobs.job import Callback, CallbackEvents, CallbackState, JobState, NewJob
 from lrokit.server.jobs.postgres import PostgresJobStore
 from lrokit.server.jobs.sqlite import SQLiteJobStore
 from lrokit.server.jobs.store import CancelOutcome, IdempotencyKeyReused, JobStore
@@ -363,3 +364,67 @@ async def test_idempotency_keys_are_scoped_by_owner(store: JobStore) -> None:
     with pytest.raises(IdempotencyKeyReused) as reused:
         await store.create(keyed("b-other", "bob", "f1"))
     assert reused.value.existing.id == "b"
+
+
+async def test_a_claim_writes_the_event_a_webhook_wants_with_it(store: JobStore) -> None:
+    """A webhook that wants every change has its PROCESSING event in the outbox as soon as
+    the claim is (one transaction), and its DONE event with the outcome."""
+    hooked = Callback("http://127.0.0.1:9/hook", CallbackEvents.ALL)
+    await store.create(NewJob("j1", "yearly-sales", {"year": "2023"}, callback=hooked))
+    claim, _ = await store.claim("w", 30)
+    assert claim is not None
+    assert claim.job.callback is not None
+    assert claim.job.callback.state is CallbackState.PENDING
+    started = await store.claim_delivery(30)
+    assert started is not None
+    assert b'"PROCESSING"' in started.body
+    assert await store.finish(claim, JobState.DONE, result={"ok": True}) is JobState.DONE
+    done = await store.claim_delivery(30)
+    assert done is not None
+    assert done.job_id == "j1"
+    assert b'"DONE"' in done.body
+
+
+async def test_a_worker_process_listens_to_submissions_not_to_changes() -> None:
+    """A PostgreSQL store listens to the changes of other processes from its first held read
+    on, not before: a worker process, which never holds one, is not woken twice a job for
+    nothing; a reader is woken by each change another process writes."""
+    with postgres_schema("listening to changes") as (url, schema):
+        reader = PostgresJobStore(url, schema=schema)
+        worker = PostgresJobStore(url, schema=schema)
+        await reader.open()
+        await worker.open()
+        listening = asyncio.create_task(worker.listen(lambda: None))
+
+        async def listeners(channel: str) -> int:
+            async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+                cur = await conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE query = %s",
+                    (f'LISTEN "{channel}_{schema}"',),
+                )
+                row = await cur.fetchone()
+                return row[0] if row is not None else 0
+
+        try:
+            await asyncio.sleep(0.3)
+            assert await listeners("lrokit_jobs") == 1
+            assert await listeners("lrokit_changes") == 0
+            await worker.create(new())
+            # The first read is woken once the store listens (a change may have come before).
+            await asyncio.wait_for(reader.next_change("j1"), 5)
+            assert await listeners("lrokit_changes") == 1
+            waiting = asyncio.create_task(reader.next_change("j1"))
+            await asyncio.sleep(0.05)
+            claim, _ = await worker.claim("w", 30)
+            assert claim is not None
+            await asyncio.wait_for(waiting, 5)
+            waiting = asyncio.create_task(reader.next_change("j1"))
+            await asyncio.sleep(0.05)
+            assert await worker.finish(claim, JobState.DONE, result={}) is JobState.DONE
+            await asyncio.wait_for(waiting, 5)
+        finally:
+            listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listening
+            await reader.close()
+            await worker.close()

@@ -9,8 +9,11 @@ under a transaction-level advisory lock, so processes starting together migrate 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
 import time
-from collections.abc import Callable, Sequence
+import weakref
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -39,6 +42,10 @@ from lrokit.server.problems import worker_lost
 
 #: The kinds of change a NOTIFY on the changes channel announces, as its payload's prefix.
 STATE, PROGRESS = "state:", "progress:"
+#: Seconds after its last use in which a pooled connection is lent without a check (a round
+#: trip): one that just worked is very likely still up, and a call on one that is not fails as
+#: :class:`~lrokit.server.jobs.store.StoreUnavailable` (the pool then drops it).
+FRESH = 1.0
 #: An arbitrary, fixed advisory lock key ("lrok") that serialises migrations.
 _MIGRATION_LOCK = 0x6C726F6B
 
@@ -132,22 +139,39 @@ class PostgresJobStore:
         async def configure(conn: AsyncConnection[Any]) -> None:
             if schema is not None:
                 await conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
-                await conn.commit()
 
-        self._channel = sql.Identifier(f"lrokit_jobs_{schema or 'public'}")
+        self._channel_name = f"lrokit_jobs_{schema or 'public'}"  # a job was submitted
+        self._channel = sql.Identifier(self._channel_name)
         # Changes of state, by job id, to every process (Prefer: wait readers are woken).
         self._changes_channel = f"lrokit_changes_{schema or 'public'}"
         self._changes = JobChanges()
         self._watching: asyncio.Task[None] | None = None
-        # Each pooled connection is checked before use: after a restart a stale one costs a
-        # reconnect, not a client's 500; a call waits ``wait`` seconds at most for one.
+        # The jobs read before the changes were listened to (None once they are).
+        self._unheard: set[str] | None = set()
+        # When each pooled connection was last given back (the monotonic clock).
+        returned: weakref.WeakKeyDictionary[AsyncConnection[Any], float] = (
+            weakref.WeakKeyDictionary()
+        )
+
+        async def check(conn: AsyncConnection[Any]) -> None:
+            if time.monotonic() - returned.get(conn, -math.inf) >= FRESH:
+                await AsyncConnectionPool.check_connection(conn)
+
+        async def reset(conn: AsyncConnection[Any]) -> None:
+            returned[conn] = time.monotonic()
+
+        # A pooled connection idle for a while is checked before use: after a restart a stale
+        # one costs a reconnect, not a client's 500; a call waits ``wait`` seconds at most for
+        # one. In autocommit, a one-statement call is one round trip (no BEGIN, no COMMIT).
         self._pool = AsyncConnectionPool(
             url,
             min_size=1,
             max_size=max_connections,
             open=False,
+            kwargs={"autocommit": True},
             configure=configure,
-            check=AsyncConnectionPool.check_connection,
+            check=check,
+            reset=reset,
             timeout=wait,
         )
 
@@ -165,7 +189,6 @@ class PostgresJobStore:
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 await conn.execute(script)  # our own DDL
                 await conn.execute("INSERT INTO lrokit_schema (version) VALUES (%s)", (number,))
-        self._watching = asyncio.create_task(self._watch(), name="lrokit-changes")
 
     async def close(self) -> None:
         if self._watching is not None:
@@ -175,6 +198,12 @@ class PostgresJobStore:
         await self._pool.close()
 
     async def next_change(self, job_id: str, *, progress: bool = False) -> None:
+        # Only a process that holds reads listens to the changes of every other: a worker
+        # process, which never does, is not woken twice a job for nothing.
+        if self._watching is None:
+            self._watching = asyncio.create_task(self._watch(), name="lrokit-changes")
+        if self._unheard is not None:  # not listening yet: woken when it is, to read again
+            self._unheard.add(job_id)
         await self._changes.next(job_id, progress=progress)
 
     async def _announce(
@@ -198,16 +227,27 @@ class PostgresJobStore:
             kind, _, job_id = payload.partition(":")
             self._changes.changed(job_id, progress_only=f"{kind}:" == PROGRESS)
 
-        await self._listen(sql.Identifier(self._changes_channel), changed)
+        def listening() -> None:
+            unheard, self._unheard = self._unheard or set(), None
+            for job_id in unheard:  # a change may have come before: read again
+                self._changes.changed(job_id)
 
-    async def _listen(self, channel: sql.Identifier, notified: Callable[[str], None]) -> None:
-        """LISTEN on ``channel`` on a connection of its own and pass each payload on;
-        reconnect after a failure, until cancelled."""
+        await self._listen(sql.Identifier(self._changes_channel), changed, listening)
+
+    async def _listen(
+        self,
+        channel: sql.Identifier,
+        notified: Callable[[str], None],
+        listening: Callable[[], None] = lambda: None,
+    ) -> None:
+        """LISTEN on ``channel`` on a connection of its own and pass each payload on, having
+        called ``listening`` once it listens; reconnect after a failure, until cancelled."""
         while True:
             try:
                 conn = await AsyncConnection.connect(self.url, autocommit=True)
                 async with conn:
                     await conn.execute(sql.SQL("LISTEN {}").format(channel))
+                    listening()
                     async for notice in conn.notifies():
                         notified(notice.payload)
             except psycopg.Error:
@@ -216,7 +256,7 @@ class PostgresJobStore:
     async def create(self, new: NewJob) -> tuple[Job, bool]:
         now = self.clock()
         key = new.scoped_key
-        async with self._pool.connection() as conn, conn.transaction():
+        async with self._pool.connection() as conn, _transaction(conn, key is not None):
             if key is not None:
                 row = await (
                     await conn.execute(
@@ -237,14 +277,16 @@ class PostgresJobStore:
                         raise IdempotencyKeyReused(existing)
                     else:
                         return existing, False
+            # One statement: the insert, and (once it commits) a wake-up for the workers of
+            # every process; without a key, it is the whole transaction.
             row = await (
                 await conn.execute(
-                    "INSERT INTO jobs (id, report_type, parameters, state, created_at,"
-                    " updated_at, idempotency_key, fingerprint, owner, callback_url,"
+                    "WITH created AS (INSERT INTO jobs (id, report_type, parameters, state,"
+                    " created_at, updated_at, idempotency_key, fingerprint, owner, callback_url,"
                     " callback_events, callback_root, callback_state)"
                     " VALUES (%s, %s, %s, 'PENDING', %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                     " ON CONFLICT (idempotency_key) DO NOTHING"
-                    f" RETURNING {COLUMNS}",
+                    f" RETURNING {COLUMNS}) SELECT created.*, pg_notify(%s, '') FROM created",
                     (
                         new.id,
                         new.report_type,
@@ -259,11 +301,10 @@ class PostgresJobStore:
                             if (cb := new.callback) is not None
                             else (None, None, None, None)
                         ),
+                        self._channel_name,
                     ),
                 )
             ).fetchone()
-            if row is not None:  # wake the workers of every process, once this commits
-                await conn.execute(sql.SQL("NOTIFY {}").format(self._channel))
         if row is None:  # a concurrent request with the key won: answer as its replay
             return await self.create(new)
         return job_from_row(row), True
@@ -356,70 +397,78 @@ class PostgresJobStore:
         backoff: Callable[[int], float] = lambda attempt: 0.0,
     ) -> tuple[Claim | None, Sequence[str]]:
         now = self.clock()
-        expires = now + self.retention
-        async with self._pool.connection() as conn, conn.transaction():
-            lost = await (
-                await conn.execute(
-                    "SELECT id, attempts FROM jobs WHERE state = 'PROCESSING'"
-                    " AND lease_expires_at + retry_delay <= %s AND attempts >= %s"
-                    " FOR UPDATE SKIP LOCKED",
-                    (now, max_attempts),
-                )
-            ).fetchall()
+        # The attempt's retry delay, by the number of attempts before it (the claim's
+        # statement picks one once it knows the job).
+        delays = [backoff(attempt) for attempt in range(1, max_attempts + 1)]
+        # Round trip 1: BEGIN; take the oldest claimable job, announcing it; find the jobs
+        # whose every attempt was lost. Round trip 2: COMMIT, after the outbox's event and the
+        # lost jobs' ERROR, when there are any (rarely).
+        async with self._pool.connection() as conn, _pipelined(conn):
+            claimed = await conn.execute(
+                "WITH candidate AS (SELECT seq AS picked FROM jobs WHERE state = 'PENDING'"
+                "   OR (state = 'PROCESSING' AND lease_expires_at + retry_delay <= %(now)s"
+                "     AND attempts < %(max)s)"
+                "   ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED),"
+                " claimed AS (UPDATE jobs SET state = 'PROCESSING', worker_id = %(worker)s,"
+                "   lease_expires_at = %(lease)s, attempts = jobs.attempts + 1,"
+                "   retry_delay = COALESCE((%(delays)s::float8[])[jobs.attempts + 1],"
+                "     (%(delays)s::float8[])[cardinality(%(delays)s::float8[])], 0),"
+                "   started_at = COALESCE(started_at, %(now)s), updated_at = %(now)s"
+                f"   FROM candidate WHERE jobs.seq = candidate.picked RETURNING {COLUMNS})"
+                " SELECT claimed.*, pg_notify(%(channel)s, 'state:' || claimed.id) FROM claimed",
+                {
+                    "now": now,
+                    "max": max_attempts,
+                    "worker": worker_id,
+                    "lease": now + lease_seconds,
+                    "delays": delays,
+                    "channel": self._changes_channel,
+                },
+            )
+            found = await conn.execute(
+                "SELECT id, attempts FROM jobs WHERE state = 'PROCESSING'"
+                " AND lease_expires_at + retry_delay <= %s AND attempts >= %s"
+                " FOR UPDATE SKIP LOCKED",
+                (now, max_attempts),
+            )
+            row = await claimed.fetchone()
+            lost = await found.fetchall()
             if lost:  # rare: most claims find no job whose every attempt was lost
-                async with conn.cursor() as cur:
-                    await cur.executemany(
-                        "UPDATE jobs SET state = 'ERROR', error = %s, finished_at = %s,"
-                        " updated_at = %s, expires_at = %s, lease_expires_at = NULL,"
-                        " expected_finish_at = NULL WHERE id = %s",
-                        [
-                            (_dumps(worker_lost(job_id, attempts)), now, now, expires, job_id)
-                            for job_id, attempts in lost
-                        ],
-                    )
-                ended_rows = await (
-                    await conn.execute(
-                        f"SELECT {COLUMNS} FROM jobs WHERE callback_url IS NOT NULL"
-                        " AND id = ANY(%s)",
-                        ([job_id for job_id, _ in lost],),
-                    )
-                ).fetchall()
-                for ended_row in ended_rows:
-                    await _enqueue(conn, job_from_row(ended_row), now)
-            candidate = await (
-                await conn.execute(
-                    "SELECT seq, attempts FROM jobs WHERE state = 'PENDING'"
-                    " OR (state = 'PROCESSING' AND lease_expires_at + retry_delay <= %s)"
-                    " ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED",
-                    (now,),
-                )
-            ).fetchone()
-            ended = [r[0] for r in lost]
-            claim: Claim | None = None
-            if candidate is not None:
-                row = await (
-                    await conn.execute(
-                        "UPDATE jobs SET state = 'PROCESSING', worker_id = %s,"
-                        " lease_expires_at = %s, attempts = attempts + 1, retry_delay = %s,"
-                        " started_at = COALESCE(started_at, %s), updated_at = %s"
-                        f" WHERE seq = %s RETURNING {COLUMNS}",
-                        (
-                            worker_id,
-                            now + lease_seconds,
-                            backoff(candidate[1] + 1),
-                            now,
-                            now,
-                            candidate[0],
-                        ),
-                    )
-                ).fetchone()
-                assert row is not None
-                claim = Claim(await _enqueue(conn, job_from_row(row), now), worker_id)
-            changed = [*ended, *([claim.job.id] if claim is not None else [])]
-            await self._announce(conn, changed)
-        for job_id in changed:
+                await self._lose(conn, lost, now)
+            claim = (
+                Claim(await _enqueue(conn, job_from_row(row), now), worker_id)
+                if row is not None
+                else None
+            )
+        ended = [job_id for job_id, _ in lost]
+        for job_id in [*ended, *([claim.job.id] if claim is not None else [])]:
             self._changes.changed(job_id)
         return claim, ended
+
+    async def _lose(
+        self, conn: AsyncConnection[Any], lost: Sequence[tuple[str, int]], now: float
+    ) -> None:
+        """End in ERROR (WORKER_LOST) the jobs whose every attempt lost its worker, in the
+        caller's transaction, which holds their rows."""
+        async with conn.cursor() as cur:
+            await cur.executemany(
+                "UPDATE jobs SET state = 'ERROR', error = %s, finished_at = %s,"
+                " updated_at = %s, expires_at = %s, lease_expires_at = NULL,"
+                " expected_finish_at = NULL WHERE id = %s",
+                [
+                    (_dumps(worker_lost(job_id, attempts)), now, now, now + self.retention, job_id)
+                    for job_id, attempts in lost
+                ],
+            )
+        ended_rows = await (
+            await conn.execute(
+                f"SELECT {COLUMNS} FROM jobs WHERE callback_url IS NOT NULL AND id = ANY(%s)",
+                ([job_id for job_id, _ in lost],),
+            )
+        ).fetchall()
+        for ended_row in ended_rows:
+            await _enqueue(conn, job_from_row(ended_row), now)
+        await self._announce(conn, [job_id for job_id, _ in lost])
 
     async def heartbeat(
         self,
@@ -429,13 +478,14 @@ class PostgresJobStore:
         lease_seconds: float,
     ) -> bool | None:
         now = self.clock()
-        async with self._pool.connection() as conn, conn.transaction():
+        async with self._pool.connection() as conn:  # one statement, announcing the progress
             row = await (
                 await conn.execute(
-                    "UPDATE jobs SET progress = GREATEST(progress, %s), expected_finish_at = %s,"
-                    " lease_expires_at = %s, updated_at = %s"
+                    "WITH beat AS (UPDATE jobs SET progress = GREATEST(progress, %s),"
+                    " expected_finish_at = %s, lease_expires_at = %s, updated_at = %s"
                     " WHERE id = %s AND state = 'PROCESSING' AND worker_id = %s"
-                    " RETURNING cancel_requested",
+                    " RETURNING id, cancel_requested)"
+                    " SELECT beat.cancel_requested, pg_notify(%s, %s || beat.id) FROM beat",
                     (
                         progress,
                         expected_finish_at,
@@ -443,11 +493,11 @@ class PostgresJobStore:
                         now,
                         claim.job.id,
                         claim.worker_id,
+                        self._changes_channel,
+                        PROGRESS,
                     ),
                 )
             ).fetchone()
-            if row is not None:
-                await self._announce(conn, [claim.job.id], progress_only=True)
         if row is None:
             return None
         self._changes.changed(claim.job.id, progress_only=True)
@@ -474,7 +524,7 @@ class PostgresJobStore:
 
     async def release(self, claim: Claim) -> None:
         now = self.clock()
-        async with self._pool.connection() as conn, conn.transaction():
+        async with self._pool.connection() as conn:
             await conn.execute(
                 "UPDATE jobs SET lease_expires_at = %s, retry_delay = 0,"
                 " attempts = GREATEST(attempts - 1, 0), updated_at = %s"
@@ -493,10 +543,14 @@ class PostgresJobStore:
         if not state.terminal:
             raise ValueError(f"finish needs a terminal state, not {state}")
         now = self.clock()
-        async with self._pool.connection() as conn, conn.transaction():
+        # A job's webhook is set when it is submitted: without one, the outcome has no event
+        # for the outbox, and one statement (the write and its announcement) is the
+        # transaction.
+        hooked = claim.job.callback is not None
+        async with self._pool.connection() as conn, _transaction(conn, hooked):
             row = await (
                 await conn.execute(
-                    "UPDATE jobs SET"
+                    "WITH finished AS (UPDATE jobs SET"
                     " state = CASE WHEN cancel_requested = 1 THEN 'CANCELLED' ELSE %s END,"
                     " finished_at = %s, updated_at = %s,"
                     " progress = CASE WHEN %s = 'DONE' AND cancel_requested = 0 THEN 100"
@@ -505,7 +559,8 @@ class PostgresJobStore:
                     " error = CASE WHEN cancel_requested = 1 THEN NULL ELSE %s END,"
                     " expected_finish_at = NULL, lease_expires_at = NULL, expires_at = %s"
                     " WHERE id = %s AND state = 'PROCESSING' AND worker_id = %s"
-                    f" RETURNING {COLUMNS}",
+                    f" RETURNING {COLUMNS})"
+                    " SELECT finished.*, pg_notify(%s, %s || finished.id) FROM finished",
                     (
                         str(state),
                         now,
@@ -516,13 +571,14 @@ class PostgresJobStore:
                         now + self.retention,
                         claim.job.id,
                         claim.worker_id,
+                        self._changes_channel,
+                        STATE,
                     ),
                 )
             ).fetchone()
             if row is None:
                 return None
             finished = await _enqueue(conn, job_from_row(row), now)
-            await self._announce(conn, [claim.job.id])
         self._changes.changed(claim.job.id)
         return finished.state
 
@@ -584,6 +640,28 @@ class PostgresJobStore:
         return True
 
 
+def _transaction(
+    conn: AsyncConnection[Any], needed: bool
+) -> contextlib.AbstractAsyncContextManager[Any]:
+    """A transaction on ``conn`` if ``needed``; else nothing: the pool's connections are in
+    autocommit, where one statement is a transaction of its own."""
+    return conn.transaction() if needed else contextlib.nullcontext()
+
+
+@contextlib.asynccontextmanager
+async def _pipelined(conn: AsyncConnection[Any]) -> AsyncIterator[None]:
+    """A transaction whose BEGIN goes out with its first statements, in one pipeline (psycopg's
+    ``transaction()`` waits for the BEGIN on its own); rolled back if the block raises."""
+    try:
+        async with conn.pipeline():
+            await conn.execute("BEGIN")
+            yield
+            await conn.execute("COMMIT")
+    finally:
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            await conn.rollback()
+
+
 async def _enqueue(conn: AsyncConnection[Any], job: Job, now: float) -> Job:
     """Put the webhook event ``job``'s new state calls for into the outbox, in the caller's
     transaction; the job as it now reads. An event already there (a write retried) stays."""
@@ -592,10 +670,10 @@ async def _enqueue(conn: AsyncConnection[Any], job: Job, now: float) -> Job:
         return job
     cur = await conn.execute(
         "INSERT INTO deliveries (id, job_id, url, body, created_at, due_at)"
-        " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+        " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING RETURNING id",
         (*event, now, now),
     )
-    if cur.rowcount == 0:
+    if await cur.fetchone() is None:
         return job
     await conn.execute(
         "UPDATE jobs SET callback_state = 'pending', callback_attempts = 0,"
