@@ -15,7 +15,7 @@ import pytest
 
 from lrokit.server.jobs.job import Callback, CallbackEvents, CallbackState, JobState, NewJob
 from lrokit.server.jobs.postgres import PostgresJobStore
-from lrokit.server.jobs.sqlite import SQLiteJobStore
+from lrokit.server.jobs.sqlite import LISTEN_INTERVAL, SQLiteJobStore
 from lrokit.server.jobs.store import CancelOutcome, IdempotencyKeyReused, JobStore
 from tests.helpers import postgres_schema
 
@@ -274,8 +274,9 @@ async def test_concurrent_submissions_with_one_key_create_one_job(store: JobStor
 
 
 async def test_a_submission_wakes_the_workers_of_other_processes(make_store: Factory) -> None:
-    """PostgreSQL NOTIFYs every listener when a job is created; SQLite cannot and says so by
-    returning at once (its workers poll)."""
+    """A job created through one store wakes the listener of another store on the same
+    database within moments: PostgreSQL by NOTIFY, SQLite by watching ``data_version``. A
+    write that leaves no job PENDING (the claim of the only one) wakes nobody on SQLite."""
     listener, submitter = make_store(), make_store()
     await listener.open()
     await submitter.open()
@@ -283,11 +284,15 @@ async def test_a_submission_wakes_the_workers_of_other_processes(make_store: Fac
     listening = asyncio.create_task(listener.listen(woken.set))
     try:
         await asyncio.sleep(0.3)  # LISTEN is in place
-        if listening.done():
-            assert isinstance(listener, SQLiteJobStore)
-            return
+        assert not listening.done()
         await submitter.create(new())
         await asyncio.wait_for(woken.wait(), 5)
+        if isinstance(listener, SQLiteJobStore):
+            claim, _ = await submitter.claim("w", 60.0)
+            assert claim is not None
+            woken.clear()
+            await asyncio.sleep(10 * LISTEN_INTERVAL)
+            assert not woken.is_set(), "a commit with no job PENDING woke the workers"
     finally:
         listening.cancel()
         with contextlib.suppress(asyncio.CancelledError):

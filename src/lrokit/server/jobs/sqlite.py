@@ -108,6 +108,10 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
+#: Seconds between two looks, by :meth:`SQLiteJobStore.listen`, for commits of other
+#: connections: how late at most a worker process learns of a job submitted to the API.
+LISTEN_INTERVAL = 0.02
+
 #: The most writes one transaction commits together; more wait for the next.
 GROUP_COMMIT_MAX = 256
 
@@ -513,7 +517,33 @@ class SQLiteJobStore:
         return cancel
 
     async def listen(self, wake: Callable[[], None]) -> None:
-        return  # one process: the API wakes its own workers; others poll the file
+        """Call ``wake`` soon after any connection, of this process or another, commits while
+        a job is PENDING, until cancelled: worker processes of ``serve --worker-processes``
+        and ``lrokit worker`` on the same file then claim a job submitted to the API within
+        about :data:`LISTEN_INTERVAL`, not the half second of their poll.
+
+        SQLite has no notifications. Every :data:`LISTEN_INTERVAL` seconds this asks the
+        event loop's own read-only connection for ``PRAGMA data_version``, which changes
+        whenever another connection has committed (SQLite §pragma data_version): a read of
+        the file header, microseconds, never waiting (``busy_timeout=0``; a busy answer is
+        asked again next time). Only when it changed is the ``jobs_by_state`` index asked
+        whether a job is PENDING, so another process's heartbeats wake nobody, and wake-ups
+        are at most one an interval however fast jobs come."""
+        assert self._lconn is not None, "store not opened"
+        conn = self._lconn
+        seen: int | None = None
+        while True:
+            try:
+                version: int = conn.execute("PRAGMA data_version").fetchone()[0]
+                if seen is not None and version != seen:
+                    pending = "SELECT 1 FROM jobs WHERE state = 'PENDING' LIMIT 1"
+                    if conn.execute(pending).fetchone() is not None:
+                        wake()
+                seen = version
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                    raise
+            await asyncio.sleep(LISTEN_INTERVAL)
 
     async def purge(self) -> int:
         now = self.clock()
