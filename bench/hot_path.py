@@ -10,6 +10,8 @@ N seeded jobs, half of them DONE), pinned to CPU 0 while wrk runs on CPU 1 (``ta
   guarantees as the reference server; the gap to it is what the framework and validation cost.
 * ``lrokit``: ``lrokit serve --workers 0`` (the API alone, request validation on).
 * ``connexion only``: the same with ``--no-fast-path`` (connexion's stack alone).
+* ``lrokit info``: ``lrokit`` at the default ``--log-level info`` rather than ``warning``:
+  what the default logging costs (a line per submission; per request with ``--access-log``).
 
 All four answer the same document with the same headers; the script checks that first (and
 that the reference servers answer an invalid POST with a 400 problem), and stops if not. For
@@ -155,7 +157,7 @@ def check_answers(servers: dict[str, ReferenceServer], job_ids: list[str]) -> No
         with httpx.Client(base_url=server.url, trust_env=False, timeout=5) as client:
             got = [client.get(f"/reports/{job_id}") for job_id in job_ids]
             posted = client.post("/reports", json=SEED)
-            if name in ("lrokit", "connexion only"):
+            if name in ("lrokit", "connexion only", "lrokit info"):
                 rejected = client.post("/reports", json={"reportType": "nonsense"})
                 if rejected.status_code != 400 or "problem+json" not in rejected.headers.get(
                     "content-type", ""
@@ -241,7 +243,7 @@ wrk.headers["Content-Type"] = "application/json"
     return paths
 
 
-SERVERS = ("bare normal", "bare group", "lrokit", "connexion only")
+SERVERS = ("bare normal", "bare group", "lrokit", "connexion only", "lrokit info")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -254,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--servers",
         default=",".join(s.replace(" ", "-") for s in SERVERS),
-        help="which of them to run, comma-separated (default: all four)",
+        help="which of them to run, comma-separated (default: all)",
     )
     parser.add_argument("--no-half-load", action="store_true", help="saturation only")
     args = parser.parse_args(argv)
@@ -275,6 +277,9 @@ def main(argv: list[str] | None = None) -> int:
             "lrokit": lambda d: ReferenceServer(d, args.dataset, "--workers", "0", prefix=pin),
             "connexion only": lambda d: ReferenceServer(
                 d, args.dataset, "--workers", "0", "--no-fast-path", prefix=pin
+            ),
+            "lrokit info": lambda d: ReferenceServer(
+                d, args.dataset, "--workers", "0", "--log-level", "info", prefix=pin
             ),
         }
         servers: dict[str, ReferenceServer] = {}

@@ -8,9 +8,13 @@ import sys
 from contextlib import closing
 from pathlib import Path
 
+import httpx
 import pytest
 
 from lrokit.cli import main
+from tests.conftest import TEST_ROWS
+from tests.helpers import SEED_REQUEST
+from tests.live import LiveServer
 
 LROKIT = [sys.executable, "-m", "lrokit.cli"]
 
@@ -81,3 +85,23 @@ def test_a_worker_takes_no_option_of_the_http_edge() -> None:
     }
     assert not options & http_edge, options & http_edge
     assert {"--store", "--workers", "--lease"} <= options
+
+
+@pytest.mark.parametrize(
+    ("args", "logged"),
+    [((), False), (("--access-log",), True), (("--log-level", "debug"), True)],
+    ids=["info", "info-access-log", "debug"],
+)
+def test_the_access_log_is_off_at_info_unless_asked_for(
+    tmp_path: Path, dataset_path: Path, args: tuple[str, ...], logged: bool
+) -> None:
+    """At the default level a poll logs nothing (a line a request costs a status GET a fifth of
+    its throughput); ``--access-log`` or ``--log-level debug`` log each request. The job's own
+    line is logged at info either way."""
+    with LiveServer(tmp_path, dataset_path, "--workers", "0", *args, rows=TEST_ROWS) as server:
+        accepted = httpx.post(f"{server.url}/reports", json=SEED_REQUEST, timeout=5)
+        assert accepted.status_code == 202
+        assert httpx.get(server.url + accepted.headers["location"], timeout=5).status_code == 200
+    log = server.log.read_text()
+    assert f"job {accepted.json()['id']} accepted" in log
+    assert ('"GET /reports/' in log) is logged, log
