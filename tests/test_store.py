@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import psycopg
 import pytest
 
 from lrokit.server.jobs.job import Callback, CallbackEvents, CallbackState, JobState, NewJob
-from lrokit.server.jobs.postgres import PostgresJobStore
+from lrokit.server.jobs.postgres import CLAIM, PostgresJobStore
 from lrokit.server.jobs.sqlite import LISTEN_INTERVAL, SQLiteJobStore
 from lrokit.server.jobs.store import CancelOutcome, IdempotencyKeyReused, JobStore
 from tests.helpers import postgres_schema
@@ -433,3 +434,41 @@ async def test_a_worker_process_listens_to_submissions_not_to_changes() -> None:
                 await listening
             await reader.close()
             await worker.close()
+
+
+async def test_a_postgresql_claim_reads_the_front_of_the_state_index() -> None:
+    """However many jobs the table keeps, a claim reads the oldest claimable ones from the
+    front of ``jobs_by_state``, never the primary key from the oldest finished job on (an OR
+    of PENDING and expired PROCESSING once made the planner do that: 23 ms a claim with
+    200,000 jobs kept)."""
+    with postgres_schema("the claim's plan") as (url, schema):
+        store = PostgresJobStore(url, schema=schema)
+        await store.open()
+        await store.close()
+        now = time.time()
+        async with await psycopg.AsyncConnection.connect(
+            url, autocommit=True, options=f"-csearch_path={schema}"
+        ) as conn:
+            await conn.execute(
+                "INSERT INTO jobs (id, report_type, parameters, state, created_at, updated_at,"
+                " attempts) SELECT 'd' || g, 'x', '{}', 'DONE', %s, %s, 1"
+                " FROM generate_series(1, 50000) g",
+                (now, now),
+            )
+            await conn.execute(
+                "INSERT INTO jobs (id, report_type, parameters, state, created_at, updated_at)"
+                " SELECT 'p' || g, 'x', '{}', 'PENDING', %s, %s FROM generate_series(1, 500) g",
+                (now, now),
+            )
+            await conn.execute("ANALYZE jobs")
+            params = {"now": now, "max": 3, "worker": "w", "lease": now + 30, "delays": [0.0]}
+            cur = await conn.execute(
+                f"EXPLAIN {CLAIM}", {**params, "channel": "lrokit_changes_plan"}
+            )
+            plan = "\n".join(str(row[0]) for row in await cur.fetchall())
+    lines = plan.splitlines()
+    # The primary key only to find the chosen job again, by its seq: never walked.
+    walks = [lines[n + 1] for n, line in enumerate(lines) if "using jobs_pkey" in line]
+    assert all("Index Cond: (seq = candidate.picked)" in after for after in walks), plan
+    assert "Seq Scan" not in plan, plan
+    assert plan.count("using jobs_by_state") == 2, plan
