@@ -156,11 +156,15 @@ class Supervised:
         return self
 
     def wait_running(self, pids: set[int]) -> None:
-        """Until each of ``pids`` has started its workers (it said so in the log)."""
-        wait_for(
-            f"workers running in {pids}",
-            lambda: all(f"workers (pid {pid})" in self.log.read_text() for pid in pids),
-        )
+        """Until each of ``pids`` has started its workers (it said so in the log); the log
+        is in the failure's message."""
+        try:
+            wait_for(
+                f"workers running in {pids}",
+                lambda: all(f"workers (pid {pid})" in self.log.read_text() for pid in pids),
+            )
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; the supervisor's log:\n{self.log.read_text()}") from exc
 
     @property
     def pid(self) -> int:

@@ -364,7 +364,7 @@ def _worker(**options: Any) -> None:
     _preflight(None if settings.store else settings.db, settings.dataset_path, settings.store)
     logging.basicConfig(level=log_level.upper(), format=_LOG_FORMAT)
     if processes > 1:
-        asyncio.run(_supervise(_supervisor(forwarded, processes)))
+        asyncio.run(_supervise(_supervisor(forwarded, processes), settings))
     else:
         asyncio.run(_run_workers(settings, parent))
 
@@ -409,9 +409,17 @@ def child_arguments(params: Mapping[str, Any]) -> tuple[list[str], dict[str, str
     return [*arguments, "--processes", "1"], env
 
 
-async def _supervise(supervisor: Supervisor) -> None:
-    """Run ``supervisor`` until SIGTERM or SIGINT, then stop its children."""
+async def _supervise(supervisor: Supervisor, settings: Settings) -> None:
+    """Create or migrate the job store once, then run ``supervisor`` until SIGTERM or SIGINT
+    and stop its children. The store is ready before any child opens it, so N processes
+    never race to create one new file (``serve`` opens its store before its children too)."""
     import signal
+
+    from lrokit.server.jobs.backends import make_store
+
+    store = make_store(settings)
+    await store.open()
+    await store.close()
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
