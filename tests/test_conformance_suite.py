@@ -38,6 +38,8 @@ SUITE = ROOT / "conformance"
 RULE_TESTS = {f"test_rule[{rule_id}]" for rule_id in RUNTIME_RULES}
 #: The rules of the canonical profile; the others are DISABLED there (skipped).
 CANONICAL_TESTS = {f"test_rule[{rule_id}]" for rule_id in canonical_rules()}
+#: The recorded run's rules alone, fast: a short time scale, no generative layers.
+RULES_ONLY = ("--time-scale", "0.05", "--schema-examples", "0", "--lifecycle-examples", "0")
 
 
 @dataclass
@@ -130,14 +132,9 @@ def test_a_broken_server_fails_exactly_its_rule(tmp_path: Path) -> None:
             tmp_path,
             "--target-url",
             url,
-            "--time-scale",
-            "0.05",
+            *RULES_ONLY,
             "--max-wait",
             "10",
-            "--schema-examples",
-            "0",
-            "--lifecycle-examples",
-            "0",
         )
     print(f"suite against a fauxserver breaking RETRY-3: {run.seconds:.1f} s")
     assert run.returncode == 1, run.output
@@ -160,14 +157,9 @@ def test_the_suite_writes_the_recorded_run_as_check_does(tmp_path: Path) -> None
             tmp_path,
             "--target-url",
             url,
-            "--time-scale",
-            "0.05",
+            *RULES_ONLY,
             "--max-wait",
             "10",
-            "--schema-examples",
-            "0",
-            "--lifecycle-examples",
-            "0",
             f"--run-json={report}",
             f"--run-har={har}",
             f"--run-html={page}",
@@ -201,12 +193,7 @@ def test_given_another_principal_the_suite_judges_tenancy(tmp_path: Path) -> Non
             url,
             f"--header=Authorization: {ALICE['Authorization']}",
             f"--other-header=Authorization: {BOB['Authorization']}",
-            "--time-scale",
-            "0.05",
-            "--schema-examples",
-            "0",
-            "--lifecycle-examples",
-            "0",
+            *RULES_ONLY,
         )
     assert run.returncode == 1, run.output
     assert run.named("failed") == {"test_rule[TENANCY-3]"}, run.output
