@@ -160,8 +160,7 @@ class PostgresJobStore:
             if schema is not None:
                 await conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
 
-        self._channel_name = f"lrokit_jobs_{schema or 'public'}"  # a job was submitted
-        self._channel = sql.Identifier(self._channel_name)
+        self._jobs_channel = f"lrokit_jobs_{schema or 'public'}"  # a job was submitted
         # Changes of state, by job id, to every process (Prefer: wait readers are woken).
         self._changes_channel = f"lrokit_changes_{schema or 'public'}"
         self._changes = JobChanges()
@@ -226,17 +225,15 @@ class PostgresJobStore:
             self._unheard.add(job_id)
         await self._changes.next(job_id, progress=progress)
 
-    async def _announce(
-        self, conn: AsyncConnection[Any], job_ids: Sequence[str], *, progress_only: bool = False
-    ) -> None:
+    async def _announce(self, conn: AsyncConnection[Any], job_ids: Sequence[str]) -> None:
         """Tell every process's readers, once the transaction commits, that these jobs
-        changed state, or only progress (NOTIFY is delivered on commit, and not at all on
-        rollback). The payload is the kind, a colon, and the job id."""
+        changed state (NOTIFY is delivered on commit, and not at all on rollback). The payload
+        is the kind, a colon, and the job id; a heartbeat announces progress in its own
+        statement."""
         if job_ids:
-            kind = PROGRESS if progress_only else STATE
             await conn.execute(
                 "SELECT pg_notify(%s, %s || id) FROM unnest(%s::text[]) AS id",
-                (self._changes_channel, kind, list(job_ids)),
+                (self._changes_channel, STATE, list(job_ids)),
             )
 
     async def _watch(self) -> None:
@@ -321,7 +318,7 @@ class PostgresJobStore:
                             if (cb := new.callback) is not None
                             else (None, None, None, None)
                         ),
-                        self._channel_name,
+                        self._jobs_channel,
                     ),
                 )
             ).fetchone()
@@ -516,7 +513,7 @@ class PostgresJobStore:
     async def listen(self, wake: Callable[[], None]) -> None:
         """Wake the workers at each job submitted, by any process (they poll while the
         connection is down), until cancelled."""
-        await self._listen(self._channel, lambda _payload: wake())
+        await self._listen(sql.Identifier(self._jobs_channel), lambda _payload: wake())
 
     async def purge(self) -> int:
         now = self.clock()
